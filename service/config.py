@@ -1,0 +1,71 @@
+"""One settings object for the whole service, read from ``REPORTD_*`` environment variables.
+
+It is built once at an entry point (the CLI, the worker, the API) and passed down; nothing
+reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where the embedded default keeps its SQLite file and outbox.
+DEFAULT_DATA_DIR = Path("data")
+#: Mails larger than this are refused before sending (bytes).
+DEFAULT_MAIL_MAX_BYTES = 20 * 1024 * 1024
+#: Renders in flight per worker process; one Chromium render keeps more than one core busy.
+DEFAULT_RENDER_SLOTS = 2
+
+
+class SmtpSecurity(StrEnum):
+    none = "none"
+    starttls = "starttls"
+    tls = "tls"
+
+
+class Settings(BaseSettings):
+    """Every knob of reportd; environment variables are ``REPORTD_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="REPORTD_", env_file=None, extra="ignore")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    #: SQLAlchemy URL; empty means a SQLite file in ``data_dir``.
+    database_url: str = ""
+    #: ``redis://...`` for Redis; empty means the in-process broker and worker.
+    broker_url: str = ""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_security: SmtpSecurity = SmtpSecurity.none
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout: float = 30.0
+    mail_from: str = "reportd <reports@reportd.invalid>"
+    mail_max_bytes: int = DEFAULT_MAIL_MAX_BYTES
+    #: Where the embedded SMTP sink writes .eml files.
+    outbox_dir: Path = Path("outbox")
+
+    #: Path to Chromium; empty means look for Debian's /usr/bin/chromium and friends.
+    chromium_path: str = ""
+    render_timeout: float = 60.0
+    render_slots: int = DEFAULT_RENDER_SLOTS
+    #: Recycle the browser context after this many renders.
+    context_recycle_after: int = 50
+    #: Restart the browser after this many renders, or when its memory passes the budget.
+    browser_restart_after: int = 500
+    browser_memory_budget_mb: int = 1536
+
+    #: Key for data encrypted at rest (report passwords). Any string; it is stretched to a key.
+    secret_key: SecretStr = Field(default=SecretStr("reportd-insecure-development-key"))
+
+    #: Deliveries pending or rendering for longer than this are re-enqueued (seconds).
+    reconcile_after: float = 600.0
+    max_delivery_attempts: int = 5
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'reportd.sqlite3').resolve()}"
