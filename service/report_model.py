@@ -10,6 +10,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from storage.rows import AlertRow, ComputerRow, EventRow, PolicyRow, SystemEventRow
+
+__all__ = [
+    "AlertRow",
+    "Classification",
+    "ComputerRow",
+    "EventModule",
+    "EventRow",
+    "PolicyRow",
+    "ReportData",
+    "ReportType",
+    "SystemEventRow",
+]
+
 
 class ReportType(StrEnum):
     """The console's report list (ids are stable and used in URLs, CLI and tasks)."""
@@ -53,65 +67,6 @@ class Classification(StrEnum):
     limited = "limited"
     unclassified = "unclassified"
     internal = "internal"
-
-
-@dataclass(frozen=True)
-class ComputerRow:
-    id: int
-    host_name: str
-    display_name: str
-    platform: str
-    group_path: str  # "Root / Servers / Web"; "" when ungrouped
-    policy_name: str | None
-    agent_status: str  # "active", "offline", "warning", "error", "unmanaged"
-    last_communication: datetime | None
-    tags: tuple[str, ...] = ()
-    modules: tuple[str, ...] = ()  # EventModule values enabled on the computer
-
-
-@dataclass(frozen=True)
-class EventRow:
-    id: int
-    time: datetime  # aware, UTC
-    module: str  # EventModule value
-    severity: str  # "info", "low", "medium", "high", "critical"
-    computer_id: int
-    computer_name: str
-    name: str  # the rule / malware / URL / file the event is about
-    action: str  # "detected", "blocked", "quarantined", "allowed", ...
-    details: str
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    id: int
-    raised: datetime
-    severity: str  # "warning", "critical"
-    name: str
-    description: str
-    computer_id: int | None
-    computer_name: str | None
-    dismissed: bool
-
-
-@dataclass(frozen=True)
-class SystemEventRow:
-    id: int
-    time: datetime
-    event_code: int  # the console's system event ID, e.g. 600
-    level: str  # "info", "warning", "error"
-    name: str
-    description: str
-    computer_id: int | None
-    computer_name: str | None
-    actor: str  # who did it: a user, "System", an API key name
-
-
-@dataclass(frozen=True)
-class PolicyRow:
-    id: int
-    name: str
-    parent_name: str | None
 
 
 @dataclass(frozen=True)

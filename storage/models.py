@@ -1,0 +1,363 @@
+"""The tables of reportd, as SQLAlchemy 2 typed models.
+
+Every row that belongs to an account carries ``account_id``, and every query in
+``storage.queries`` and ``storage.scoped`` filters on it. Column names follow the console
+API's names (snake_cased) where it has the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import BigId, UTCDateTime
+
+#: Constraint names that Alembic can address on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Account(Base):
+    """A tenant: everything below belongs to exactly one account."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    region: Mapped[str] = mapped_column(String(64), default="")
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Role(Base):
+    """A role of seed 003: Computer, Policy, User and Other Rights.
+
+    Computer and Policy Rights are columns because clearance filtering reads them in SQL;
+    Other Rights are a JSON map from feature to level (hide, view-only, full, custom).
+    """
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    urn: Mapped[str] = mapped_column(String(255), default="")
+    immutable: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_user_interface: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_web_service: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Computer Rights: one selection (all, or groups and computers) for every right.
+    all_computers: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_view_computers: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_edit_computer_properties: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_delete_computers: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_dismiss_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_tag_computers: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_view_other_computers: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_view_not_related_to_computers: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_create_new_computers: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_add_and_remove_computer_groups: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_import_computers: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_manage_directories: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_manage_v_centers: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_manage_cloud_accounts: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Policy Rights: rights on a selected policy cover its child policies.
+    all_policies: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_view_policies: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_edit_policy_properties: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_delete_policies: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_view_other_policies: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_create_new_policies: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_import_policies: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # User Rights: a preset, or custom with these rights.
+    user_rights: Mapped[str] = mapped_column(String(32), default="change-own-password")
+    can_view_users: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_create_new_users: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_edit_user_properties: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_delete_users: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_view_roles: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_create_new_roles: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_edit_role_properties: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_delete_roles: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_only_manipulate_users_with_equal_or_lesser_rights: Mapped[bool] = mapped_column(
+        Boolean, default=False
+    )
+
+    #: Other Rights: feature key -> "hide" | "view-only" | "full" | "custom".
+    other_rights: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    computer_groups: Mapped[list[RoleComputerGroup]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    computers: Mapped[list[RoleComputer]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    policies: Mapped[list[RolePolicy]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class RoleComputerGroup(Base):
+    """A computer group selected in a role's Computer Rights (its sub-groups included)."""
+
+    __tablename__ = "role_computer_groups"
+
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("computer_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class RoleComputer(Base):
+    """A computer selected in a role's Computer Rights."""
+
+    __tablename__ = "role_computers"
+
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
+    computer_id: Mapped[int] = mapped_column(
+        ForeignKey("computers.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class RolePolicy(Base):
+    """A policy selected in a role's Policy Rights (its child policies included)."""
+
+    __tablename__ = "role_policies"
+
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("policies.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class User(Base):
+    """A person who signs in; belongs to accounts through memberships."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_address: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(16), default="en-US")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class Membership(Base):
+    """A user's role in one account."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("account_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id", ondelete="SET NULL"))
+
+
+class ApiKey(Base):
+    """A web service key; only the hash of its secret is kept."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("account_id", "key_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id", ondelete="SET NULL"))
+    key_name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    locale: Mapped[str] = mapped_column(String(16), default="en-US")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    secret_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    expiry_date: Mapped[datetime | None] = mapped_column(default=None)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ComputerGroup(Base):
+    """A node of the computer group tree; ``parent_group_id`` None is a top-level group."""
+
+    __tablename__ = "computer_groups"
+    __table_args__ = (Index("ix_computer_groups_account_parent", "account_id", "parent_group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    parent_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("computer_groups.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Policy(Base):
+    """A node of the policy tree; ``parent_id`` None is a base policy."""
+
+    __tablename__ = "policies"
+    __table_args__ = (Index("ix_policies_account_parent", "account_id", "parent_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Computer(Base):
+    """A protected computer; ``group_id`` None means the root of the tree."""
+
+    __tablename__ = "computers"
+    __table_args__ = (
+        Index("ix_computers_account_group", "account_id", "group_id"),
+        Index("ix_computers_account_policy", "account_id", "policy_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("computer_groups.id", ondelete="SET NULL")
+    )
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id", ondelete="SET NULL"))
+    host_name: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    platform: Mapped[str] = mapped_column(String(255), default="")
+    agent_status: Mapped[str] = mapped_column(String(32), default="active")
+    last_agent_communication: Mapped[datetime | None] = mapped_column(default=None)
+    #: Protection modules switched on (EventModule values), for the module usage report.
+    modules: Mapped[list[str]] = mapped_column(default=list)
+
+
+class ComputerTag(Base):
+    """A tag on a computer, used by the reports' tag filter."""
+
+    __tablename__ = "computer_tags"
+    __table_args__ = (Index("ix_computer_tags_account_tag", "account_id", "tag"),)
+
+    computer_id: Mapped[int] = mapped_column(
+        ForeignKey("computers.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+
+
+class SecurityEvent(Base):
+    """An event written by a protection module about one computer."""
+
+    __tablename__ = "security_events"
+    __table_args__ = (
+        Index("ix_security_events_account_computer_time", "account_id", "computer_id", "time"),
+        Index("ix_security_events_account_time", "account_id", "time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    computer_id: Mapped[int] = mapped_column(ForeignKey("computers.id", ondelete="CASCADE"))
+    module: Mapped[str] = mapped_column(String(32))
+    time: Mapped[datetime]
+    severity: Mapped[str] = mapped_column(String(16), default="medium")
+    name: Mapped[str] = mapped_column(String(512), default="")
+    action: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[str] = mapped_column(Text, default="")
+
+
+class SystemEvent(Base):
+    """A console event: about a computer, or about nothing in particular (``computer_id`` None)."""
+
+    __tablename__ = "system_events"
+    __table_args__ = (Index("ix_system_events_account_time", "account_id", "time"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    computer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("computers.id", ondelete="SET NULL"), index=True
+    )
+    time: Mapped[datetime]
+    event_code: Mapped[int] = mapped_column(Integer, default=0)
+    level: Mapped[str] = mapped_column(String(16), default="info")
+    name: Mapped[str] = mapped_column(String(512), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(255), default="System")
+    origin: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Alert(Base):
+    """An alert, about a computer or not (``computer_id`` None)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_account_raised", "account_id", "raised"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    computer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("computers.id", ondelete="SET NULL"), index=True
+    )
+    raised: Mapped[datetime]
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    name: Mapped[str] = mapped_column(String(512), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    dismissed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Contact(Base):
+    """Someone who cannot sign in but receives reports; sees what ``role_id`` could see.
+
+    ``role_id`` becomes NULL when the role is deleted, and a NULL clearance sees nothing.
+    The report password is kept encrypted with the settings' secret key.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    email_address: Mapped[str] = mapped_column(String(320))
+    phone_number: Mapped[str] = mapped_column(String(64), default="")
+    mobile_number: Mapped[str] = mapped_column(String(64), default="")
+    pager_number: Mapped[str] = mapped_column(String(64), default="")
+    locale: Mapped[str] = mapped_column(String(16), default="en-US")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id", ondelete="SET NULL"))
+    report_pdf_password_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_pdf_password_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created: Mapped[datetime] = mapped_column(default=utcnow)

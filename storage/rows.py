@@ -1,0 +1,69 @@
+"""Plain rows that scoped queries return: no ORM objects leave ``storage``.
+
+Templates and CSV writers receive these (through ``service.report_model.ReportData``), so
+rendering can never lazy-load something the clearance did not allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ComputerRow:
+    id: int
+    host_name: str
+    display_name: str
+    platform: str
+    group_path: str  # "Root / Servers / Web"; "" when ungrouped
+    policy_name: str | None
+    agent_status: str  # "active", "offline", "warning", "error", "unmanaged"
+    last_communication: datetime | None
+    tags: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()  # EventModule values enabled on the computer
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    time: datetime  # aware, UTC
+    module: str  # EventModule value
+    severity: str  # "info", "low", "medium", "high", "critical"
+    computer_id: int
+    computer_name: str
+    name: str  # the rule / malware / URL / file the event is about
+    action: str  # "detected", "blocked", "quarantined", "allowed", ...
+    details: str
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    raised: datetime
+    severity: str  # "warning", "critical"
+    name: str
+    description: str
+    computer_id: int | None
+    computer_name: str | None
+    dismissed: bool
+
+
+@dataclass(frozen=True)
+class SystemEventRow:
+    id: int
+    time: datetime
+    event_code: int  # the console's system event ID, e.g. 600
+    level: str  # "info", "warning", "error"
+    name: str
+    description: str
+    computer_id: int | None
+    computer_name: str | None
+    actor: str  # who did it: a user, "System", an API key name
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    id: int
+    name: str
+    parent_name: str | None
