@@ -177,7 +177,7 @@ class RoleRights:
 
     def with_user_rights(self, preset: UserRightsPreset) -> RoleRights:
         """These rights with a User Rights preset applied (custom keeps the current flags)."""
-        flags = USER_RIGHTS_BY_PRESET.get(preset, {})
+        flags: dict[str, Any] = dict(USER_RIGHTS_BY_PRESET.get(preset, {}))
         return replace(self, user_rights=preset, **flags)
 
     def as_columns(self) -> dict[str, Any]:

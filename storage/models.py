@@ -125,9 +125,7 @@ class Role(Base):
     computers: Mapped[list[RoleComputer]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
-    policies: Mapped[list[RolePolicy]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    policies: Mapped[list[RolePolicy]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 
 class RoleComputerGroup(Base):

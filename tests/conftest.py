@@ -8,8 +8,15 @@ instead of skipping it, so a green CI always means the real thing ran.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from storage.db import make_engine
+from storage.migrate import upgrade
 
 
 def need(component: str, available: bool, why: str = "") -> None:
@@ -20,3 +27,81 @@ def need(component: str, available: bool, why: str = "") -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message} (required under CI=true)")
     pytest.skip(message)
+
+
+#: The PostgreSQL server the suite uses; its database is dropped and re-created per run.
+POSTGRES_URL = os.environ.get(
+    "REPORTD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/reportd_test"
+)
+
+
+def postgres_engine(url: str = POSTGRES_URL) -> Engine | None:
+    """A fresh, empty, migrated database on the test server, or None if it is unreachable."""
+    parsed = make_url(url)
+    admin = make_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    except Exception:  # noqa: BLE001 - any failure here means "not available"
+        return None
+    finally:
+        admin.dispose()
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    path = tmp_path_factory.mktemp("db") / "reportd.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """Each storage test runs on SQLite and on PostgreSQL, both migrated by Alembic."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_engine")
+        return
+    engine = postgres_engine()
+    need("PostgreSQL", engine is not None, f"cannot create a database at {POSTGRES_URL}")
+    assert engine is not None
+    yield engine
+    engine.dispose()
+
+
+def _rolled_back_session(engine: Engine) -> Iterator[Session]:
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back after the test, on each backend."""
+    yield from _rolled_back_session(engine)
+
+
+@pytest.fixture
+def sqlite_session(sqlite_engine: Engine) -> Iterator[Session]:
+    """A rolled-back session on SQLite only, for tests about logic rather than backends."""
+    yield from _rolled_back_session(sqlite_engine)

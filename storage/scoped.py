@@ -1,0 +1,472 @@
+"""Queries that return only what a scope allows, each one SQL statement.
+
+A :class:`Scope` is what a clearance resolved to (``service.clearance`` builds it). The trees
+(groups and their sub-groups, policies and their children) are walked by recursive CTEs in
+the database, never by Python loops, so a scope holds at 100k computers and millions of
+events. Every statement filters on the scope's account; an empty scope matches nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import (
+    Alert,
+    Computer,
+    ComputerGroup,
+    ComputerTag,
+    Policy,
+    SecurityEvent,
+    SystemEvent,
+)
+from storage.rows import AlertRow, ComputerRow, EventRow, PolicyRow, SystemEventRow
+
+#: Separator of group names in a computer's group path.
+GROUP_PATH_SEPARATOR = " / "
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one clearance may view in one account.
+
+    ``all_computers`` is set when the role covers every computer or may view non-selected
+    ones; otherwise ``group_ids`` (with their sub-groups) and ``computer_ids`` are the
+    computers. ``account_id`` None is the empty scope: nothing at all.
+    """
+
+    account_id: int | None
+    all_computers: bool = False
+    group_ids: frozenset[int] = frozenset()
+    computer_ids: frozenset[int] = frozenset()
+    not_related_to_computers: bool = False
+    all_policies: bool = False
+    policy_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def empty(cls) -> Scope:
+        return cls(account_id=None)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.account_id is None
+
+
+class ComputerFilterType(StrEnum):
+    """The console's computer filter types (``ComputerFilter.type``)."""
+
+    all_computers = "all-computers"
+    computer = "computer"
+    computers_in_group = "computers-in-group"
+    computers_in_group_or_subgroup = "computers-in-group-or-subgroup"
+    computers_using_policy = "computers-using-policy"
+    computers_using_policy_or_subpolicy = "computers-using-policy-or-subpolicy"
+
+
+class TagFilterType(StrEnum):
+    """The console's tag filter types (``TagFilter.type``)."""
+
+    all = "all"
+    untagged = "untagged"
+    specific_tags = "specific-tags"
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """A report's own narrowing, applied on top of the scope: it can never widen it."""
+
+    computer_filter: ComputerFilterType = ComputerFilterType.all_computers
+    computer_id: int | None = None
+    computer_group_id: int | None = None
+    policy_id: int | None = None
+    tag_filter: TagFilterType = TagFilterType.all
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        needed = {
+            ComputerFilterType.computer: ("computer_id", self.computer_id),
+            ComputerFilterType.computers_in_group: ("computer_group_id", self.computer_group_id),
+            ComputerFilterType.computers_in_group_or_subgroup: (
+                "computer_group_id",
+                self.computer_group_id,
+            ),
+            ComputerFilterType.computers_using_policy: ("policy_id", self.policy_id),
+            ComputerFilterType.computers_using_policy_or_subpolicy: ("policy_id", self.policy_id),
+        }.get(self.computer_filter)
+        if needed and needed[1] is None:
+            raise ValueError(f"computer filter {self.computer_filter.value!r} needs {needed[0]}")
+        if self.tag_filter is TagFilterType.specific_tags and not self.tags:
+            raise ValueError("tag filter 'specific-tags' needs at least one tag")
+
+    @property
+    def narrows_computers(self) -> bool:
+        return (
+            self.computer_filter is not ComputerFilterType.all_computers
+            or self.tag_filter is not TagFilterType.all
+        )
+
+
+ALL = ReportFilter()
+
+
+def _group_subtree(account_id: int, roots: Select[int] | list[int], name: str) -> CTE:
+    """The groups in ``roots`` and all their descendants, within one account."""
+    seed = select(ComputerGroup.id).where(ComputerGroup.account_id == account_id)
+    seed = seed.where(ComputerGroup.id.in_(roots))
+    tree = seed.cte(name=name, recursive=True)
+    child = aliased(ComputerGroup)
+    return tree.union(
+        select(child.id).where(child.account_id == account_id, child.parent_group_id == tree.c.id)
+    )
+
+
+def _policy_subtree(account_id: int, roots: list[int], name: str) -> CTE:
+    """The policies in ``roots`` and all their descendants, within one account."""
+    seed = select(Policy.id).where(Policy.account_id == account_id, Policy.id.in_(roots))
+    tree = seed.cte(name=name, recursive=True)
+    child = aliased(Policy)
+    return tree.union(
+        select(child.id).where(child.account_id == account_id, child.parent_id == tree.c.id)
+    )
+
+
+def _scope_condition(scope: Scope) -> ColumnElement[bool]:
+    """Which computers (by ``Computer`` columns) the scope allows."""
+    assert scope.account_id is not None
+    if scope.all_computers:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if scope.group_ids:
+        groups = _group_subtree(scope.account_id, sorted(scope.group_ids), "scope_groups")
+        parts.append(Computer.group_id.in_(select(groups.c.id)))
+    if scope.computer_ids:
+        parts.append(Computer.id.in_(sorted(scope.computer_ids)))
+    return or_(*parts) if parts else false()
+
+
+def _filter_condition(account_id: int, report_filter: ReportFilter) -> ColumnElement[bool]:
+    """Which computers (by ``Computer`` columns) the report's own filter selects."""
+    kind = report_filter.computer_filter
+    conditions: list[ColumnElement[bool]] = []
+    if kind is ComputerFilterType.computer:
+        conditions.append(Computer.id == report_filter.computer_id)
+    elif kind is ComputerFilterType.computers_in_group:
+        conditions.append(Computer.group_id == report_filter.computer_group_id)
+    elif kind is ComputerFilterType.computers_in_group_or_subgroup:
+        roots = [report_filter.computer_group_id] if report_filter.computer_group_id else []
+        groups = _group_subtree(account_id, roots, "filter_groups")
+        conditions.append(Computer.group_id.in_(select(groups.c.id)))
+    elif kind is ComputerFilterType.computers_using_policy:
+        conditions.append(Computer.policy_id == report_filter.policy_id)
+    elif kind is ComputerFilterType.computers_using_policy_or_subpolicy:
+        roots = [report_filter.policy_id] if report_filter.policy_id else []
+        policies = _policy_subtree(account_id, roots, "filter_policies")
+        conditions.append(Computer.policy_id.in_(select(policies.c.id)))
+
+    tagged = select(ComputerTag.computer_id).where(ComputerTag.account_id == account_id)
+    if report_filter.tag_filter is TagFilterType.untagged:
+        conditions.append(Computer.id.not_in(tagged))
+    elif report_filter.tag_filter is TagFilterType.specific_tags:
+        wanted = tagged.where(ComputerTag.tag.in_(sorted(report_filter.tags)))
+        conditions.append(Computer.id.in_(wanted))
+    return and_(true(), *conditions)
+
+
+def visible_computer_ids(scope: Scope, report_filter: ReportFilter = ALL) -> Select[int]:
+    """A SELECT of the ids of the computers the scope and filter allow (a subquery)."""
+    if scope.is_empty:
+        return select(Computer.id).where(false())
+    assert scope.account_id is not None
+    return select(Computer.id).where(
+        Computer.account_id == scope.account_id,
+        _scope_condition(scope),
+        _filter_condition(scope.account_id, report_filter),
+    )
+
+
+def _group_paths(account_id: int) -> CTE:
+    """Every group of the account with its path from the top ("A / B / C")."""
+    top = select(ComputerGroup.id.label("id"), cast(ComputerGroup.name, Text).label("path")).where(
+        ComputerGroup.account_id == account_id, ComputerGroup.parent_group_id.is_(None)
+    )
+    paths = top.cte(name="group_paths", recursive=True)
+    child = aliased(ComputerGroup)
+    return paths.union_all(
+        select(
+            child.id, paths.c.path + literal(GROUP_PATH_SEPARATOR) + cast(child.name, Text)
+        ).where(child.account_id == account_id, child.parent_group_id == paths.c.id)
+    )
+
+
+def permitted_computers(
+    session: Session, scope: Scope, report_filter: ReportFilter = ALL
+) -> list[ComputerRow]:
+    """The computers the scope allows, with group path, policy name and tags."""
+    if scope.is_empty:
+        return []
+    assert scope.account_id is not None
+    paths = _group_paths(scope.account_id)
+    statement = (
+        select(Computer, paths.c.path, Policy.name)
+        .outerjoin(paths, paths.c.id == Computer.group_id)
+        .outerjoin(Policy, Policy.id == Computer.policy_id)
+        .where(Computer.id.in_(visible_computer_ids(scope, report_filter)))
+        .order_by(Computer.display_name, Computer.host_name, Computer.id)
+    )
+    rows = session.execute(statement).all()
+    tags = _tags_of(session, scope, report_filter)
+    return [
+        ComputerRow(
+            id=computer.id,
+            host_name=computer.host_name,
+            display_name=computer.display_name or computer.host_name,
+            platform=computer.platform,
+            group_path=path or "",
+            policy_name=policy_name,
+            agent_status=computer.agent_status,
+            last_communication=computer.last_agent_communication,
+            tags=tuple(sorted(tags.get(computer.id, ()))),
+            modules=tuple(computer.modules or ()),
+        )
+        for computer, path, policy_name in rows
+    ]
+
+
+def _tags_of(session: Session, scope: Scope, report_filter: ReportFilter) -> dict[int, list[str]]:
+    statement = select(ComputerTag.computer_id, ComputerTag.tag).where(
+        ComputerTag.account_id == scope.account_id,
+        ComputerTag.computer_id.in_(visible_computer_ids(scope, report_filter)),
+    )
+    tags: dict[int, list[str]] = defaultdict(list)
+    for computer_id, tag in session.execute(statement):
+        tags[computer_id].append(tag)
+    return tags
+
+
+def permitted_events(
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    *,
+    modules: frozenset[str] | None = None,
+    report_filter: ReportFilter = ALL,
+    limit: int | None = None,
+) -> list[EventRow]:
+    """Security events in ``[start, end)`` of the allowed computers, newest first."""
+    if scope.is_empty:
+        return []
+    statement = (
+        select(SecurityEvent, Computer.display_name, Computer.host_name)
+        .join(Computer, Computer.id == SecurityEvent.computer_id)
+        .where(
+            SecurityEvent.account_id == scope.account_id,
+            SecurityEvent.time >= start,
+            SecurityEvent.time < end,
+            SecurityEvent.computer_id.in_(visible_computer_ids(scope, report_filter)),
+        )
+        .order_by(SecurityEvent.time.desc(), SecurityEvent.id.desc())
+    )
+    if modules is not None:
+        statement = statement.where(SecurityEvent.module.in_(sorted(modules)))
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [
+        EventRow(
+            id=event.id,
+            time=event.time,
+            module=event.module,
+            severity=event.severity,
+            computer_id=event.computer_id,
+            computer_name=display_name or host_name,
+            name=event.name,
+            action=event.action,
+            details=event.details,
+        )
+        for event, display_name, host_name in session.execute(statement)
+    ]
+
+
+def _unrelated_allowed(scope: Scope, report_filter: ReportFilter) -> bool:
+    """Rows about no computer show only when the role allows them and no filter narrows."""
+    return scope.not_related_to_computers and not report_filter.narrows_computers
+
+
+def permitted_alerts(
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    *,
+    report_filter: ReportFilter = ALL,
+) -> list[AlertRow]:
+    """Alerts raised in ``[start, end)`` about allowed computers, or about none if allowed."""
+    if scope.is_empty:
+        return []
+    related = Alert.computer_id.in_(visible_computer_ids(scope, report_filter))
+    unrelated = Alert.computer_id.is_(None) if _unrelated_allowed(scope, report_filter) else false()
+    statement = (
+        select(Alert, Computer.display_name, Computer.host_name)
+        .outerjoin(Computer, Computer.id == Alert.computer_id)
+        .where(
+            Alert.account_id == scope.account_id,
+            Alert.raised >= start,
+            Alert.raised < end,
+            or_(related, unrelated),
+        )
+        .order_by(Alert.raised.desc(), Alert.id.desc())
+    )
+    return [
+        AlertRow(
+            id=alert.id,
+            raised=alert.raised,
+            severity=alert.severity,
+            name=alert.name,
+            description=alert.description,
+            computer_id=alert.computer_id,
+            computer_name=(display_name or host_name) if alert.computer_id else None,
+            dismissed=alert.dismissed,
+        )
+        for alert, display_name, host_name in session.execute(statement)
+    ]
+
+
+def permitted_system_events(
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    *,
+    report_filter: ReportFilter = ALL,
+) -> list[SystemEventRow]:
+    """System events in ``[start, end)`` about allowed computers, or about none if allowed."""
+    if scope.is_empty:
+        return []
+    related = SystemEvent.computer_id.in_(visible_computer_ids(scope, report_filter))
+    unrelated = (
+        SystemEvent.computer_id.is_(None) if _unrelated_allowed(scope, report_filter) else false()
+    )
+    statement = (
+        select(SystemEvent, Computer.display_name, Computer.host_name)
+        .outerjoin(Computer, Computer.id == SystemEvent.computer_id)
+        .where(
+            SystemEvent.account_id == scope.account_id,
+            SystemEvent.time >= start,
+            SystemEvent.time < end,
+            or_(related, unrelated),
+        )
+        .order_by(SystemEvent.time.desc(), SystemEvent.id.desc())
+    )
+    return [
+        SystemEventRow(
+            id=event.id,
+            time=event.time,
+            event_code=event.event_code,
+            level=event.level,
+            name=event.name,
+            description=event.description,
+            computer_id=event.computer_id,
+            computer_name=(display_name or host_name) if event.computer_id else None,
+            actor=event.actor,
+        )
+        for event, display_name, host_name in session.execute(statement)
+    ]
+
+
+def viewable_policy_ids(scope: Scope) -> Select[int]:
+    """A SELECT of the ids of the policies the scope allows (selected ones and children)."""
+    if scope.is_empty:
+        return select(Policy.id).where(false())
+    assert scope.account_id is not None
+    statement = select(Policy.id).where(Policy.account_id == scope.account_id)
+    if scope.all_policies:
+        return statement
+    tree = _policy_subtree(scope.account_id, sorted(scope.policy_ids), "scope_policies")
+    return statement.where(Policy.id.in_(select(tree.c.id)))
+
+
+def viewable_policies(session: Session, scope: Scope) -> list[PolicyRow]:
+    """The policies the scope allows, with their parents' names."""
+    if scope.is_empty:
+        return []
+    parent = aliased(Policy)
+    statement = (
+        select(Policy.id, Policy.name, parent.name)
+        .outerjoin(parent, parent.id == Policy.parent_id)
+        .where(Policy.id.in_(viewable_policy_ids(scope)))
+        .order_by(Policy.name, Policy.id)
+    )
+    return [
+        PolicyRow(id=policy_id, name=name, parent_name=parent_name)
+        for policy_id, name, parent_name in session.execute(statement)
+    ]
+
+
+@dataclass(frozen=True)
+class ScopeCounts:
+    computers: int
+    events: int
+    alerts: int
+    system_events: int
+    policies: int
+
+
+def count_scope(session: Session, scope: Scope, start: datetime, end: datetime) -> ScopeCounts:
+    """How many rows of each kind the scope allows, in one round trip per kind."""
+    if scope.is_empty:
+        return ScopeCounts(0, 0, 0, 0, 0)
+    visible = visible_computer_ids(scope)
+    unrelated_alerts = Alert.computer_id.is_(None) if scope.not_related_to_computers else false()
+    unrelated_system = (
+        SystemEvent.computer_id.is_(None) if scope.not_related_to_computers else false()
+    )
+
+    def scalar(statement: Select[int]) -> int:
+        return int(session.execute(statement).scalar_one())
+
+    return ScopeCounts(
+        computers=scalar(select(func.count()).select_from(visible.subquery())),
+        events=scalar(
+            select(func.count(SecurityEvent.id)).where(
+                SecurityEvent.account_id == scope.account_id,
+                SecurityEvent.time >= start,
+                SecurityEvent.time < end,
+                SecurityEvent.computer_id.in_(visible),
+            )
+        ),
+        alerts=scalar(
+            select(func.count(Alert.id)).where(
+                Alert.account_id == scope.account_id,
+                Alert.raised >= start,
+                Alert.raised < end,
+                or_(Alert.computer_id.in_(visible), unrelated_alerts),
+            )
+        ),
+        system_events=scalar(
+            select(func.count(SystemEvent.id)).where(
+                SystemEvent.account_id == scope.account_id,
+                SystemEvent.time >= start,
+                SystemEvent.time < end,
+                or_(SystemEvent.computer_id.in_(visible), unrelated_system),
+            )
+        ),
+        policies=scalar(select(func.count()).select_from(viewable_policy_ids(scope).subquery())),
+    )
