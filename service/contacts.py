@@ -86,9 +86,7 @@ def normalize_email(address: str) -> str:
         raise InvalidInput(f"emailAddress: {address!r} is not a valid address: {error}") from None
 
 
-def add_contact(
-    session: Session, *, account_id: int, box: SecretBox, **values: Any
-) -> ContactView:
+def add_contact(session: Session, *, account_id: int, box: SecretBox, **values: Any) -> ContactView:
     """Create a contact; ``name``, ``email_address`` and ``role_id`` are required."""
     missing = [API_NAMES[k] for k in ("name", "email_address") if not values.get(k)]
     if missing:
@@ -211,7 +209,9 @@ def _clean(session: Session, account_id: int, key: str, value: Any) -> Any:  # n
     return text
 
 
-def _role_id(session: Session, account_id: int, value: Any) -> int:
+def _role_id(session: Session, account_id: int, value: Any) -> int | None:
+    if value is None:
+        return None  # no clearance: the contact's reports show nothing
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"roleID: must be a role's numeric ID, not {value!r}")
     exists = select(Role.id).where(Role.account_id == account_id, Role.id == value)
