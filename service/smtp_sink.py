@@ -1,0 +1,238 @@
+"""A local SMTP server that keeps every mail it receives as an ``.eml`` file.
+
+It is the embedded default for newcomers (``reportd smtp-sink DIR``) and the server the tests
+send to. aiosmtpd does the SMTP; this module adds listening on any free port, writing files
+with unique, sortable names, and optional STARTTLS, implicit TLS and AUTH, so the client's
+whole dialogue can be exercised locally. Tests that need a misbehaving server subclass
+:class:`OutboxHandler` and pass it as ``handler_factory``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import signal
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from service.config import SmtpSecurity
+
+log = logging.getLogger(__name__)
+
+#: Loopback only: the sink accepts anything, so it should not be reachable from elsewhere.
+DEFAULT_HOST = "127.0.0.1"
+#: The name the sink greets with; a fixed name spares a DNS lookup per connection.
+SERVER_NAME = "reportd-smtp-sink"
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One mail the sink stored: its file and its envelope."""
+
+    path: Path
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    #: The user name the client logged in with, if it did.
+    login: str | None
+
+
+class OutboxHandler:
+    """aiosmtpd handler that writes each mail, byte for byte, to ``directory``.
+
+    File names are a UTC timestamp and a sequence number, so they sort in arrival order and
+    never collide within a process; files are created exclusively, never overwritten.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._sequence = 0
+        self._received: list[ReceivedMail] = []
+
+    @property
+    def received(self) -> tuple[ReceivedMail, ...]:
+        with self._lock:
+            return tuple(self._received)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:
+            path = self._store(envelope.original_content or b"")
+        except OSError as error:
+            log.error("cannot store a mail in %s: %s", self.directory, error)
+            return "451 4.3.0 Cannot store the message now"
+        auth = session.auth_data  # what _Authenticator returned for a good login
+        mail = ReceivedMail(
+            path=path,
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            login=auth.login.decode() if isinstance(auth, LoginPassword) else None,
+        )
+        with self._lock:
+            self._received.append(mail)
+        log.info("stored a mail from %s to %s as %s", mail.mail_from, mail.rcpt_tos, path)
+        return f"250 2.0.0 OK stored as {path.name}"
+
+    def _store(self, content: bytes) -> Path:
+        with self._lock:
+            self._sequence += 1
+            sequence = self._sequence
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        path = self.directory / f"{stamp}-{sequence:06d}.eml"
+        with path.open("xb") as file:
+            file.write(content)
+        return path
+
+
+class SmtpSink:
+    """An SMTP server in a background thread, storing mails in ``directory``.
+
+    Use it as a context manager or call :meth:`start` and :meth:`stop`; ``port`` is the bound
+    port once started (pass 0 for any free port). ``security`` and ``ssl_context`` (the
+    server's certificate) mirror the client's settings. With ``credentials`` the sink checks
+    AUTH logins; it does not insist on one, because aiosmtpd cannot require AUTH over
+    implicit TLS without warning about plain text (aiosmtpd issue #281).
+    """
+
+    def __init__(
+        self,
+        directory: Path | str,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        *,
+        security: SmtpSecurity = SmtpSecurity.none,
+        ssl_context: ssl.SSLContext | None = None,
+        credentials: tuple[str, str] | None = None,
+        handler_factory: Callable[[Path], OutboxHandler] = OutboxHandler,
+    ) -> None:
+        if security is not SmtpSecurity.none and ssl_context is None:
+            raise ValueError(f"security {security.value!r} needs an ssl_context")
+        self.directory = Path(directory)
+        self.host = host
+        self.security = security
+        self.handler = handler_factory(self.directory)
+        self._port = port
+        self._ssl_context = ssl_context
+        self._credentials = credentials
+        self._controller: _Controller | None = None
+        self._controller_lock = threading.Lock()  # stop() may come from another thread
+        self._stopped = threading.Event()
+
+    @property
+    def port(self) -> int:
+        """The port the sink listens on, or was asked to before :meth:`start`."""
+        return self._port
+
+    @property
+    def received(self) -> tuple[ReceivedMail, ...]:
+        return self.handler.received
+
+    @property
+    def count(self) -> int:
+        """How many mails were stored."""
+        return len(self.handler.received)
+
+    def start(self) -> None:
+        with self._controller_lock:
+            if self._controller is not None:
+                raise RuntimeError("the SMTP sink is already running")
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._stopped.clear()
+            controller = _Controller(
+                self.handler,
+                hostname=self.host,
+                port=self._port,
+                server_hostname=SERVER_NAME,
+                **self._security_options(),
+            )
+            controller.start()
+            self._controller = controller
+            self._port = controller.port
+        log.info("SMTP sink on %s:%d writes to %s", self.host, self._port, self.directory)
+
+    def stop(self) -> None:
+        """Stop listening; harmless when not running."""
+        with self._controller_lock:
+            controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+        self._stopped.set()
+
+    def run_forever(self, *, on_ready: Callable[[SmtpSink], None] | None = None) -> None:
+        """Serve until :meth:`stop`, Ctrl-C or SIGTERM: the ``reportd smtp-sink`` command."""
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if in_main_thread:  # SIGTERM ends the sink like Ctrl-C does
+            previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            with self:
+                if on_ready is not None:
+                    on_ready(self)
+                self._stopped.wait()
+        except KeyboardInterrupt:
+            log.info("SMTP sink interrupted")
+        finally:
+            if in_main_thread:
+                signal.signal(signal.SIGTERM, previous)
+
+    def __enter__(self) -> SmtpSink:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _security_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.security is SmtpSecurity.starttls:
+            options["tls_context"] = self._ssl_context
+        elif self.security is SmtpSecurity.tls:
+            options["ssl_context"] = self._ssl_context
+        if self._credentials is not None:
+            options["authenticator"] = _Authenticator(*self._credentials)
+            # Over implicit TLS aiosmtpd does not know the connection is encrypted (#281).
+            options["auth_require_tls"] = self.security is SmtpSecurity.starttls
+        return options
+
+
+class _Authenticator:
+    """Accepts exactly one user name and password, for the PLAIN and LOGIN mechanisms."""
+
+    def __init__(self, login: str, password: str) -> None:
+        self._login = login.encode()
+        self._password = password.encode()
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        valid = (
+            isinstance(data, LoginPassword)
+            and hmac.compare_digest(data.login, self._login)
+            and hmac.compare_digest(data.password, self._password)
+        )
+        # handled=False lets aiosmtpd answer 235 or 535 itself.
+        return AuthResult(success=valid, handled=False, auth_data=data if valid else None)
+
+
+class _Controller(Controller):
+    """aiosmtpd's threaded controller, able to listen on port 0 (any free port)."""
+
+    def _trigger_server(self) -> None:
+        # aiosmtpd 1.4 pokes its new server on ``self.port``; with 0 that must first become
+        # the port the operating system chose.
+        sockets = getattr(self.server, "sockets", ())
+        if self.port == 0 and sockets:
+            self.port = sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
