@@ -1,0 +1,334 @@
+"""Building report mails and handing them to an SMTP server.
+
+Each contact gets a mail of its own, so a message has exactly one recipient and partial
+acceptance (some RCPTs taken, others refused) cannot arise. The sender drives the SMTP
+dialogue step by step so that it knows which phase failed: a failure before the end of DATA
+means nothing was accepted (:class:`MailDeferred` or :class:`MailRejected`), a lost
+connection after it means the server may have taken the mail (:class:`MailOutcomeUnknown`).
+A resend then carries the same Message-ID (:func:`make_message_id`), so recipients and
+mail filters can tell a duplicate.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import logging
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+from typing import Final
+
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
+
+from service.config import DEFAULT_MAIL_MAX_BYTES, Settings, SmtpSecurity
+from service.errors import (
+    InvalidInput,
+    MailDeferred,
+    MailOutcomeUnknown,
+    MailRejected,
+    MailTooLarge,
+    ReportdError,
+)
+
+log = logging.getLogger(__name__)
+
+#: CRLF line ends and 7-bit transfer encodings only, so no server needs 8BITMIME or SMTPUTF8.
+MESSAGE_POLICY: Final = email.policy.SMTP.clone(cte_type="7bit")
+#: Seconds to wait for the server to connect or answer.
+DEFAULT_SMTP_TIMEOUT = 30.0
+
+#: CR, LF and every other control character, which could end a header or start a new one.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+#: RFC 5322 field names: printable ASCII except the colon.
+_HEADER_NAME = re.compile(r"[!-9;-~]+")
+#: Headers build_message sets itself, or that would add recipients.
+_RESERVED_HEADERS = frozenset(
+    {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version"}
+    | {"content-type", "content-transfer-encoding", "content-disposition"}
+)
+#: ``<left@right>`` in printable ASCII without angle brackets or a second ``@``.
+_MESSAGE_ID = re.compile(r"<[!-;=?A-~]+@[!-;=?A-~]+>")
+_ID_KEY = re.compile(r"[A-Za-z0-9_=+-]+(?:\.[A-Za-z0-9_=+-]+)*")
+_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a mail, such as the report's PDF."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where and how to submit mail; built from :class:`Settings` at the entry point."""
+
+    host: str
+    port: int
+    security: SmtpSecurity = SmtpSecurity.none
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = DEFAULT_SMTP_TIMEOUT
+    max_bytes: int = DEFAULT_MAIL_MAX_BYTES
+    #: Certificates to trust for TLS; None means the system's (``ssl.create_default_context``).
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpConfig:
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value(),
+            timeout=settings.smtp_timeout,
+            max_bytes=settings.mail_max_bytes,
+        )
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the server accepted: the Message-ID, the size sent and its final reply."""
+
+    message_id: str
+    size: int
+    reply: str
+
+
+def validate_email_address(address: str) -> str:
+    """Return ``address`` normalised, or raise :class:`InvalidInput` naming it.
+
+    Local parts must be ASCII (the sender does not use SMTPUTF8); internationalised domains
+    are accepted and kept in their Unicode form.
+    """
+    return _validated(address).normalized
+
+
+def make_message_id(delivery_key: str, domain: str) -> str:
+    """The Message-ID of a delivery: the same key gives the same id, so resends match."""
+    if not _ID_KEY.fullmatch(delivery_key):
+        raise InvalidInput(f"delivery key {delivery_key!r} cannot be part of a Message-ID")
+    if not _DOMAIN.fullmatch(domain):
+        raise InvalidInput(f"domain {domain!r} cannot be part of a Message-ID")
+    return f"<reportd.{delivery_key}@{domain}>"
+
+
+def build_message(
+    *,
+    sender: str,
+    to_name: str,
+    to_address: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None,
+    attachments: Sequence[Attachment],
+    message_id: str,
+    headers: Mapping[str, str] | None = None,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """A mail to one recipient: text (and HTML) alternatives, then the attachments.
+
+    Display names, the subject and header values lose their control characters, so none of
+    them can smuggle in a header; non-ASCII text is encoded per RFC 2047 and RFC 2231.
+    """
+    if not _MESSAGE_ID.fullmatch(message_id):
+        raise InvalidInput(f"{message_id!r} is not a Message-ID like <id@domain>")
+    message = EmailMessage(policy=MESSAGE_POLICY)
+    message["From"] = _sender_address(sender)
+    message["To"] = Address(
+        display_name=_header_text(to_name), addr_spec=_ascii_address(to_address)
+    )
+    message["Subject"] = _header_text(subject)
+    message["Date"] = date or datetime.now(UTC)
+    message["Message-ID"] = message_id
+    for name, value in (headers or {}).items():
+        message[_header_name(name)] = _header_text(value)
+    message.set_content(text_body)
+    if html_body is not None:
+        message.add_alternative(html_body, subtype="html")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.mime_type.partition("/")
+        if not maintype or not subtype or maintype in ("multipart", "message"):
+            raise InvalidInput(f"attachment MIME type {attachment.mime_type!r} is not usable")
+        message.add_attachment(
+            attachment.content,
+            maintype=maintype,
+            subtype=subtype,
+            filename=_header_text(attachment.filename),
+        )
+    return message
+
+
+def send_message(message: EmailMessage, *, config: SmtpConfig) -> SendResult:
+    """Submit ``message`` to its one ``To`` recipient; raise the mail error that fits.
+
+    The size is checked before connecting. 5xx replies raise :class:`MailRejected`; 4xx,
+    refused connections and failures before the end of DATA raise :class:`MailDeferred`; a
+    connection lost while waiting for the reply to DATA raises :class:`MailOutcomeUnknown`.
+    """
+    payload = message.as_bytes(policy=MESSAGE_POLICY)
+    if len(payload) > config.max_bytes:
+        raise MailTooLarge(f"the mail is {len(payload)} bytes; the limit is {config.max_bytes}")
+    sender, recipient = _envelope(message)
+    server = f"{config.host}:{config.port}"
+    try:
+        client = _connect(config)
+    except smtplib.SMTPResponseException as error:
+        raise _refusal(f"{server} greeting", error.smtp_code, error.smtp_error) from error
+    except OSError as error:  # refused, timed out, TLS failed; smtplib's errors are OSErrors
+        raise MailDeferred(f"cannot connect to {server}: {error}") from error
+    try:
+        _start_session(client, config)
+        reply = _transfer(client, sender, recipient, payload)
+    except smtplib.SMTPResponseException as error:
+        raise _refusal(server, error.smtp_code, error.smtp_error) from error
+    except smtplib.SMTPNotSupportedError as error:  # no STARTTLS or AUTH: a setup problem
+        raise MailRejected(f"{server}: {error}") from error
+    except OSError as error:
+        raise MailDeferred(f"{server} failed before the mail was sent: {error}") from error
+    finally:
+        _quit(client)
+    result = SendResult(message_id=str(message["Message-ID"]), size=len(payload), reply=reply)
+    log.info("sent %s to %s (%d bytes): %s", result.message_id, recipient, result.size, reply)
+    return result
+
+
+def _connect(config: SmtpConfig) -> smtplib.SMTP:
+    # The host goes to the constructor: smtplib checks the TLS certificate against it.
+    if config.security is SmtpSecurity.tls:
+        return smtplib.SMTP_SSL(
+            config.host, config.port, timeout=config.timeout, context=_ssl_context(config)
+        )
+    return smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+
+
+def _start_session(client: smtplib.SMTP, config: SmtpConfig) -> None:
+    client.ehlo_or_helo_if_needed()
+    if config.security is SmtpSecurity.starttls:
+        client.starttls(context=_ssl_context(config))
+        client.ehlo_or_helo_if_needed()  # RFC 3207: forget what was said before TLS
+    if config.username:
+        client.login(config.username, config.password)
+
+
+def _transfer(client: smtplib.SMTP, sender: str, recipient: str, payload: bytes) -> str:
+    """MAIL, RCPT and DATA one by one, so a lost connection is placed before or after DATA."""
+    options = [f"SIZE={len(payload)}"] if client.has_extn("size") else []
+    _expect(client.mail(sender, options), "MAIL FROM", sender)
+    _expect(client.rcpt(recipient), "RCPT TO", recipient)
+    _expect(client.docmd("DATA"), "DATA", "", accepted=(354,))
+    client.send(_data_block(payload))
+    # From here on the server holds the whole mail and may have queued it.
+    try:
+        code, text = client.getreply()
+    except smtplib.SMTPServerDisconnected as error:
+        raise MailOutcomeUnknown(
+            f"the connection broke after the mail was sent, before the server replied: {error}"
+        ) from error
+    if 200 <= code < 300:
+        return f"{code} {_text(text)}"
+    if 400 <= code < 600:
+        raise _refusal("end of DATA", code, text)
+    raise MailOutcomeUnknown(f"unexpected reply to the end of DATA: {code} {_text(text)}")
+
+
+def _expect(
+    reply: tuple[int, bytes], stage: str, argument: str, accepted: tuple[int, ...] = (250, 251)
+) -> None:
+    code, text = reply
+    if code in accepted:
+        return
+    where = f"{stage} <{argument}>" if argument else stage
+    # RFC 5321 4.5.3.1.10: 552 to RCPT is an old way of saying 452 (mailbox full for now).
+    if stage == "RCPT TO" and code == 552:
+        code = 452
+    raise _refusal(where, code, text)
+
+
+def _refusal(where: str, code: int, text: bytes | str) -> ReportdError:
+    """5xx is permanent; 4xx and anything unexpected before the end of DATA are worth a retry."""
+    detail = f"{where}: {code} {_text(text)}"
+    if 500 <= code < 600:
+        return MailRejected(f"the server refused {detail}")
+    return MailDeferred(f"the server deferred {detail}")
+
+
+def _data_block(payload: bytes) -> bytes:
+    """The DATA body as ``smtplib.SMTP.data`` sends it: leading dots doubled, CRLF . CRLF."""
+    stuffed = re.sub(rb"(?m)^\.", b"..", payload)
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    return stuffed + b".\r\n"
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except OSError:  # the mail's fate is already decided; just let go of the socket
+        client.close()
+
+
+def _ssl_context(config: SmtpConfig) -> ssl.SSLContext:
+    # smtplib's own default does not verify certificates; ssl's does.
+    return config.ssl_context or ssl.create_default_context()
+
+
+def _envelope(message: EmailMessage) -> tuple[str, str]:
+    """MAIL FROM and RCPT TO: the one ``From`` and the one ``To`` address."""
+    if message.get_all("Cc") or message.get_all("Bcc"):
+        raise InvalidInput("a report mail goes to one recipient; Cc and Bcc are not sent")
+    senders = getaddresses([str(value) for value in message.get_all("From", [])])
+    recipients = getaddresses([str(value) for value in message.get_all("To", [])])
+    if len(senders) != 1 or len(recipients) != 1:
+        raise InvalidInput("a report mail needs exactly one From and one To address")
+    if "Message-ID" not in message:
+        raise InvalidInput("a report mail needs a Message-ID, so that resends can be told")
+    return senders[0][1], recipients[0][1]
+
+
+def _sender_address(sender: str) -> Address:
+    name, addr_spec = parseaddr(sender)
+    if not addr_spec or not addr_spec.isascii():
+        raise InvalidInput(f"sender {sender!r} is not an address like 'Name <user@host>'")
+    try:
+        return Address(display_name=_header_text(name), addr_spec=addr_spec)
+    except ValueError as error:
+        raise InvalidInput(f"sender {sender!r} is not a usable address: {error}") from error
+
+
+def _ascii_address(address: str) -> str:
+    """The address as SMTP without SMTPUTF8 needs it: an internationalised domain in IDNA."""
+    validated = _validated(address)
+    return validated.ascii_email or validated.normalized
+
+
+def _validated(address: str) -> ValidatedEmail:
+    try:
+        return validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise InvalidInput(f"{address!r} is not a valid email address: {error}") from error
+
+
+def _header_name(name: str) -> str:
+    if not _HEADER_NAME.fullmatch(name):
+        raise InvalidInput(f"{name!r} is not a valid header name")
+    if name.lower() in _RESERVED_HEADERS:
+        raise InvalidInput(f"header {name!r} is set by build_message itself")
+    return name
+
+
+def _header_text(value: str) -> str:
+    """``value`` on one line: control characters, CR and LF among them, become a space."""
+    return _CONTROL_CHARACTERS.sub(" ", value).strip()
+
+
+def _text(text: bytes | str) -> str:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
