@@ -1,0 +1,106 @@
+"""PDF encryption with the real pikepdf, read back with pikepdf and pypdf."""
+
+from __future__ import annotations
+
+import io
+
+import pikepdf
+import pytest
+from pikepdf.models.encryption import EncryptionMethod
+from pypdf import PdfReader
+
+from service.encryption import encrypt_pdf
+from service.errors import EncryptionError
+
+PASSWORD = "correct horse battery staple"
+
+
+def plain_pdf(text: str = "quarterly summary") -> bytes:
+    document = pikepdf.new()
+    document.add_blank_page()
+    document.docinfo["/Title"] = text
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def encrypted() -> bytes:
+    return encrypt_pdf(plain_pdf(), PASSWORD)
+
+
+def test_given_encrypted_pdf_when_opened_without_password_then_refused(encrypted):
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(io.BytesIO(encrypted))
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(io.BytesIO(encrypted), password="wrong")
+
+
+def test_given_encrypted_pdf_when_opened_with_password_then_content_is_there(encrypted):
+    with pikepdf.open(io.BytesIO(encrypted), password=PASSWORD) as document:
+        assert len(document.pages) == 1
+        assert str(document.docinfo["/Title"]) == "quarterly summary"
+        assert not document.owner_password_matched  # the owner password is random
+
+
+def test_given_encrypted_pdf_then_it_uses_aes_256_revision_6(encrypted):
+    with pikepdf.open(io.BytesIO(encrypted), password=PASSWORD) as document:
+        info = document.encryption
+        assert (info.R, info.V, info.bits) == (6, 5, 256)
+        assert info.stream_method == EncryptionMethod.aesv3
+        assert info.string_method == EncryptionMethod.aesv3
+
+    reader = PdfReader(io.BytesIO(encrypted))
+    assert reader.is_encrypted
+    assert reader.decrypt(PASSWORD)
+    assert reader.metadata is not None and reader.metadata.title == "quarterly summary"
+
+
+def test_given_encrypted_pdf_then_printing_and_copying_allowed_and_editing_not(encrypted):
+    with pikepdf.open(io.BytesIO(encrypted), password=PASSWORD) as document:
+        allowed = document.allow
+    assert allowed.print_highres and allowed.print_lowres
+    assert allowed.accessibility and allowed.extract
+    assert not allowed.modify_other
+    assert not allowed.modify_annotation
+    assert not allowed.modify_form
+    assert not allowed.modify_assembly
+
+
+def test_given_same_pdf_twice_then_owner_passwords_and_ciphertexts_differ():
+    pdf = plain_pdf()
+
+    assert encrypt_pdf(pdf, PASSWORD) != encrypt_pdf(pdf, PASSWORD)
+
+
+def test_given_non_ascii_password_then_it_opens_with_that_password():
+    encrypted = encrypt_pdf(plain_pdf(), "パスワード-ü")
+
+    with pikepdf.open(io.BytesIO(encrypted), password="パスワード-ü") as document:
+        assert len(document.pages) == 1
+
+
+@pytest.mark.parametrize("password", ["", " ", "\t\n "])
+def test_given_empty_password_when_encrypting_then_encryption_error(password):
+    with pytest.raises(EncryptionError, match="empty"):
+        encrypt_pdf(plain_pdf(), password)
+
+
+@pytest.mark.parametrize("data", [b"", b"<html>not a pdf</html>", b"%PDF-1.7 truncated"])
+def test_given_non_pdf_when_encrypting_then_encryption_error(data):
+    with pytest.raises(EncryptionError, match="PDF"):
+        encrypt_pdf(data, PASSWORD)
+
+
+def test_given_already_encrypted_pdf_when_encrypting_then_encryption_error(encrypted):
+    with pytest.raises(EncryptionError, match="already encrypted"):
+        encrypt_pdf(encrypted, "another password")
+
+
+def test_given_pdf_encrypted_without_user_password_when_encrypting_then_encryption_error():
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(plain_pdf())) as document:
+        document.save(out, encryption=pikepdf.Encryption(owner="owner", user="", R=6))
+
+    with pytest.raises(EncryptionError, match="already encrypted"):
+        encrypt_pdf(out.getvalue(), PASSWORD)
