@@ -1,4 +1,4 @@
-"""The reportd command over the stored data, run as a user would (click's runner, a real file DB)."""
+"""The reportd command over stored data, run as a user would (click's runner, a file DB)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_contacts_add_prompts_for_the_password_and_list_never_shows_it(loaded: A
     listing = run(loaded, "contacts", "list").output
     assert "Kim" in listing and "[password protected]" in listing and "pa55word" not in listing
     exported = run(loaded, "export").output
-    assert "pa55word" not in exported and "\"reportPDFPassword\"" not in exported
+    assert "pa55word" not in exported and '"reportPDFPassword"' not in exported
 
 
 def test_a_bad_email_is_one_clear_line_and_exit_status_1(loaded: App) -> None:
@@ -84,7 +84,8 @@ def test_a_failed_import_leaves_the_database_as_it_was(loaded: App, tmp_path: Pa
             session.scalar(select(func.count(Computer.id))),
             session.scalar(select(func.count(Contact.id))),
         )
-    result = run(loaded, "import", str(bad))
+    assert run(loaded, "accounts", "create", "Second Corp").exit_code == 0
+    result = run(loaded, "--account", "Second Corp", "import", str(bad))
     assert result.exit_code == 1 and "contacts[2]" in result.output
     with loaded.sessions() as session:
         after = (
