@@ -359,3 +359,89 @@ class Contact(Base):
     report_pdf_password_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     report_pdf_password_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportRun(Base):
+    """One report sent to a list of recipients; its deliveries carry the per-recipient state.
+
+    ``period_start``/``period_end`` is the data window, fixed when the run is created (for a
+    scheduled task, from the occurrence), so a late worker still reports the right days.
+    ``finished`` is set once every delivery is final.
+    """
+
+    __tablename__ = "report_runs"
+    __table_args__ = (
+        UniqueConstraint("scheduled_task_id", "occurrence"),
+        Index("ix_report_runs_account_created", "account_id", "created"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    report_type: Mapped[str] = mapped_column(String(64))
+    #: Format, classification, filters, time range: the report's parameters as given.
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    triggered_by: Mapped[str] = mapped_column(String(255))
+    scheduled_task_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    occurrence: Mapped[datetime | None] = mapped_column(default=None)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    finished: Mapped[datetime | None] = mapped_column(default=None)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Delivery(Base):
+    """One recipient's copy of a run: pending -> rendering -> sending -> sent, or failed.
+
+    A worker owns a delivery while ``lease_until`` is in the future and ``claim_token`` is
+    its own; a lapsed lease lets the reconciler hand it to another. ``possible_duplicate``
+    is set when a delivery is sent again after an attempt whose outcome is unknown.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_run_state", "run_id", "state"),
+        Index("ix_deliveries_state_updated", "state", "updated"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("report_runs.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    #: Who it was for when the run was created (the contact may be renamed or deleted later).
+    recipient_name: Mapped[str] = mapped_column(String(255))
+    recipient_address: Mapped[str] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    claim_token: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    message_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    size: Mapped[int | None] = mapped_column(Integer, default=None)
+    content_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    possible_duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    updated: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeliveryTransition(Base):
+    """A row for every state change of a delivery: the ledger behind ``reportd runs show``."""
+
+    __tablename__ = "delivery_transitions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,46 @@
+"""The two actors of a report run. Thin: they take ids, call the service, map the outcome.
+
+``start_run`` fans a run out into one ``deliver`` message per pending delivery; ``deliver``
+does one recipient. Both are idempotent: the delivery ledger decides, not the message.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+
+from actors import runtime
+from actors.broker import DELIVERIES_QUEUE, RUNS_QUEUE
+from service.pipeline import Outcome
+from service.pipeline import deliver as deliver_one
+from service.runs import pending_delivery_ids
+from storage.db import transaction
+
+#: Attempts are counted in the database; this only stops a message that keeps crashing.
+MAX_MESSAGE_RETRIES = 25
+#: A render plus a send; a message running longer than this is interrupted.
+DELIVERY_TIME_LIMIT_MS = 10 * 60 * 1000
+
+
+@dramatiq.actor(queue_name=RUNS_QUEUE, max_retries=MAX_MESSAGE_RETRIES)
+def start_run(run_id: int) -> None:
+    """Enqueue one ``deliver`` per delivery of the run that is still pending."""
+    with transaction(runtime.deps().sessions) as session:
+        ids = pending_delivery_ids(session, run_id)
+    for delivery_id in ids:
+        deliver.send(delivery_id)
+
+
+@dramatiq.actor(
+    queue_name=DELIVERIES_QUEUE,
+    max_retries=MAX_MESSAGE_RETRIES,
+    time_limit=DELIVERY_TIME_LIMIT_MS,
+)
+def deliver(delivery_id: int) -> None:
+    """Deliver one recipient's report; a transient failure comes back after a backoff."""
+    result = deliver_one(delivery_id, deps=runtime.deps())
+    if result.outcome is Outcome.retry:
+        delay = result.retry_in.total_seconds() if result.retry_in else 15.0
+        raise dramatiq.Retry(result.detail, delay=int(delay * 1000))
+
+
+ACTORS = (start_run, deliver)

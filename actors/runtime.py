@@ -1,0 +1,51 @@
+"""The worker process's collaborators (database, renderer, SMTP), built once and shared.
+
+The entry point that starts a worker calls :func:`configure`; a worker started by the
+``dramatiq`` command builds them lazily from the environment on the first message.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from service.config import Settings
+from service.mail import SmtpConfig
+from service.pdf import PdfRenderer
+from service.pipeline import Deps
+from service.render_cache import RenderCache
+from service.secretbox import SecretBox
+from storage.db import make_engine, make_session_factory
+
+_deps: Deps | None = None
+_lock = threading.Lock()
+
+
+def build_deps(settings: Settings) -> Deps:
+    """Everything a delivery needs, from the settings; one Chromium for the whole process."""
+    engine = make_engine(settings.resolved_database_url())
+    return Deps(
+        sessions=make_session_factory(engine),
+        box=SecretBox(settings.secret_key.get_secret_value()),
+        renderer=PdfRenderer.from_settings(settings),
+        smtp=SmtpConfig.from_settings(settings),
+        mail_from=settings.mail_from,
+        cache=RenderCache(),
+        lease=timedelta(seconds=settings.reconcile_after),
+        max_attempts=settings.max_delivery_attempts,
+    )
+
+
+def configure(deps: Deps | None) -> None:
+    """Use ``deps`` for the actors of this process (None forgets them)."""
+    global _deps
+    with _lock:
+        _deps = deps
+
+
+def deps() -> Deps:
+    global _deps
+    with _lock:
+        if _deps is None:
+            _deps = build_deps(Settings())
+        return _deps

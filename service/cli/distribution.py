@@ -1,0 +1,346 @@
+"""Commands that send reports: send, runs, deliveries, reconcile, worker, smtp-sink, render."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import func, select
+
+from service.accounts import find_account
+from service.cli import App, cli, pass_app
+from service.cli.data import parse_last
+from service.contacts import find_contact
+from service.errors import InvalidInput
+from service.report_model import ReportType
+from service.reports import FORMATS, new_report_run
+from service.runs import FINAL_STATES, Recipients, retry_failed, stale_deliveries
+from storage.models import Delivery, DeliveryTransition, ReportRun
+
+#: How often ``--wait`` looks at the ledger (seconds).
+POLL_INTERVAL = 0.25
+
+
+@contextmanager
+def dispatcher(app: App) -> Iterator[Any]:
+    """Something with ``start_run`` and ``enqueue_deliveries``: Redis, or a worker in-process."""
+    from actors.runtime import build_deps
+
+    if app.settings.broker_url:
+        from actors.broker import declare_actors, setup_broker
+
+        broker = setup_broker(app.settings)
+        declare_actors(broker)
+        from actors.delivery import deliver, start_run
+
+        class Remote:
+            def start_run(self, run_id: int) -> None:
+                start_run.send(run_id)
+
+            def enqueue_deliveries(self, ids: list[int]) -> None:
+                for delivery_id in ids:
+                    deliver.send(delivery_id)
+
+        yield Remote()
+        broker.close()
+        return
+    from actors.embedded import EmbeddedWorker
+
+    deps = build_deps(app.settings)
+    try:
+        with EmbeddedWorker(app.settings, deps) as worker:
+            yield worker
+    finally:
+        close = getattr(deps.renderer, "close", None)
+        if close:
+            close()
+
+
+def wait_for_run(app: App, run_id: int, *, show_progress: bool) -> ReportRun:
+    """Poll the ledger until the run is finished; a progress bar when asked."""
+    with app.sessions() as session:
+        total = session.get(ReportRun, run_id).total  # type: ignore[union-attr]
+    done_before = 0
+    with click.progressbar(
+        length=total, label="delivering", file=None if show_progress else open(os.devnull, "w")
+    ) as bar:
+        while True:
+            with app.sessions() as session:
+                run = session.get(ReportRun, run_id)
+                assert run is not None
+                done = session.scalar(
+                    select(func.count(Delivery.id)).where(
+                        Delivery.run_id == run_id,
+                        Delivery.state.in_([s.value for s in FINAL_STATES]),
+                    )
+                )
+            bar.update((done or 0) - done_before)
+            done_before = done or 0
+            if run.finished is not None:
+                return run
+            time.sleep(POLL_INTERVAL)
+
+
+def print_outcomes(app: App, run_id: int) -> None:
+    with app.sessions() as session:
+        run = session.get(ReportRun, run_id)
+        assert run is not None
+        deliveries = session.scalars(
+            select(Delivery).where(Delivery.run_id == run_id).order_by(Delivery.id)
+        ).all()
+    state = "finished" if run.finished else "in progress"
+    click.echo(
+        f"run {run.id}: {run.report_type}, {state}, {run.sent} sent, {run.failed} failed"
+        f" of {run.total}  (period {run.period_start:%Y-%m-%d %H:%M} to"
+        f" {run.period_end:%Y-%m-%d %H:%M} UTC, by {run.triggered_by})"
+    )
+    click.echo(f"  {'ID':>6}  {'state':<9} {'tries':>5}  recipient")
+    for d in deliveries:
+        dup = "  (possible duplicate)" if d.possible_duplicate else ""
+        error = f"  -- {d.last_error}" if d.last_error and d.state != "sent" else ""
+        click.echo(
+            f"  {d.id:>6}  {d.state:<9} {d.attempts:>5}  {d.recipient_name}"
+            f" <{d.recipient_address}>{dup}{error}"
+        )
+
+
+@cli.command()
+@click.option(
+    "--type",
+    "report_type",
+    default="summary",
+    show_default=True,
+    type=click.Choice([t.value for t in ReportType]),
+)
+@click.option("--last", default="7d", show_default=True, help="Period: 24h, 7d, 2w, 1m.")
+@click.option("--contact", "contacts", multiple=True, help="A contact (ID, name or email).")
+@click.option("--all-contacts", is_flag=True, help="Every contact of the account.")
+@click.option("--format", "report_format", default="pdf", type=click.Choice(FORMATS))
+@click.option("--attach-csv", is_flag=True, help="Attach the rows as CSV too.")
+@click.option("--classification", default="blank", show_default=True)
+@click.option("--computer", type=int, help="Only this computer (ID).")
+@click.option("--group", type=int, help="Only computers in this group (ID).")
+@click.option("--group-tree", type=int, help="Only computers in this group or its sub-groups.")
+@click.option("--policy", type=int, help="Only computers using this policy (ID).")
+@click.option("--policy-tree", type=int, help="Only computers using this policy or a child.")
+@click.option("--tag", "tags", multiple=True, help="Only computers with this tag.")
+@click.option("--untagged", is_flag=True, help="Only computers without tags.")
+@click.option("--wait/--no-wait", default=False, help="Wait and show each contact's outcome.")
+@pass_app
+def send(app: App, /, **options: Any) -> None:
+    """Send a one-off report to contacts."""
+    now = datetime.now(UTC)
+    start, end = parse_last(options["last"], now=now)
+    parameters = _parameters(options)
+    with app.transaction() as session:
+        account = find_account(session, app.account_name)
+        if options["all_contacts"] == bool(options["contacts"]):
+            raise InvalidInput("name recipients with --contact, or use --all-contacts")
+        ids = [find_contact(session, account_id=account.id, ref=c).id for c in options["contacts"]]
+        new = new_report_run(
+            session,
+            account_id=account.id,
+            report_type=options["report_type"],
+            parameters=parameters,
+            recipients=Recipients(all_contacts=options["all_contacts"], contact_ids=ids),
+            triggered_by=f"cli:{os.environ.get('USER', 'admin')}",
+            period_start=start,
+            period_end=end,
+            now=now,
+        )
+    click.echo(f"run {new.run_id}: {len(new.delivery_ids)} deliveries")
+    embedded = not app.settings.broker_url
+    with dispatcher(app) as target:
+        target.start_run(new.run_id)
+        if options["wait"] or embedded:
+            if embedded and not options["wait"]:
+                click.echo("(embedded broker: waiting for the in-process worker)")
+            wait_for_run(app, new.run_id, show_progress=sys.stderr.isatty())
+    if options["wait"] or embedded:
+        print_outcomes(app, new.run_id)
+
+
+def _parameters(options: dict[str, Any]) -> dict[str, Any]:
+    value, unit = int(options["last"][:-1]), options["last"][-1]
+    units = {"h": "hour", "d": "day", "w": "week", "m": "month"}
+    parameters: dict[str, Any] = {
+        "format": options["report_format"],
+        "classification": options["classification"],
+        "timeRange": {"units": units[unit], "value": value},
+        "attachCSV": options["attach_csv"],
+    }
+    filters = [
+        ("computer", "computer", "computerID"),
+        ("group", "computers-in-group", "computerGroupID"),
+        ("group_tree", "computers-in-group-or-subgroup", "computerGroupID"),
+        ("policy", "computers-using-policy", "policyID"),
+        ("policy_tree", "computers-using-policy-or-subpolicy", "policyID"),
+    ]
+    chosen = [(kind, key, options[name]) for name, kind, key in filters if options[name]]
+    if len(chosen) > 1:
+        raise InvalidInput("use at most one of --computer, --group, --group-tree, --policy...")
+    if chosen:
+        kind, key, value = chosen[0]
+        parameters["computerFilter"] = {"type": kind, key: value}
+    if options["tags"] and options["untagged"]:
+        raise InvalidInput("use --tag or --untagged, not both")
+    if options["tags"]:
+        parameters["tagFilter"] = {"type": "specific-tags", "tags": list(options["tags"])}
+    elif options["untagged"]:
+        parameters["tagFilter"] = {"type": "untagged"}
+    return parameters
+
+
+@cli.group()
+def runs() -> None:
+    """Report runs and their deliveries."""
+
+
+@runs.command("list")
+@click.option("--limit", default=20, show_default=True)
+@pass_app
+def runs_list(app: App, limit: int) -> None:
+    """The newest runs of the account."""
+    with app.transaction() as session:
+        account = find_account(session, app.account_name)
+        statement = (
+            select(ReportRun)
+            .where(ReportRun.account_id == account.id)
+            .order_by(ReportRun.id.desc())
+            .limit(limit)
+        )
+        for run in session.scalars(statement):
+            state = "finished" if run.finished else "open"
+            click.echo(
+                f"{run.id:>6}  {run.created:%Y-%m-%d %H:%M}  {run.report_type:<22} {state:<8}"
+                f" {run.sent}/{run.total} sent, {run.failed} failed  {run.triggered_by}"
+            )
+
+
+@runs.command("show")
+@click.argument("run_id", type=int)
+@click.option("--history", is_flag=True, help="Every state change of every delivery.")
+@pass_app
+def runs_show(app: App, run_id: int, history: bool) -> None:
+    """One run with each recipient's outcome."""
+    with app.transaction() as session:
+        account = find_account(session, app.account_name)
+        run = session.get(ReportRun, run_id)
+        if run is None or run.account_id != account.id:
+            raise InvalidInput(f"no run {run_id} in this account")
+    print_outcomes(app, run_id)
+    if history:
+        with app.sessions() as session:
+            rows = session.execute(
+                select(DeliveryTransition)
+                .join(Delivery, Delivery.id == DeliveryTransition.delivery_id)
+                .where(Delivery.run_id == run_id)
+                .order_by(DeliveryTransition.id)
+            ).scalars()
+            for t in rows:
+                click.echo(
+                    f"  {t.at:%H:%M:%S}  delivery {t.delivery_id}: {t.from_state} -> {t.to_state}"
+                    f"  {t.note}"
+                )
+
+
+@cli.group()
+def deliveries() -> None:
+    """Single deliveries."""
+
+
+@deliveries.command("retry")
+@click.argument("delivery_id", type=int)
+@pass_app
+def deliveries_retry(app: App, delivery_id: int) -> None:
+    """Send a failed delivery again."""
+    with app.transaction() as session:
+        account = find_account(session, app.account_name)
+        run_id = retry_failed(
+            session, account_id=account.id, delivery_id=delivery_id, now=datetime.now(UTC)
+        )
+    with dispatcher(app) as target:
+        target.enqueue_deliveries([delivery_id])
+        if not app.settings.broker_url:
+            wait_for_run(app, run_id, show_progress=False)
+    click.echo(f"delivery {delivery_id} queued again")
+
+
+@cli.command()
+@click.option("--loop", is_flag=True, help="Keep reconciling every --interval seconds.")
+@click.option("--interval", default=60.0, show_default=True)
+@pass_app
+def reconcile(app: App, loop: bool, interval: float) -> None:
+    """Re-enqueue deliveries whose message was lost (broker restart) or whose worker died."""
+    pending_for = timedelta(seconds=app.settings.reconcile_after)
+    with dispatcher(app) as target:
+        while True:
+            with app.transaction() as session:
+                ids = stale_deliveries(session, now=datetime.now(UTC), pending_for=pending_for)
+            if ids:
+                target.enqueue_deliveries(ids)
+            click.echo(f"re-enqueued {len(ids)} deliveries")
+            if not loop:
+                if ids and not app.settings.broker_url:
+                    _wait_until_final(app, ids)
+                return
+            time.sleep(interval)
+
+
+def _wait_until_final(app: App, ids: list[int]) -> None:
+    while True:
+        with app.sessions() as session:
+            open_ = session.scalar(
+                select(func.count(Delivery.id)).where(
+                    Delivery.id.in_(ids), Delivery.state.not_in([s.value for s in FINAL_STATES])
+                )
+            )
+        if not open_:
+            return
+        time.sleep(POLL_INTERVAL)
+
+
+@cli.command()
+@click.option("--processes", default=1, show_default=True, help="Worker processes.")
+@click.option("--threads", default=8, show_default=True, help="Threads per process.")
+@pass_app
+def worker(app: App, processes: int, threads: int) -> None:
+    """Run dramatiq workers on Redis. Renders in flight per process are bounded by
+    REPORTD_RENDER_SLOTS (one Chromium render keeps more than one core busy)."""
+    if not app.settings.broker_url:
+        raise InvalidInput(
+            "set REPORTD_BROKER_URL (redis://...) for a separate worker; the embedded broker "
+            "runs inside 'reportd send' and 'reportd demo'"
+        )
+    command = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "actors.worker_main",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
+    os.execv(sys.executable, command)
+
+
+@cli.command("smtp-sink")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True)
+def smtp_sink(directory: Path, host: str, port: int) -> None:
+    """A local SMTP server writing every mail it receives into DIRECTORY as an .eml file."""
+    from service.smtp_sink import SmtpSink
+
+    sink = SmtpSink(directory, host=host, port=port)
+    sink.run_forever(
+        on_ready=lambda s: click.echo(f"smtp sink on {host}:{s.port} writing to {directory}")
+    )

@@ -1,0 +1,262 @@
+"""One delivery, start to finish: claim, resolve, query, render, encrypt, send, record.
+
+Orchestration only; each step is a function of its own module. The clearance is resolved when
+the delivery runs, not when the run was created, so a right revoked after fan-out counts.
+Database work happens in short transactions around the slow parts (Chromium, SMTP), and the
+state moves to ``sending`` before the mail goes out, so a crash after that point is known to
+be a possible duplicate rather than silently sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.clearance import scope_for
+from service.contacts import report_password
+from service.csv_export import render_csv
+from service.encryption import encrypt_pdf
+from service.errors import (
+    MailOutcomeUnknown,
+    PermanentFailure,
+    ReportdError,
+    TransientFailure,
+)
+from service.mail import Attachment, SmtpConfig, build_message, make_message_id, send_message
+from service.render_cache import RenderCache, content_key
+from service.rendering import render_footer_html, render_mail, render_report_html
+from service.report_builder import build_report, request_from_parameters
+from service.report_model import ReportData
+from service.runs import Claim, DeliveryState, claim, finish_run_if_done, move
+from service.secretbox import SecretBox
+from storage.db import transaction
+from storage.models import Account, Contact, Delivery, Membership, ReportRun, User
+from storage.records import load_role
+
+#: First retry after this long; doubled per attempt up to ``MAX_BACKOFF``.
+MIN_BACKOFF = timedelta(seconds=15)
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+class Renderer(Protocol):
+    def render(self, html: str, footer_html: str | None = None) -> bytes: ...
+
+
+class Outcome(StrEnum):
+    sent = "sent"
+    failed = "failed"
+    retry = "retry"  # back to pending; the message should be retried after ``retry_in``
+    skipped = "skipped"  # not ours: final already, or another worker holds it
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    retry_in: timedelta | None = None
+    detail: str = ""
+
+
+@dataclass
+class Deps:
+    """A worker process's collaborators, built once at its entry point."""
+
+    sessions: sessionmaker[Session]
+    box: SecretBox
+    renderer: Renderer
+    smtp: SmtpConfig
+    mail_from: str
+    cache: RenderCache
+    lease: timedelta
+    max_attempts: int
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a send needs, read in one short transaction."""
+
+    data: ReportData
+    recipient_name: str
+    recipient_address: str
+    password: str | None
+    report_format: str
+    attach_csv: bool
+
+
+def deliver(delivery_id: int, *, deps: Deps) -> Result:
+    """Deliver one delivery if it is ours to deliver; never mails a delivery twice knowingly."""
+    with transaction(deps.sessions) as session:
+        held = claim(session, delivery_id, now=deps.clock(), lease=deps.lease)
+    if held is None:
+        return Result(Outcome.skipped)
+    try:
+        return _deliver_claimed(held, deps)
+    except ReportdError:
+        raise
+    except BaseException as error:
+        # A bug or an outage we did not foresee: give the delivery back and let it retry.
+        _settle(held, deps, DeliveryState.pending, f"unexpected: {error!r}")
+        raise
+
+
+def _deliver_claimed(held: Claim, deps: Deps) -> Result:
+    try:
+        with transaction(deps.sessions) as session:
+            prepared = _prepare(session, held.delivery_id, deps.box)
+        message, key = _compose(held, prepared, deps)
+    except PermanentFailure as error:
+        return _settle(held, deps, DeliveryState.failed, str(error))
+    except TransientFailure as error:
+        return _retry(held, deps, str(error))
+
+    with transaction(deps.sessions) as session:
+        if not move(session, held, to=DeliveryState.sending, now=deps.clock(), content_key=key):
+            return Result(Outcome.skipped, detail="claim lost before sending")
+    try:
+        result = send_message(message, config=deps.smtp)
+    except PermanentFailure as error:
+        return _settle(held, deps, DeliveryState.failed, str(error))
+    except MailOutcomeUnknown as error:
+        return _retry(held, deps, str(error), possible_duplicate=True)
+    except TransientFailure as error:
+        return _retry(held, deps, str(error))
+    return _settle(
+        held,
+        deps,
+        DeliveryState.sent,
+        result.reply,
+        message_id=result.message_id,
+        size=result.size,
+        sent_at=deps.clock(),
+        last_error="",
+    )
+
+
+def _prepare(session: Session, delivery_id: int, box: SecretBox) -> Prepared:
+    """Resolve the recipient and their clearance now, and query what it allows."""
+    delivery = session.get(Delivery, delivery_id)
+    assert delivery is not None
+    run = session.get(ReportRun, delivery.run_id)
+    account = session.get(Account, delivery.account_id)
+    assert run is not None and account is not None
+    password: str | None = None
+    if delivery.contact_id is not None:
+        contact = session.get(Contact, delivery.contact_id)
+        assert contact is not None
+        role_id, name, address = contact.role_id, contact.name, contact.email_address
+        locale, zone = contact.locale, contact.time_zone
+        password = report_password(contact, box)
+    elif delivery.user_id is not None:
+        user = session.get(User, delivery.user_id)
+        assert user is not None
+        role_id = session.scalar(
+            select(Membership.role_id).where(
+                Membership.account_id == account.id, Membership.user_id == user.id
+            )
+        )
+        name, address, locale, zone = user.name, user.email_address, user.locale, user.time_zone
+    else:
+        raise RecipientGone(f"the recipient of delivery {delivery_id} was deleted")
+
+    scope = scope_for(load_role(session, account.id, role_id), account.id)
+    request = request_from_parameters(
+        run.report_type,
+        run.parameters,
+        period_start=run.period_start,
+        period_end=run.period_end,
+        generated_at=run.created,
+    )
+    data = build_report(
+        session,
+        scope=scope,
+        request=request,
+        account_name=account.name,
+        locale=locale,
+        time_zone=zone,
+    )
+    return Prepared(
+        data=data,
+        recipient_name=name,
+        recipient_address=address,
+        password=password,
+        report_format=str(run.parameters.get("format", "pdf")),
+        attach_csv=bool(run.parameters.get("attachCSV", False)),
+    )
+
+
+class RecipientGone(PermanentFailure):
+    """The contact or user was deleted after the run was created."""
+
+
+def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage, str]:
+    """Render (shared across identical documents), encrypt per recipient, build the mail."""
+    data = prepared.data
+    attachments: list[Attachment] = []
+    key = ""
+    mail = render_mail(
+        data,
+        encrypted=prepared.password is not None,
+        csv_attached=prepared.attach_csv or prepared.report_format == "csv",
+    )
+    if prepared.report_format != "csv":
+        html, footer = render_report_html(data), render_footer_html(data)
+        key = content_key(html, footer)
+        pdf = deps.cache.get_or_render(key, lambda: deps.renderer.render(html, footer))
+        if prepared.password is not None:
+            pdf = encrypt_pdf(pdf, prepared.password)
+        attachments.append(Attachment(mail.attachment_filename, pdf, "application/pdf"))
+    if prepared.attach_csv or prepared.report_format == "csv":
+        csv_name = mail.attachment_filename.rsplit(".", 1)[0] + ".csv"
+        attachments.append(Attachment(csv_name, render_csv(data), "text/csv"))
+    domain = parseaddr(deps.mail_from)[1].rpartition("@")[2] or "reportd.invalid"
+    message = build_message(
+        sender=deps.mail_from,
+        to_name=prepared.recipient_name,
+        to_address=prepared.recipient_address,
+        subject=mail.subject,
+        text_body=mail.text_body,
+        html_body=mail.html_body,
+        attachments=attachments,
+        message_id=make_message_id(f"delivery-{held.delivery_id}", domain),
+    )
+    return message, key
+
+
+def _retry(held: Claim, deps: Deps, error: str, *, possible_duplicate: bool = False) -> Result:
+    if held.attempt >= deps.max_attempts:
+        return _settle(
+            held, deps, DeliveryState.failed, f"gave up after {held.attempt} attempts: {error}"
+        )
+    extra = {"possible_duplicate": True} if possible_duplicate else {}
+    result = _settle(held, deps, DeliveryState.pending, error, **extra)
+    if result.outcome is Outcome.skipped:
+        return result
+    delay = min(MIN_BACKOFF * 2 ** (held.attempt - 1), MAX_BACKOFF)
+    return Result(Outcome.retry, retry_in=delay, detail=error)
+
+
+def _settle(held: Claim, deps: Deps, to: DeliveryState, note: str, **values: object) -> Result:
+    """Record the outcome and close the run if this was its last open delivery."""
+    now = deps.clock()
+    if to is not DeliveryState.sent:
+        values.setdefault("last_error", note[:2000])
+    with transaction(deps.sessions) as session:
+        if not move(session, held, to=to, now=now, note=note, **values):
+            return Result(Outcome.skipped, detail="claim lost")
+        run_id = session.scalar(select(Delivery.run_id).where(Delivery.id == held.delivery_id))
+        if to in (DeliveryState.sent, DeliveryState.failed) and run_id is not None:
+            finish_run_if_done(session, run_id, now=now)
+    outcome = {
+        DeliveryState.sent: Outcome.sent,
+        DeliveryState.failed: Outcome.failed,
+        DeliveryState.pending: Outcome.retry,
+    }[to]
+    return Result(outcome, detail=note)

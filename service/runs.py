@@ -1,0 +1,358 @@
+"""Report runs and the delivery ledger: creation, claims, state changes, reconciliation.
+
+The database is the truth; queue messages only carry delivery ids. A delivery moves
+
+::
+
+    pending ──claim──> rendering ──> sending ──> sent
+       ^                  │  │          │
+       └── retry later ───┘  │          ├──> pending (4xx / unknown outcome: retry later)
+                             └──────────┴──> failed  (permanent, or out of attempts)
+
+and a claim whose lease lapsed (a worker died) may be taken over from rendering or sending;
+taking over from sending marks the delivery a possible duplicate. Every change is a
+conditional UPDATE on the state (and the owner's claim token), so two workers holding the
+same message can never both send; each change also writes a ``DeliveryTransition`` row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput
+from storage.models import Contact, Delivery, DeliveryTransition, Membership, ReportRun, User
+
+
+class DeliveryState(StrEnum):
+    pending = "pending"
+    rendering = "rendering"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+FINAL_STATES = frozenset({DeliveryState.sent, DeliveryState.failed})
+#: States whose owner may have died; a lapsed lease lets another worker take over.
+LEASED_STATES = (DeliveryState.rendering, DeliveryState.sending)
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who a run goes to, as the console's ``Recipients`` object says it."""
+
+    all_contacts: bool = False
+    contact_ids: Sequence[int] = ()
+    user_ids: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
+class NewRun:
+    run_id: int
+    delivery_ids: list[int] = field(default_factory=list)
+
+
+def create_run(
+    session: Session,
+    *,
+    account_id: int,
+    report_type: str,
+    parameters: dict[str, Any],
+    recipients: Recipients,
+    triggered_by: str,
+    period_start: datetime,
+    period_end: datetime,
+    now: datetime,
+    scheduled_task_id: int | None = None,
+    occurrence: datetime | None = None,
+) -> NewRun:
+    """A run and one pending delivery per recipient, in the caller's transaction.
+
+    The caller enqueues the delivery ids only after committing.
+    """
+    if period_end <= period_start:
+        raise InvalidInput("the report period must end after it starts")
+    contacts = _contacts(session, account_id, recipients)
+    users = _users(session, account_id, recipients.user_ids)
+    if not contacts and not users:
+        raise InvalidInput("the report has no recipients")
+    run = ReportRun(
+        account_id=account_id,
+        report_type=report_type,
+        parameters=parameters,
+        triggered_by=triggered_by,
+        scheduled_task_id=scheduled_task_id,
+        occurrence=occurrence,
+        period_start=period_start,
+        period_end=period_end,
+        created=now,
+        total=len(contacts) + len(users),
+    )
+    session.add(run)
+    session.flush()
+    deliveries = [
+        Delivery(
+            account_id=account_id,
+            run_id=run.id,
+            contact_id=c.id,
+            recipient_name=c.name,
+            recipient_address=c.email_address,
+            created=now,
+            updated=now,
+        )
+        for c in contacts
+    ] + [
+        Delivery(
+            account_id=account_id,
+            run_id=run.id,
+            user_id=u.id,
+            recipient_name=u.name,
+            recipient_address=u.email_address,
+            created=now,
+            updated=now,
+        )
+        for u in users
+    ]
+    session.add_all(deliveries)
+    session.flush()
+    return NewRun(run_id=run.id, delivery_ids=[d.id for d in deliveries])
+
+
+def _contacts(session: Session, account_id: int, recipients: Recipients) -> list[Contact]:
+    statement = select(Contact).where(Contact.account_id == account_id).order_by(Contact.id)
+    if recipients.all_contacts:
+        return list(session.scalars(statement))
+    wanted = set(recipients.contact_ids)
+    found = list(session.scalars(statement.where(Contact.id.in_(sorted(wanted)))))
+    missing = wanted - {c.id for c in found}
+    if missing:
+        raise InvalidInput(f"contactIDs: no contact {sorted(missing)} in this account")
+    return found
+
+
+def _users(session: Session, account_id: int, user_ids: Sequence[int]) -> list[User]:
+    if not user_ids:
+        return []
+    statement = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.account_id == account_id, User.id.in_(sorted(set(user_ids))))
+    )
+    found = list(session.scalars(statement))
+    missing = set(user_ids) - {u.id for u in found}
+    if missing:
+        raise InvalidInput(f"administratorIDs: no user {sorted(missing)} in this account")
+    return found
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on a delivery: only the holder of ``token`` may move it on."""
+
+    delivery_id: int
+    token: str
+    attempt: int
+    possible_duplicate: bool
+
+
+def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta) -> Claim | None:
+    """Take a pending delivery, or one whose owner's lease lapsed; None if it is not ours."""
+    delivery = session.get(Delivery, delivery_id, populate_existing=True)
+    if delivery is None:
+        return None
+    state = DeliveryState(delivery.state)
+    if state is not DeliveryState.pending and not (
+        state in LEASED_STATES and delivery.lease_until is not None and delivery.lease_until < now
+    ):
+        return None
+    token = uuid.uuid4().hex
+    taken_over_while_sending = state is DeliveryState.sending
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state == state.value,
+            or_(
+                Delivery.state == DeliveryState.pending.value,
+                Delivery.lease_until < now,
+            ),
+        )
+        .values(
+            state=DeliveryState.rendering.value,
+            claim_token=token,
+            lease_until=now + lease,
+            attempts=Delivery.attempts + 1,
+            possible_duplicate=case(
+                (Delivery.state == DeliveryState.sending.value, True),
+                else_=Delivery.possible_duplicate,
+            ),
+            updated=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    note = "claimed" if state is DeliveryState.pending else "taken over after the lease lapsed"
+    _log(session, delivery_id, state, DeliveryState.rendering, now, note)
+    session.refresh(delivery)
+    return Claim(
+        delivery_id=delivery_id,
+        token=token,
+        attempt=delivery.attempts,
+        possible_duplicate=delivery.possible_duplicate or taken_over_while_sending,
+    )
+
+
+def move(
+    session: Session,
+    held: Claim,
+    *,
+    to: DeliveryState,
+    now: datetime,
+    note: str = "",
+    **values: Any,
+) -> bool:
+    """Move a claimed delivery on; False if the claim was lost (someone else took over)."""
+    current = session.scalar(
+        select(Delivery.state).where(
+            Delivery.id == held.delivery_id, Delivery.claim_token == held.token
+        )
+    )
+    if current is None or DeliveryState(current) not in LEASED_STATES:
+        return False
+    release = to is not DeliveryState.sending
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == held.delivery_id,
+            Delivery.claim_token == held.token,
+            Delivery.state == current,
+        )
+        .values(
+            state=to.value,
+            updated=now,
+            **({"claim_token": None, "lease_until": None} if release else {}),
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    _log(session, held.delivery_id, DeliveryState(current), to, now, note)
+    return True
+
+
+def _log(
+    session: Session,
+    delivery_id: int,
+    before: DeliveryState,
+    after: DeliveryState,
+    now: datetime,
+    note: str,
+) -> None:
+    session.add(
+        DeliveryTransition(
+            delivery_id=delivery_id,
+            from_state=before.value,
+            to_state=after.value,
+            at=now,
+            note=note[:2000],
+        )
+    )
+    session.flush()
+
+
+def finish_run_if_done(session: Session, run_id: int, *, now: datetime) -> bool:
+    """Close the run when every delivery is final, with its counts. True if it closed now."""
+    unfinished = (
+        select(func.count(Delivery.id))
+        .where(Delivery.run_id == run_id, Delivery.state.not_in([s.value for s in FINAL_STATES]))
+        .scalar_subquery()
+    )
+
+    def counted(state: DeliveryState) -> Any:
+        return (
+            select(func.count(Delivery.id))
+            .where(Delivery.run_id == run_id, Delivery.state == state.value)
+            .scalar_subquery()
+        )
+
+    result = session.execute(
+        update(ReportRun)
+        .where(ReportRun.id == run_id, ReportRun.finished.is_(None), unfinished == 0)
+        .values(
+            finished=now,
+            sent=counted(DeliveryState.sent),
+            failed=counted(DeliveryState.failed),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def stale_deliveries(
+    session: Session, *, now: datetime, pending_for: timedelta, limit: int = 10_000
+) -> list[int]:
+    """Deliveries whose message was probably lost, to enqueue again.
+
+    Pending ones untouched for ``pending_for`` (their message vanished with a broker restart)
+    are touched so the next pass waits again; rendering or sending ones whose lease lapsed
+    (their worker died) are taken over by whichever worker claims them next.
+    """
+    lost = select(Delivery.id).where(
+        or_(
+            and_(
+                Delivery.state == DeliveryState.pending.value,
+                Delivery.updated < now - pending_for,
+            ),
+            and_(
+                Delivery.state.in_([s.value for s in LEASED_STATES]),
+                Delivery.lease_until < now,
+            ),
+        )
+    )
+    ids = list(session.scalars(lost.order_by(Delivery.id).limit(limit)))
+    if ids:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.state == DeliveryState.pending.value)
+            .values(updated=now)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def retry_failed(session: Session, *, account_id: int, delivery_id: int, now: datetime) -> int:
+    """Put a failed delivery back to pending (an admin's manual re-send); returns its run id."""
+    delivery = session.scalars(
+        select(Delivery).where(Delivery.account_id == account_id, Delivery.id == delivery_id)
+    ).first()
+    if delivery is None:
+        raise InvalidInput(f"no delivery {delivery_id} in this account")
+    if delivery.state != DeliveryState.failed.value:
+        raise InvalidInput(f"delivery {delivery_id} is {delivery.state}; only failed ones retry")
+    delivery.state = DeliveryState.pending.value
+    delivery.updated = now
+    delivery.attempts = 0
+    _log(session, delivery_id, DeliveryState.failed, DeliveryState.pending, now, "manual retry")
+    session.execute(
+        update(ReportRun).where(ReportRun.id == delivery.run_id).values(finished=None)
+    )
+    return delivery.run_id
+
+
+def pending_delivery_ids(session: Session, run_id: int) -> list[int]:
+    """The run's deliveries still waiting for a worker."""
+    statement = (
+        select(Delivery.id)
+        .where(Delivery.run_id == run_id, Delivery.state == DeliveryState.pending.value)
+        .order_by(Delivery.id)
+    )
+    return list(session.scalars(statement))
