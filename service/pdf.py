@@ -71,10 +71,15 @@ DEFAULT_CONTEXT_RECYCLE_AFTER = 50
 DEFAULT_BROWSER_RESTART_AFTER = 500
 #: Browser process tree PSS (MiB) above which it is restarted; 0 disables the check.
 DEFAULT_BROWSER_MEMORY_BUDGET_MB = 1536
+#: Measure the browser's memory after the first and then every this many renders on it:
+#: reading smaps_rollup of the tree takes ~30 ms of CPU, and the growth is slow.
+MEMORY_CHECK_EVERY = 10
 #: Seconds allowed for launching the browser.
 LAUNCH_TIMEOUT = 30.0
-#: Seconds allowed for closing a page, context or browser, or for a liveness probe.
+#: Seconds allowed for closing a page, context or browser.
 HOUSEKEEPING_TIMEOUT = 5.0
+#: Seconds a healthy browser needs to answer a protocol round trip, with a wide margin.
+PROBE_TIMEOUT = 2.0
 
 
 @dataclass
@@ -92,7 +97,7 @@ class RenderStats:
     blocked_requests: int = 0
     in_flight: int = 0
     peak_in_flight: int = 0
-    #: PSS of the browser process tree after the latest render, in MiB.
+    #: PSS of the browser process tree at the latest check, in MiB.
     browser_memory_mb: float = 0.0
 
 
@@ -268,7 +273,8 @@ class PdfRenderer:
         self._renders_on_browser += 1
         self._renders_on_context += 1
         self._count(renders=1)
-        await self._measure_memory()
+        if self.memory_budget_mb > 0 and self._renders_on_browser % MEMORY_CHECK_EVERY == 1:
+            self._in_background(self._measure_memory())
         return pdf
 
     async def _enter_slot(self) -> None:
@@ -317,7 +323,7 @@ class PdfRenderer:
             self._close_later(taken)
             if await self._responsive(browser):
                 raise RenderFailed(f"rendering took longer than {self.timeout:g} s") from None
-            await self._discard_browser(browser)
+            await self._discard_browser(browser, kill=True)
             raise _BrowserBroken("Chromium stopped responding") from None
         except PlaywrightError as exc:
             self._close_later(taken)
@@ -402,9 +408,12 @@ class PdfRenderer:
             await _quietly(context.close())
 
     async def _discard_browser(
-        self, browser: Browser | None = None, *, restart: bool = True
+        self, browser: Browser | None = None, *, restart: bool = True, kill: bool = False
     ) -> None:
-        """Close the current browser, unless another render already replaced ``browser``."""
+        """Close the current browser, unless another render already replaced ``browser``.
+
+        A hung browser is killed first: closing it politely would wait out every timeout.
+        """
         if browser is not None and browser is not self._browser:
             return
         # Take everything before the first await: a replacement may launch meanwhile.
@@ -414,6 +423,8 @@ class PdfRenderer:
         self._renders_on_browser = 0
         with self._stats_lock:
             self._stats.browser_memory_mb = 0.0
+        if kill and pid is not None and _running(pid, marker):
+            _kill_tree(pid)
         await self._discard_context()
         if old is not None:
             self._count(restarts=1 if restart else 0)
@@ -429,22 +440,21 @@ class PdfRenderer:
         if not self._alive(browser):
             return False
         try:
-            session = await asyncio.wait_for(
-                browser.new_browser_cdp_session(), HOUSEKEEPING_TIMEOUT
-            )
-            await asyncio.wait_for(session.send("Browser.getVersion"), HOUSEKEEPING_TIMEOUT)
-            await asyncio.wait_for(session.detach(), HOUSEKEEPING_TIMEOUT)
+            session = await asyncio.wait_for(browser.new_browser_cdp_session(), PROBE_TIMEOUT)
+            await asyncio.wait_for(session.send("Browser.getVersion"), PROBE_TIMEOUT)
+            await asyncio.wait_for(session.detach(), PROBE_TIMEOUT)
         except (TimeoutError, PlaywrightError):
             return False
         return True
 
     async def _measure_memory(self) -> None:
         pid = self._browser_pid
-        if pid is None or self.memory_budget_mb <= 0:
+        if pid is None:
             return
         megabytes = await asyncio.to_thread(_tree_memory_mb, pid)
-        with self._stats_lock:
-            self._stats.browser_memory_mb = megabytes
+        if pid == self._browser_pid:  # not replaced while we measured
+            with self._stats_lock:
+                self._stats.browser_memory_mb = megabytes
 
     async def _block_network(self, route: Route) -> None:
         """Let inline ``data:`` URLs through and abort everything else, counting it."""
@@ -460,9 +470,12 @@ class PdfRenderer:
     def _close_later(self, pages: list[Page]) -> None:
         """Close pages whose state is unknown without making the caller wait for it."""
         for page in pages:
-            task = asyncio.get_running_loop().create_task(_quietly(page.close()))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._in_background(_quietly(page.close()))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _shutdown(self) -> None:
         await self._discard_browser(restart=False)

@@ -305,6 +305,24 @@ def test_given_browser_killed_between_renders_when_rendering_then_it_relaunches(
     assert renderer.stats.restarts == 1
 
 
+@pytest.mark.slow
+def test_given_hung_browser_when_rendering_then_it_is_killed_relaunched_and_retried(
+    make_renderer,
+):
+    renderer = make_renderer(timeout=1.0)
+    renderer.render(html_page("<p>warm</p>"))
+    frozen = renderer.browser_pids()
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+
+    text = text_of(renderer.render(html_page("<p>after the hang</p>")))
+
+    assert "after the hang" in text
+    stats = renderer.stats
+    assert (stats.restarts, stats.retries, stats.failures) == (1, 1, 0)
+    assert not set(frozen) & set(renderer.browser_pids())
+
+
 def test_given_tiny_timeout_when_rendering_big_document_then_render_failed(make_renderer):
     renderer = make_renderer(timeout=0.001)
 
@@ -334,6 +352,9 @@ def test_given_small_limits_when_rendering_then_context_recycles_and_browser_res
 def test_given_memory_budget_exceeded_when_rendering_then_browser_restarts(make_renderer):
     renderer = make_renderer(memory_budget_mb=1)
     renderer.render(html_page("<p>one</p>"))
+    deadline = time.monotonic() + 10
+    while renderer.stats.browser_memory_mb == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first render's memory check runs in the background
     assert renderer.stats.browser_memory_mb > 1
 
     renderer.render(html_page("<p>two</p>"))
