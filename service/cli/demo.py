@@ -1,0 +1,155 @@
+"""``reportd demo``: the whole job end to end on the embedded default, on a fresh machine.
+
+SQLite, the in-process broker and worker, and the SMTP sink writing into ``./outbox/``. It
+creates a sample account, sends the weekly Summary to three contacts of different clearances
+and shows where each mail went and what it holds.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+import pikepdf
+
+from service.accounts import create_account
+from service.clearance import scope_for
+from service.cli import App, cli, pass_app
+from service.cli.distribution import dispatcher, print_outcomes, wait_for_run
+from service.config import SmtpSecurity
+from service.contacts import list_contacts
+from service.reports import new_report_run
+from service.runs import Recipients
+from service.sample import sample_dataset
+from service.smtp_sink import SmtpSink
+from service.transfer import import_dataset, parse_dataset
+from storage.migrate import upgrade
+from storage.records import load_role
+from storage.scoped import count_scope, permitted_computers
+
+
+@cli.command()
+@click.option(
+    "--outbox",
+    default="outbox",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the SMTP sink writes the mails.",
+)
+@pass_app
+def demo(app: App, outbox: Path) -> None:
+    """Send the weekly Summary of a sample account to three contacts, into ./outbox/."""
+    database = (app.settings.data_dir / "demo.sqlite3").resolve()
+    for leftover in database.parent.glob(database.name + "*"):
+        leftover.unlink()
+    outbox.mkdir(parents=True, exist_ok=True)
+    with SmtpSink(outbox) as sink:
+        settings = app.settings.model_copy(
+            update={
+                "database_url": f"sqlite:///{database}",
+                "broker_url": "",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": sink.port,
+                "smtp_security": SmtpSecurity.none,
+                "smtp_username": "",
+            }
+        )
+        demo_app = App(settings=settings)
+        now = datetime.now(UTC).replace(microsecond=0)
+        upgrade(demo_app.engine)
+        click.echo(f"database: {database}")
+        with demo_app.transaction() as session:
+            account = create_account(session, name="Example Corp", region="ap-northeast-1")
+            dataset = parse_dataset(json.dumps(sample_dataset(now=now)))
+            summary = import_dataset(
+                session, account_id=account.id, dataset=dataset, box=demo_app.box
+            )
+            click.echo(
+                f"sample account 'Example Corp': {summary.computers} computers in "
+                f"{summary.computer_groups} groups, {summary.events} events over 7 days, "
+                f"{summary.contacts} contacts"
+            )
+            run = new_report_run(
+                session,
+                account_id=account.id,
+                report_type="summary",
+                parameters={"format": "pdf", "timeRange": {"units": "day", "value": 7}},
+                recipients=Recipients(all_contacts=True),
+                triggered_by="demo",
+                period_start=now - timedelta(days=7),
+                period_end=now,
+                now=now,
+            )
+        click.echo(f"weekly Summary: run {run.run_id}, {len(run.delivery_ids)} deliveries")
+        with dispatcher(demo_app) as worker:
+            worker.start_run(run.run_id)
+            wait_for_run(demo_app, run.run_id, show_progress=False)
+        print_outcomes(demo_app, run.run_id)
+        click.echo("")
+        contents = what_each_sees(demo_app, account.id, now - timedelta(days=7), now)
+        for received in sink.received:
+            describe(received.path, contents)
+
+
+#: The sample contacts' report passwords, to show that the protected PDF opens with it.
+SAMPLE_PASSWORDS = {"jonas.weber@example.de": "weber-2026"}
+
+
+def what_each_sees(app: App, account_id: int, start: datetime, end: datetime) -> dict[str, str]:
+    """Email address -> a line saying what that contact's clearance let into the report."""
+    lines = {}
+    with app.transaction() as session:
+        for contact in list_contacts(session, account_id=account_id):
+            role = load_role(session, account_id, contact.role_id)
+            scope = scope_for(role, account_id)
+            counts = count_scope(session, scope, start, end)
+            unrelated = "shown" if scope.not_related_to_computers else "hidden"
+            names = [c.display_name for c in permitted_computers(session, scope)]
+            shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+            lines[contact.email_address] = (
+                f"clearance {role.name if role else '(none)'}: {counts.computers} computers "
+                f"({shown}), {counts.events} security events, {counts.alerts} alerts, "
+                f"{counts.system_events} system events; events not about computers {unrelated}"
+            )
+    return lines
+
+
+def describe(path: Path, contents: dict[str, str]) -> None:
+    """Where a mail is, whom it is for, and what its PDF holds."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    to = str(message["To"])
+    click.echo(f"{path}")
+    click.echo(f"  to:      {to}")
+    click.echo(f"  subject: {message['Subject']}")
+    address = message["To"].addresses[0].addr_spec if message["To"] else ""
+    if address in contents:
+        click.echo(f"  holds:   {contents[address]}")
+    for part in message.iter_attachments():
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        line = f"  attachment: {part.get_filename()} ({len(payload) // 1024} KiB"
+        if part.get_content_type() == "application/pdf":
+            line += _pdf_facts(payload, to)
+        click.echo(line + ")")
+
+
+def _pdf_facts(pdf: bytes, to: str) -> str:
+    try:
+        with pikepdf.open(io.BytesIO(pdf)) as document:
+            return f", {len(document.pages)} pages"
+    except pikepdf.PasswordError:
+        pass
+    password = next((p for a, p in SAMPLE_PASSWORDS.items() if a in to), None)
+    if password is None:
+        return ", encrypted"
+    with pikepdf.open(io.BytesIO(pdf), password=password) as document:
+        info = document.encryption
+        return (
+            f", {len(document.pages)} pages, encrypted AES-{info.bits} R={info.R},"
+            f" opens with '{password}'"
+        )
