@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -38,11 +39,11 @@ def chromium_or_none() -> str | None:
         return None
 
 
-def new_renderer(**options: object) -> PdfRenderer:
+def new_renderer(**options: Any) -> PdfRenderer:
     chromium = chromium_or_none()
     need("Chromium", chromium is not None, "install Debian's chromium package")
     need("pdftotext", shutil.which("pdftotext") is not None, "install poppler-utils")
-    return PdfRenderer(chromium_path=chromium or "", **options)  # type: ignore[arg-type]
+    return PdfRenderer(chromium_path=chromium or "", **options)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def make_renderer() -> Iterator[Callable[..., PdfRenderer]]:
     """Renderers with their own browser, for tests that break or recycle it; closed after."""
     made: list[PdfRenderer] = []
 
-    def make(**options: object) -> PdfRenderer:
+    def make(**options: Any) -> PdfRenderer:
         made.append(new_renderer(**options))
         return made[-1]
 
