@@ -76,6 +76,7 @@ class Deps:
     cache: RenderCache
     lease: timedelta
     max_attempts: int
+    min_backoff: timedelta = MIN_BACKOFF
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -239,7 +240,7 @@ def _retry(held: Claim, deps: Deps, error: str, *, possible_duplicate: bool = Fa
     result = _settle(held, deps, DeliveryState.pending, error, **extra)
     if result.outcome is Outcome.skipped:
         return result
-    delay = min(MIN_BACKOFF * 2 ** (held.attempt - 1), MAX_BACKOFF)
+    delay = min(deps.min_backoff * 2 ** (held.attempt - 1), MAX_BACKOFF)
     return Result(Outcome.retry, retry_in=delay, detail=error)
 
 

@@ -89,3 +89,7 @@ class ReportData:
     policies: list[PolicyRow] = field(default_factory=list)
     #: Rows left out of the PDF tables because of the row cap (they are all in the CSV).
     truncated: dict[str, int] = field(default_factory=dict)
+
+
+#: The console's ``reportTemplateID`` of each report type (``/reporttemplates``): stable ids.
+REPORT_TEMPLATE_IDS: dict[int, ReportType] = {i: kind for i, kind in enumerate(ReportType, 1)}

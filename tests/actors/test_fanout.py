@@ -1,0 +1,141 @@
+"""Fan-out with dramatiq's stub broker and a real worker, real Chromium and a real SMTP server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import update
+
+from actors.embedded import EmbeddedWorker
+from service.pdf import PdfRenderer
+from service.runs import Recipients
+from storage.db import transaction
+from storage.models import Contact, Role
+from tests.actors.conftest import ALEX, HANAKO, JONAS, World, pdf_text
+
+#: Computers of the sample by group: the Web Team sees web-* and fron-* only.
+WEB = ["web-01", "web-06", "fron-01", "fron-06"]
+ELSEWHERE = ["data-01", "data-06", "lapt-01", "lapt-06"]
+
+
+@pytest.fixture
+def worker(world: World, renderer: PdfRenderer) -> Iterator[EmbeddedWorker]:
+    with EmbeddedWorker(world.settings, world.deps(renderer)) as embedded:
+        yield embedded
+
+
+def test_three_clearances_get_three_different_pdfs_each_with_only_its_computers(
+    world: World, worker: EmbeddedWorker
+) -> None:
+    run_id, _ = world.new_run(report_type="computer")
+    worker.start_run(run_id)
+    run = world.wait_finished(run_id)
+    assert (run.sent, run.failed) == (3, 0)
+
+    texts = {address: pdf_text(world.mails_to(address)[0]) for address in (ALEX, HANAKO, JONAS)}
+    assert len(set(texts.values())) >= 2  # Alex and Jonas see the same computers
+    # Full Access and the computers-only auditor see every computer ...
+    for address in (ALEX, JONAS):
+        assert all(name in texts[address] for name in WEB + ELSEWHERE), address
+    # ... the Web Team sees the web servers and their sub-group only.
+    assert all(name in texts[HANAKO] for name in WEB)
+    assert not any(name in texts[HANAKO] for name in ELSEWHERE)
+
+
+def test_only_a_clearance_with_unrelated_events_sees_system_events_about_no_computer(
+    world: World, worker: EmbeddedWorker
+) -> None:
+    run_id, _ = world.new_run(report_type="system-event")
+    worker.start_run(run_id)
+    world.wait_finished(run_id)
+    texts = {address: pdf_text(world.mails_to(address)[0]) for address in (ALEX, HANAKO, JONAS)}
+    assert "User Locked Out" in texts[ALEX]
+    assert "User Locked Out" not in texts[JONAS] and "User Locked Out" not in texts[HANAKO]
+    assert len(set(texts.values())) == 3
+
+
+def test_the_same_message_delivered_twice_mails_each_contact_once(
+    world: World, worker: EmbeddedWorker
+) -> None:
+    run_id, ids = world.new_run()
+    worker.start_run(run_id)
+    worker.start_run(run_id)  # a duplicated fan-out message
+    worker.enqueue_deliveries(ids)  # and duplicated deliveries
+    world.wait_finished(run_id)
+    worker.enqueue_deliveries(ids)  # a redelivery after the mails were accepted
+    worker.broker.join("deliveries")
+    assert sorted(len(world.mails_to(a)) for a in (ALEX, HANAKO, JONAS)) == [1, 1, 1]
+
+
+def test_a_right_revoked_after_fan_out_counts(world: World, renderer: PdfRenderer) -> None:
+    run_id, _ = world.new_run(Recipients(contact_ids=[world.contacts[ALEX]]))
+    with transaction(world.sessions) as session:
+        # After the run exists, Alex's clearance loses the view of non-selected computers.
+        role_id = session.get(Contact, world.contacts[ALEX]).role_id  # type: ignore[union-attr]
+        session.execute(
+            update(Role)
+            .where(Role.id == role_id)
+            .values(all_computers=False, can_view_other_computers=False)
+        )
+    with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
+        worker.start_run(run_id)
+        world.wait_finished(run_id)
+    text = pdf_text(world.mails_to(ALEX)[0])
+    assert not any(name in text for name in WEB + ELSEWHERE)
+
+
+def test_a_deleted_contact_fails_its_delivery_and_the_others_are_sent(
+    world: World, worker: EmbeddedWorker
+) -> None:
+    run_id, _ = world.new_run()
+    with transaction(world.sessions) as session:
+        session.delete(session.get(Contact, world.contacts[HANAKO]))
+    worker.start_run(run_id)
+    run = world.wait_finished(run_id)
+    assert (run.sent, run.failed) == (2, 1)
+    assert world.mails_to(HANAKO) == []
+
+
+def test_the_japanese_subject_and_attachment_round_trip(
+    world: World, worker: EmbeddedWorker
+) -> None:
+    run_id, _ = world.new_run(Recipients(contact_ids=[world.contacts[HANAKO]]))
+    worker.start_run(run_id)
+    world.wait_finished(run_id)
+    (mail,) = world.mails_to(HANAKO)
+    assert "サマリーレポート" in str(mail["Subject"])
+    assert "佐藤 花子" in str(mail["To"])
+    assert "コンピュータ" in pdf_text(mail)
+
+
+def test_a_name_with_line_breaks_in_the_database_adds_no_header(
+    world: World, worker: EmbeddedWorker
+) -> None:
+    with transaction(world.sessions) as session:
+        session.execute(
+            update(Contact)
+            .where(Contact.id == world.contacts[ALEX])
+            .values(name="Alex\r\nBcc: evil@example.com")
+        )
+    run_id, _ = world.new_run(Recipients(contact_ids=[world.contacts[ALEX]]))
+    worker.start_run(run_id)
+    world.wait_finished(run_id)
+    (mail,) = world.mails()
+    assert mail["Bcc"] is None and len(mail.get_all("To")) == 1
+    assert [r.rcpt_tos for r in world.sink.received] == [(ALEX,)]
+
+
+def test_identical_documents_are_rendered_once_and_encrypted_per_contact(
+    world: World, renderer: PdfRenderer
+) -> None:
+    # Alex and Jonas see the same computers but not the same unrelated events: two documents.
+    deps = world.deps(renderer)
+    with EmbeddedWorker(world.settings, deps) as worker:
+        first, _ = world.new_run()
+        worker.start_run(first)
+        world.wait_finished(first)
+        second, _ = world.new_run()
+        worker.start_run(second)
+        world.wait_finished(second)
+    assert deps.cache.misses == 3 and deps.cache.hits == 3
