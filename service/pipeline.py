@@ -10,7 +10,7 @@ be a possible duplicate rather than silently sent twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -31,7 +31,12 @@ from service.errors import (
     TransientFailure,
 )
 from service.mail import Attachment, SmtpConfig, build_message, make_message_id, send_message
-from service.render_cache import RenderCache, content_key
+from service.render_cache import (
+    DEFAULT_DOCUMENT_BUDGET,
+    RenderCache,
+    SharedCache,
+    content_key,
+)
 from service.rendering import render_footer_html, render_mail, render_report_html
 from service.report_builder import build_report, request_from_parameters
 from service.report_model import ReportData
@@ -78,13 +83,26 @@ class Deps:
     max_attempts: int
     min_backoff: timedelta = MIN_BACKOFF
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    documents: SharedCache[Document] = field(
+        default_factory=lambda: SharedCache[Document](DEFAULT_DOCUMENT_BUDGET)
+    )
+
+
+@dataclass(frozen=True)
+class Document:
+    """A report as built for one set of inputs: shared by every recipient with those inputs."""
+
+    data: ReportData
+    html: str
+    footer: str
+    pdf_key: str
 
 
 @dataclass(frozen=True)
 class Prepared:
     """Everything a send needs, read in one short transaction."""
 
-    data: ReportData
+    document: Document
     recipient_name: str
     recipient_address: str
     password: str | None
@@ -111,7 +129,7 @@ def deliver(delivery_id: int, *, deps: Deps) -> Result:
 def _deliver_claimed(held: Claim, deps: Deps) -> Result:
     try:
         with transaction(deps.sessions) as session:
-            prepared = _prepare(session, held.delivery_id, deps.box)
+            prepared = _prepare(session, held.delivery_id, deps)
         message, key = _compose(held, prepared, deps)
     except PermanentFailure as error:
         return _settle(held, deps, DeliveryState.failed, str(error))
@@ -141,8 +159,8 @@ def _deliver_claimed(held: Claim, deps: Deps) -> Result:
     )
 
 
-def _prepare(session: Session, delivery_id: int, box: SecretBox) -> Prepared:
-    """Resolve the recipient and their clearance now, and query what it allows."""
+def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
+    """Resolve the recipient and their clearance now, and build (or share) their document."""
     delivery = session.get(Delivery, delivery_id)
     assert delivery is not None
     run = session.get(ReportRun, delivery.run_id)
@@ -154,7 +172,7 @@ def _prepare(session: Session, delivery_id: int, box: SecretBox) -> Prepared:
         assert contact is not None
         role_id, name, address = contact.role_id, contact.name, contact.email_address
         locale, zone = contact.locale, contact.time_zone
-        password = report_password(contact, box)
+        password = report_password(contact, deps.box)
     elif delivery.user_id is not None:
         user = session.get(User, delivery.user_id)
         assert user is not None
@@ -175,16 +193,23 @@ def _prepare(session: Session, delivery_id: int, box: SecretBox) -> Prepared:
         period_end=run.period_end,
         generated_at=run.created,
     )
-    data = build_report(
-        session,
-        scope=scope,
-        request=request,
-        account_name=account.name,
-        locale=locale,
-        time_zone=zone,
-    )
+
+    def build() -> Document:
+        data = build_report(
+            session,
+            scope=scope,
+            request=request,
+            account_name=account.name,
+            locale=locale,
+            time_zone=zone,
+        )
+        html, footer = render_report_html(data), render_footer_html(data)
+        return Document(data=data, html=html, footer=footer, pdf_key=content_key(html, footer))
+
+    # Same run, same resolved scope, same language and zone: the same document.
+    document = deps.documents.get_or_compute((run.id, scope, locale, zone), build)
     return Prepared(
-        data=data,
+        document=document,
         recipient_name=name,
         recipient_address=address,
         password=password,
@@ -199,7 +224,8 @@ class RecipientGone(PermanentFailure):
 
 def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage, str]:
     """Render (shared across identical documents), encrypt per recipient, build the mail."""
-    data = prepared.data
+    document = prepared.document
+    data = document.data
     attachments: list[Attachment] = []
     key = ""
     mail = render_mail(
@@ -208,9 +234,10 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
         csv_attached=prepared.attach_csv or prepared.report_format == "csv",
     )
     if prepared.report_format != "csv":
-        html, footer = render_report_html(data), render_footer_html(data)
-        key = content_key(html, footer)
-        pdf = deps.cache.get_or_render(key, lambda: deps.renderer.render(html, footer))
+        key = document.pdf_key
+        pdf = deps.cache.get_or_render(
+            key, lambda: deps.renderer.render(document.html, document.footer)
+        )
         if prepared.password is not None:
             pdf = encrypt_pdf(pdf, prepared.password)
         attachments.append(Attachment(mail.attachment_filename, pdf, "application/pdf"))
