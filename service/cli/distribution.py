@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import func, select
@@ -23,6 +23,8 @@ from service.report_model import ReportType
 from service.reports import FORMATS, new_report_run
 from service.runs import FINAL_STATES, Recipients, retry_failed, stale_deliveries
 from storage.models import Delivery, DeliveryTransition, ReportRun
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 #: How often ``--wait`` looks at the ledger (seconds).
 POLL_INTERVAL = 0.25
@@ -111,34 +113,44 @@ def print_outcomes(app: App, run_id: int) -> None:
         )
 
 
+def report_options(command: Command) -> Command:
+    """The options that say which report: type, period, format and filters."""
+    options = [
+        click.option(
+            "--type",
+            "report_type",
+            default="summary",
+            show_default=True,
+            type=click.Choice([t.value for t in ReportType]),
+        ),
+        click.option("--last", default="7d", show_default=True, help="Period: 24h, 7d, 2w, 1m."),
+        click.option("--format", "report_format", default="pdf", type=click.Choice(FORMATS)),
+        click.option("--attach-csv", is_flag=True, help="Attach the rows as CSV too."),
+        click.option("--classification", default="blank", show_default=True),
+        click.option("--computer", type=int, help="Only this computer (ID)."),
+        click.option("--group", type=int, help="Only computers in this group (ID)."),
+        click.option("--group-tree", type=int, help="Only this group and its sub-groups."),
+        click.option("--policy", type=int, help="Only computers using this policy (ID)."),
+        click.option("--policy-tree", type=int, help="Only this policy and its children."),
+        click.option("--tag", "tags", multiple=True, help="Only computers with this tag."),
+        click.option("--untagged", is_flag=True, help="Only computers without tags."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
-@click.option(
-    "--type",
-    "report_type",
-    default="summary",
-    show_default=True,
-    type=click.Choice([t.value for t in ReportType]),
-)
-@click.option("--last", default="7d", show_default=True, help="Period: 24h, 7d, 2w, 1m.")
+@report_options
 @click.option("--contact", "contacts", multiple=True, help="A contact (ID, name or email).")
 @click.option("--all-contacts", is_flag=True, help="Every contact of the account.")
-@click.option("--format", "report_format", default="pdf", type=click.Choice(FORMATS))
-@click.option("--attach-csv", is_flag=True, help="Attach the rows as CSV too.")
-@click.option("--classification", default="blank", show_default=True)
-@click.option("--computer", type=int, help="Only this computer (ID).")
-@click.option("--group", type=int, help="Only computers in this group (ID).")
-@click.option("--group-tree", type=int, help="Only computers in this group or its sub-groups.")
-@click.option("--policy", type=int, help="Only computers using this policy (ID).")
-@click.option("--policy-tree", type=int, help="Only computers using this policy or a child.")
-@click.option("--tag", "tags", multiple=True, help="Only computers with this tag.")
-@click.option("--untagged", is_flag=True, help="Only computers without tags.")
 @click.option("--wait/--no-wait", default=False, help="Wait and show each contact's outcome.")
 @pass_app
 def send(app: App, /, **options: Any) -> None:
     """Send a one-off report to contacts."""
     now = datetime.now(UTC)
     start, end = parse_last(options["last"], now=now)
-    parameters = _parameters(options)
+    parameters = report_parameters(options)
     with app.transaction() as session:
         account = find_account(session, app.account_name)
         if options["all_contacts"] == bool(options["contacts"]):
@@ -167,7 +179,8 @@ def send(app: App, /, **options: Any) -> None:
         print_outcomes(app, new.run_id)
 
 
-def _parameters(options: dict[str, Any]) -> dict[str, Any]:
+def report_parameters(options: dict[str, Any]) -> dict[str, Any]:
+    """Report parameters in the console's names from the ``report_options`` values."""
     value, unit = int(options["last"][:-1]), options["last"][-1]
     units = {"h": "hour", "d": "day", "w": "week", "m": "month"}
     parameters: dict[str, Any] = {

@@ -1,0 +1,69 @@
+"""``reportd render``: what a contact would get, written to a file for an admin to check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from service.accounts import find_account
+from service.clearance import scope_for
+from service.cli import App, cli, pass_app
+from service.cli.data import parse_last
+from service.cli.distribution import report_options, report_parameters
+from service.contacts import find_contact, report_password
+from service.csv_export import render_csv
+from service.encryption import encrypt_pdf
+from service.pdf import PdfRenderer
+from service.rendering import render_footer_html, render_report_html
+from service.report_builder import build_report, request_from_parameters
+from storage.models import Contact
+from storage.records import load_role
+
+
+@cli.command()
+@click.option("--contact", required=True, help="The contact (ID, name or email).")
+@report_options
+@click.option("--encrypt", is_flag=True, help="Encrypt as the contact would receive it.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_app
+def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: Any) -> None:
+    """Render the report CONTACT would receive now, without sending it."""
+    now = datetime.now(UTC)
+    start, end = parse_last(options["last"], now=now)
+    parameters = report_parameters(options)
+    with app.transaction() as session:
+        account = find_account(session, app.account_name)
+        target = find_contact(session, account_id=account.id, ref=contact)
+        scope = scope_for(load_role(session, account.id, target.role_id), account.id)
+        request = request_from_parameters(
+            options["report_type"],
+            parameters,
+            period_start=start,
+            period_end=end,
+            generated_at=now,
+        )
+        data = build_report(
+            session,
+            scope=scope,
+            request=request,
+            account_name=account.name,
+            locale=target.locale,
+            time_zone=target.time_zone,
+        )
+        stored = session.get(Contact, target.id)
+        assert stored is not None
+        password = report_password(stored, app.box) if encrypt else None
+    if options["report_format"] == "csv":
+        output.write_bytes(render_csv(data))
+    else:
+        with PdfRenderer.from_settings(app.settings) as renderer:
+            pdf = renderer.render(render_report_html(data), render_footer_html(data))
+        output.write_bytes(encrypt_pdf(pdf, password) if password else pdf)
+    click.echo(
+        f"wrote {output}: {options['report_type']} for {target.name} "
+        f"({len(data.computers)} computers, {len(data.events)} events, "
+        f"{len(data.alerts)} alerts, {len(data.system_events)} system events)"
+    )
