@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, text
@@ -17,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from storage.db import make_engine
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from service.pdf import PdfRenderer
 
 
 def need(component: str, available: bool, why: str = "") -> None:
@@ -105,3 +109,27 @@ def session(engine: Engine) -> Iterator[Session]:
 def sqlite_session(sqlite_engine: Engine) -> Iterator[Session]:
     """A rolled-back session on SQLite only, for tests about logic rather than backends."""
     yield from _rolled_back_session(sqlite_engine)
+
+
+# --- Chromium ------------------------------------------------------------------------------
+
+
+def chromium_available() -> bool:
+    from service.pdf import find_chromium
+
+    try:
+        find_chromium()
+    except Exception:  # noqa: BLE001 - any failure means it is not there
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def renderer() -> Iterator[PdfRenderer]:
+    """One Chromium for the whole session: launching one per test would dominate the suite."""
+    need("Chromium", chromium_available(), "apt-get install chromium")
+    from service.pdf import PdfRenderer
+
+    pdf = PdfRenderer(timeout=60)
+    yield pdf
+    pdf.close()

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.accounts import create_account
 from service.config import Settings
 from service.mail import SmtpConfig
-from service.pdf import PdfRenderer, find_chromium
+from service.pdf import PdfRenderer
 from service.pipeline import Deps
 from service.render_cache import RenderCache
 from service.reports import new_report_run
@@ -37,29 +37,12 @@ from service.transfer import import_dataset, parse_dataset
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import Contact, Delivery, ReportRun
-from tests.conftest import need
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 #: The sample contacts (service.sample) and their report passwords.
 ALEX, HANAKO, JONAS = "alex.morgan@example.com", "hanako.sato@example.jp", "jonas.weber@example.de"
 PASSWORDS = {JONAS: "weber-2026"}
 SECRET = "test-secret-key"
-
-
-def chromium_available() -> bool:
-    try:
-        find_chromium()
-    except Exception:  # noqa: BLE001 - any failure means it is not there
-        return False
-    return True
-
-
-@pytest.fixture(scope="session")
-def renderer() -> Iterator[PdfRenderer]:
-    need("Chromium", chromium_available(), "apt-get install chromium")
-    pdf = PdfRenderer(timeout=60)
-    yield pdf
-    pdf.close()
 
 
 @dataclass
