@@ -20,11 +20,22 @@ SUPPORTED_LOCALES: tuple[str, ...] = (
     "it-IT",
 )
 
-_BY_KEY = {tag.lower(): tag for tag in SUPPORTED_LOCALES}
+_ALIASES = {
+    "zh-hans-cn": "zh-CN",
+    "zh-hans": "zh-CN",
+    "zh-hant-tw": "zh-TW",
+    "zh-hant": "zh-TW",
+}
+_BY_KEY = (
+    {tag.lower(): tag for tag in SUPPORTED_LOCALES}
+    | _ALIASES
+    # A bare language is accepted where one supported locale has it (not "zh").
+    | {tag.split("-")[0].lower(): tag for tag in SUPPORTED_LOCALES if not tag.startswith("zh")}
+)
 
 
 def normalize_locale(tag: str) -> str:
-    """The canonical IETF tag for ``tag`` ("ja_jp" -> "ja-JP"); unknown tags are refused."""
+    """The canonical tag: ``"ja_JP"``, ``"ja-jp"``, ``"ja"`` -> ``"ja-JP"``; others refused."""
     key = str(tag).strip().replace("_", "-").lower()
     try:
         return _BY_KEY[key]

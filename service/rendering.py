@@ -44,6 +44,7 @@ from markupsafe import Markup, escape
 
 from report_templates import TEMPLATES_DIR
 from service.errors import InvalidInput
+from service.locales import normalize_locale
 from service.report_model import (
     AlertRow,
     ComputerRow,
@@ -55,18 +56,6 @@ from service.report_model import (
 )
 
 #: Languages reports and mails are written in (IETF tags, as stored on contacts).
-SUPPORTED_LOCALES: tuple[str, ...] = (
-    "en-US",
-    "ja-JP",
-    "zh-CN",
-    "zh-TW",
-    "ko-KR",
-    "de-DE",
-    "fr-FR",
-    "es-ES",
-    "pt-BR",
-    "it-IT",
-)
 #: Rows per PDF table; the rest is counted in a note and is in the CSV export.
 DEFAULT_MAX_ROWS = 200
 #: Entries in "top N" tables and in the Summary's latest alerts and system events.
@@ -90,34 +79,7 @@ _LEVELS = ("error", "warning", "info")
 _ALERT_SEVERITIES = ("critical", "warning")
 _PAGE_NUMBER = Markup('<span class="pageNumber"></span>')
 _TOTAL_PAGES = Markup('<span class="totalPages"></span>')
-_LOCALE_ALIASES = {
-    "zh-hans-cn": "zh-CN",
-    "zh-hans": "zh-CN",
-    "zh-hant-tw": "zh-TW",
-    "zh-hant": "zh-TW",
-}
-_LOCALE_BY_KEY = (
-    {tag.lower(): tag for tag in SUPPORTED_LOCALES}
-    | _LOCALE_ALIASES
-    | {
-        # A bare language is accepted where one supported locale has it (not "zh").
-        tag.split("-")[0].lower(): tag
-        for tag in SUPPORTED_LOCALES
-        if not tag.startswith("zh")
-    }
-)
-
 RowT = TypeVar("RowT")
-
-
-def normalize_locale(tag: str) -> str:
-    """``"ja_JP"``, ``"ja-jp"``, ``"ja"`` -> ``"ja-JP"``; an unsupported tag is ``InvalidInput``."""
-    key = tag.strip().replace("_", "-").lower()
-    try:
-        return _LOCALE_BY_KEY[key]
-    except KeyError:
-        supported = ", ".join(SUPPORTED_LOCALES)
-        raise InvalidInput(f"locale {tag!r} is not supported (use one of {supported})") from None
 
 
 @dataclass(frozen=True)

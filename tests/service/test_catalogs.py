@@ -12,7 +12,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from report_templates import TEMPLATES_DIR
-from service.rendering import LOCALE_DIR, SUPPORTED_LOCALES, _translations
+from service.locales import SUPPORTED_LOCALES
+from service.rendering import LOCALE_DIR, _translations
 
 POT_PATH = LOCALE_DIR / "messages.pot"
 REFRESH = (

@@ -10,10 +10,9 @@ from html.parser import HTMLParser
 import pytest
 
 from service.errors import InvalidInput
+from service.locales import SUPPORTED_LOCALES, normalize_locale
 from service.rendering import (
     DEFAULT_MAX_ROWS,
-    SUPPORTED_LOCALES,
-    normalize_locale,
     render_footer_html,
     render_mail,
     render_report_html,
