@@ -118,10 +118,9 @@ def deliver(delivery_id: int, *, deps: Deps) -> Result:
         return Result(Outcome.skipped)
     try:
         return _deliver_claimed(held, deps)
-    except ReportdError:
-        raise
     except BaseException as error:
-        # A bug or an outage we did not foresee: give the delivery back and let it retry.
+        # A bug, an outage we did not foresee, or dramatiq's time limit: give the delivery
+        # back (it is retried by the message, or found by the reconciler) and re-raise.
         _settle(held, deps, DeliveryState.pending, f"unexpected: {error!r}")
         raise
 
@@ -131,10 +130,12 @@ def _deliver_claimed(held: Claim, deps: Deps) -> Result:
         with transaction(deps.sessions) as session:
             prepared = _prepare(session, held.delivery_id, deps)
         message, key = _compose(held, prepared, deps)
-    except PermanentFailure as error:
-        return _settle(held, deps, DeliveryState.failed, str(error))
     except TransientFailure as error:
         return _retry(held, deps, str(error))
+    except ReportdError as error:
+        # Everything else raised on purpose (bad stored parameters, an unknown locale, a
+        # password sealed with another key, a deleted recipient) will not heal by itself.
+        return _settle(held, deps, DeliveryState.failed, str(error))
 
     with transaction(deps.sessions) as session:
         if not move(session, held, to=DeliveryState.sending, now=deps.clock(), content_key=key):

@@ -11,7 +11,7 @@ from actors.embedded import EmbeddedWorker
 from service.pdf import PdfRenderer
 from service.runs import Recipients
 from storage.db import transaction
-from storage.models import Contact, Role
+from storage.models import Contact, ReportRun, Role
 from tests.actors.conftest import ALEX, HANAKO, JONAS, World, pdf_text
 
 #: Computers of the sample by group: the Web Team sees web-* and fron-* only.
@@ -139,3 +139,20 @@ def test_identical_documents_are_rendered_once_and_encrypted_per_contact(
         worker.start_run(second)
         world.wait_finished(second)
     assert deps.cache.misses == 3 and deps.cache.hits == 3
+
+
+def test_parameters_broken_after_the_run_was_created_fail_its_deliveries_with_the_reason(
+    world: World, worker: EmbeddedWorker
+) -> None:
+    run_id, ids = world.new_run()
+    with transaction(world.sessions) as session:
+        session.execute(
+            update(ReportRun)
+            .where(ReportRun.id == run_id)
+            .values(parameters={"computerFilter": {"type": "computers-in-smart-folder"}})
+        )
+    worker.start_run(run_id)
+    run = world.wait_finished(run_id)
+    assert (run.sent, run.failed) == (0, 3)
+    assert "computerFilter" in world.delivery(ids[0]).last_error
+    assert world.mails() == []
