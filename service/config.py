@@ -45,8 +45,6 @@ class Settings(BaseSettings):
     smtp_timeout: float = 30.0
     mail_from: str = "reportd <reports@reportd.invalid>"
     mail_max_bytes: int = DEFAULT_MAIL_MAX_BYTES
-    #: Where the embedded SMTP sink writes .eml files.
-    outbox_dir: Path = Path("outbox")
 
     #: Path to Chromium; empty means look for Debian's /usr/bin/chromium and friends.
     chromium_path: str = ""

@@ -71,4 +71,4 @@ def main() -> None:
 
 
 # The command families register themselves on ``cli``.
-from service.cli import data, demo, distribution, preview  # noqa: E402, F401
+from service.cli import data, demo, distribution, ops, preview  # noqa: E402, F401

@@ -1,0 +1,20 @@
+"""Operator commands: ``reportd check``."""
+
+from __future__ import annotations
+
+import click
+
+from service.checks import run_checks
+from service.cli import App, cli, pass_app
+
+
+@cli.command()
+@pass_app
+def check(app: App) -> None:
+    """Check the configuration: database, broker, SMTP, Chromium, fonts."""
+    results = run_checks(app.settings)
+    for result in results:
+        mark = "ok     " if result.ok else "PROBLEM"
+        click.echo(f"{mark} {result.name:<9} {result.detail}")
+    if not all(r.ok for r in results):
+        raise SystemExit(1)
