@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from actors.broker import declare_actors, setup_broker
 from service.config import Settings
+from service.logs import configure_logging
 
-broker = setup_broker(Settings())
+settings = Settings()
+configure_logging(settings.log_level, json_lines=settings.log_json)
+broker = setup_broker(settings)
 declare_actors(broker)

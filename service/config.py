@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(default=SecretStr("reportd-insecure-development-key"))
 
     #: Deliveries pending or rendering for longer than this are re-enqueued (seconds).
+    #: Python logging level; services run with INFO (ops/reportd.env.example), the CLI quieter.
+    log_level: str = "WARNING"
+    #: JSON lines (for log collectors) instead of plain text.
+    log_json: bool = True
+
     reconcile_after: float = 600.0
     max_delivery_attempts: int = 5
 

@@ -9,6 +9,8 @@ be a possible duplicate rather than silently sent twice.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +32,7 @@ from service.errors import (
     ReportdError,
     TransientFailure,
 )
+from service.logs import delivery_context, run_id_var
 from service.mail import Attachment, SmtpConfig, build_message, make_message_id, send_message
 from service.render_cache import (
     DEFAULT_DOCUMENT_BUDGET,
@@ -45,6 +48,8 @@ from service.secretbox import SecretBox
 from storage.db import transaction
 from storage.models import Account, Contact, Delivery, Membership, ReportRun, User
 from storage.records import load_role
+
+log = logging.getLogger(__name__)
 
 #: First retry after this long; doubled per attempt up to ``MAX_BACKOFF``.
 MIN_BACKOFF = timedelta(seconds=15)
@@ -112,6 +117,23 @@ class Prepared:
 
 def deliver(delivery_id: int, *, deps: Deps) -> Result:
     """Deliver one delivery if it is ours to deliver; never mails a delivery twice knowingly."""
+    with delivery_context(delivery_id=delivery_id):
+        started = time.monotonic()
+        result = _deliver(delivery_id, deps)
+        log.info(
+            "delivery %s: %s%s",
+            delivery_id,
+            result.outcome.value,
+            f" ({result.detail})" if result.detail and result.outcome is not Outcome.sent else "",
+            extra={
+                "outcome": result.outcome.value,
+                "duration_ms": round((time.monotonic() - started) * 1000),
+            },
+        )
+        return result
+
+
+def _deliver(delivery_id: int, deps: Deps) -> Result:
     with transaction(deps.sessions) as session:
         held = claim(session, delivery_id, now=deps.clock(), lease=deps.lease)
     if held is None:
@@ -165,6 +187,7 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
     delivery = session.get(Delivery, delivery_id)
     assert delivery is not None
     run = session.get(ReportRun, delivery.run_id)
+    run_id_var.set(delivery.run_id)  # for the logs; delivery_context restores it
     account = session.get(Account, delivery.account_id)
     assert run is not None and account is not None
     password: str | None = None

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.errors import ReportdError
+from service.logs import configure_logging
 from service.secretbox import SecretBox
 from storage.db import make_engine, make_session_factory, transaction
 
@@ -67,7 +68,10 @@ def cli(ctx: click.Context, account_name: str | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="reportd")
+    """The console script: logs go to stderr (JSON lines unless REPORTD_LOG_JSON=false)."""
+    settings = Settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    cli(prog_name="reportd", obj=App(settings=settings))
 
 
 # The command families register themselves on ``cli``.

@@ -37,3 +37,17 @@ def test_check_passes_on_a_working_configuration(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["check"], obj=App(settings=settings))
     assert result.exit_code == 0, result.output
     assert result.output.count("ok ") == 5
+
+
+def test_log_records_of_a_delivery_are_json_lines_with_its_ids() -> None:
+    import json
+    import logging
+
+    from service.logs import JsonFormatter, delivery_context
+
+    record = logging.LogRecord("reportd", logging.INFO, __file__, 1, "sent %s", ("x",), None)
+    with delivery_context(delivery_id=42, run_id=7):
+        line = JsonFormatter().format(record)
+    entry = json.loads(line)
+    assert (entry["message"], entry["delivery_id"], entry["run_id"]) == ("sent x", 42, 7)
+    assert "delivery_id" not in json.loads(JsonFormatter().format(record))
