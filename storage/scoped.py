@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from storage.models import (
     Alert,
@@ -305,9 +305,17 @@ def permitted_events(
     ]
 
 
-def _unrelated_allowed(scope: Scope, report_filter: ReportFilter) -> bool:
-    """Rows about no computer show only when the role allows them and no filter narrows."""
-    return scope.not_related_to_computers and not report_filter.narrows_computers
+def _about_allowed(
+    column: InstrumentedAttribute[int | None], scope: Scope, report_filter: ReportFilter
+) -> ColumnElement[bool]:
+    """A row about an allowed computer, or about no computer when the role may see those.
+
+    Rows about no computer show only when no report filter narrows the computers.
+    """
+    related = column.in_(visible_computer_ids(scope, report_filter))
+    if scope.not_related_to_computers and not report_filter.narrows_computers:
+        return or_(related, column.is_(None))
+    return related
 
 
 def permitted_alerts(
@@ -321,8 +329,6 @@ def permitted_alerts(
     """Alerts raised in ``[start, end)`` about allowed computers, or about none if allowed."""
     if scope.is_empty:
         return []
-    related = Alert.computer_id.in_(visible_computer_ids(scope, report_filter))
-    unrelated = Alert.computer_id.is_(None) if _unrelated_allowed(scope, report_filter) else false()
     statement = (
         select(Alert, Computer.display_name, Computer.host_name)
         .outerjoin(Computer, Computer.id == Alert.computer_id)
@@ -330,7 +336,7 @@ def permitted_alerts(
             Alert.account_id == scope.account_id,
             Alert.raised >= start,
             Alert.raised < end,
-            or_(related, unrelated),
+            _about_allowed(Alert.computer_id, scope, report_filter),
         )
         .order_by(Alert.raised.desc(), Alert.id.desc())
     )
@@ -360,10 +366,6 @@ def permitted_system_events(
     """System events in ``[start, end)`` about allowed computers, or about none if allowed."""
     if scope.is_empty:
         return []
-    related = SystemEvent.computer_id.in_(visible_computer_ids(scope, report_filter))
-    unrelated = (
-        SystemEvent.computer_id.is_(None) if _unrelated_allowed(scope, report_filter) else false()
-    )
     statement = (
         select(SystemEvent, Computer.display_name, Computer.host_name)
         .outerjoin(Computer, Computer.id == SystemEvent.computer_id)
@@ -371,7 +373,7 @@ def permitted_system_events(
             SystemEvent.account_id == scope.account_id,
             SystemEvent.time >= start,
             SystemEvent.time < end,
-            or_(related, unrelated),
+            _about_allowed(SystemEvent.computer_id, scope, report_filter),
         )
         .order_by(SystemEvent.time.desc(), SystemEvent.id.desc())
     )
@@ -434,10 +436,6 @@ def count_scope(session: Session, scope: Scope, start: datetime, end: datetime) 
     if scope.is_empty:
         return ScopeCounts(0, 0, 0, 0, 0)
     visible = visible_computer_ids(scope)
-    unrelated_alerts = Alert.computer_id.is_(None) if scope.not_related_to_computers else false()
-    unrelated_system = (
-        SystemEvent.computer_id.is_(None) if scope.not_related_to_computers else false()
-    )
 
     def scalar(statement: Select[int]) -> int:
         return int(session.execute(statement).scalar_one())
@@ -457,7 +455,7 @@ def count_scope(session: Session, scope: Scope, start: datetime, end: datetime) 
                 Alert.account_id == scope.account_id,
                 Alert.raised >= start,
                 Alert.raised < end,
-                or_(Alert.computer_id.in_(visible), unrelated_alerts),
+                _about_allowed(Alert.computer_id, scope, ALL),
             )
         ),
         system_events=scalar(
@@ -465,7 +463,7 @@ def count_scope(session: Session, scope: Scope, start: datetime, end: datetime) 
                 SystemEvent.account_id == scope.account_id,
                 SystemEvent.time >= start,
                 SystemEvent.time < end,
-                or_(SystemEvent.computer_id.in_(visible), unrelated_system),
+                _about_allowed(SystemEvent.computer_id, scope, ALL),
             )
         ),
         policies=scalar(select(func.count()).select_from(viewable_policy_ids(scope).subquery())),
