@@ -1,0 +1,160 @@
+"""The audit trail: every change made through the API or the CLI becomes a system event.
+
+The events are ordinary ``SystemEvent`` rows about no computer (or about the computer that
+was changed), so the System Event report shows them to every clearance allowed to view
+events not related to computers. Codes are reportd's own range, 8000 to 8999:
+
+=====  ==========================  ==============================================
+code   name                        description says
+=====  ==========================  ==============================================
+8100   Contact Created             name, email, clearance and other fields set
+8101   Contact Updated             the fields that changed, old -> new
+8102   Contact Deleted             which contact
+8200   Role Created                name and every rights field set
+8201   Role Updated                the fields that changed
+8202   Role Deleted                which role
+8300   API Key Created             name and role (never the secret)
+8301   API Key Updated             the fields that changed
+8302   API Key Deleted             which key
+8303   API Key Secret Replaced     which key (never the secret)
+8400   Scheduled Task Created      name and settings
+8401   Scheduled Task Updated      the fields that changed
+8402   Scheduled Task Deleted      which task
+8403   Scheduled Task Run Now      which task
+8500   Report Requested            type, recipients, run ID
+8600   Data Ingested               how many events, alerts and system events
+=====  ==========================  ==============================================
+
+Passwords and secrets never reach a description: fields named like one are shown as
+``(changed)``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.models import SystemEvent
+
+#: Longest description kept; a change list longer than this is cut with an ellipsis.
+MAX_DESCRIPTION = 4000
+#: Field names ending like these never have their values written to the trail.
+SECRET_ENDINGS = ("password", "secret", "secretkey", "secret_key")
+
+
+class AuditCode(IntEnum):
+    contact_created = 8100
+    contact_updated = 8101
+    contact_deleted = 8102
+    role_created = 8200
+    role_updated = 8201
+    role_deleted = 8202
+    api_key_created = 8300
+    api_key_updated = 8301
+    api_key_deleted = 8302
+    api_key_secret_replaced = 8303
+    task_created = 8400
+    task_updated = 8401
+    task_deleted = 8402
+    task_run_now = 8403
+    report_requested = 8500
+    data_ingested = 8600
+
+
+#: The event name of each code, as the System Event report prints it.
+EVENT_NAMES: dict[AuditCode, str] = {
+    AuditCode.contact_created: "Contact Created",
+    AuditCode.contact_updated: "Contact Updated",
+    AuditCode.contact_deleted: "Contact Deleted",
+    AuditCode.role_created: "Role Created",
+    AuditCode.role_updated: "Role Updated",
+    AuditCode.role_deleted: "Role Deleted",
+    AuditCode.api_key_created: "API Key Created",
+    AuditCode.api_key_updated: "API Key Updated",
+    AuditCode.api_key_deleted: "API Key Deleted",
+    AuditCode.api_key_secret_replaced: "API Key Secret Replaced",
+    AuditCode.task_created: "Scheduled Task Created",
+    AuditCode.task_updated: "Scheduled Task Updated",
+    AuditCode.task_deleted: "Scheduled Task Deleted",
+    AuditCode.task_run_now: "Scheduled Task Run Now",
+    AuditCode.report_requested: "Report Requested",
+    AuditCode.data_ingested: "Data Ingested",
+}
+
+
+def record(
+    session: Session,
+    *,
+    account_id: int,
+    code: AuditCode,
+    description: str,
+    actor: str,
+    origin: str = "",
+    computer_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Add the audit event to the caller's transaction: it commits or rolls back with the change."""
+    text = description if len(description) <= MAX_DESCRIPTION else description[:MAX_DESCRIPTION]
+    session.add(
+        SystemEvent(
+            account_id=account_id,
+            computer_id=computer_id,
+            time=now or datetime.now(UTC),
+            event_code=int(code),
+            level="info",
+            name=EVENT_NAMES[code],
+            description=text,
+            actor=actor[:255],
+            origin=origin[:255],
+        )
+    )
+    session.flush()
+
+
+def _is_secret(name: str) -> bool:
+    return name.lower().endswith(SECRET_ENDINGS)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def describe_values(subject: str, values: Mapping[str, Any]) -> str:
+    """``subject: field=value, ...`` with secrets hidden, for a created object."""
+    parts = [
+        f"{name}=(set)" if _is_secret(name) else f"{name}={_show(value)}"
+        for name, value in sorted(values.items())
+    ]
+    return f"{subject}: {', '.join(parts)}" if parts else subject
+
+
+def describe_changes(subject: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """``subject: field old -> new, ...`` for the fields that differ, secrets hidden."""
+    parts = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        if _is_secret(name):
+            parts.append(f"{name} (changed)")
+        else:
+            parts.append(f"{name} {_show(old)} -> {_show(new)}")
+    return f"{subject}: {', '.join(parts)}" if parts else f"{subject}: no change"
+
+
+def cli_actor() -> str:
+    """How the trail names a change made with the ``reportd`` command."""
+    return f"cli:{os.environ.get('USER', 'admin')}"
+
+
+def cli_origin() -> str:
+    """Where a CLI change came from: this machine."""
+    return socket.gethostname()
