@@ -48,6 +48,7 @@ def new_renderer(**options: Any) -> PdfRenderer:
 
 @pytest.fixture(scope="module")
 def renderer() -> Iterator[PdfRenderer]:
+    """This module's own renderer (shadowing the session one): its counters are ours to read."""
     with new_renderer(timeout=30.0, slots=2) as shared:
         yield shared
 
