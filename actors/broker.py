@@ -16,11 +16,19 @@ RUNS_QUEUE = "runs"
 DELIVERIES_QUEUE = "deliveries"
 
 
-def setup_broker(settings: Settings) -> dramatiq.Broker:
-    """Build the configured broker and make it dramatiq's global one."""
+def setup_broker(settings: Settings, *, prometheus: bool = False) -> dramatiq.Broker:
+    """Build the configured broker and make it dramatiq's global one.
+
+    With ``prometheus``, dramatiq's middleware serves the worker's metrics (its own and
+    reportd's) on port 9191 (``dramatiq_prom_port``).
+    """
     broker: dramatiq.Broker
     if settings.broker_url:
         broker = RedisBroker(url=settings.broker_url)
+        if prometheus:
+            from dramatiq.middleware.prometheus import Prometheus
+
+            broker.add_middleware(Prometheus())
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")

@@ -8,5 +8,5 @@ from service.logs import configure_logging
 
 settings = Settings()
 configure_logging(settings.log_level, json_lines=settings.log_json)
-broker = setup_broker(settings)
+broker = setup_broker(settings, prometheus=True)
 declare_actors(broker)

@@ -34,6 +34,7 @@ from service.errors import (
 )
 from service.logs import delivery_context, run_id_var
 from service.mail import Attachment, SmtpConfig, build_message, make_message_id, send_message
+from service.metrics import metrics
 from service.render_cache import (
     DEFAULT_DOCUMENT_BUDGET,
     RenderCache,
@@ -120,6 +121,7 @@ def deliver(delivery_id: int, *, deps: Deps) -> Result:
     with delivery_context(delivery_id=delivery_id):
         started = time.monotonic()
         result = _deliver(delivery_id, deps)
+        metrics().deliveries.labels(result.outcome.value).inc()
         log.info(
             "delivery %s: %s%s",
             delivery_id,
@@ -138,6 +140,7 @@ def _deliver(delivery_id: int, deps: Deps) -> Result:
         held = claim(session, delivery_id, now=deps.clock(), lease=deps.lease)
     if held is None:
         return Result(Outcome.skipped)
+    metrics().queue_lag_seconds.observe(held.waited.total_seconds())
     try:
         return _deliver_claimed(held, deps)
     except BaseException as error:
@@ -163,7 +166,8 @@ def _deliver_claimed(held: Claim, deps: Deps) -> Result:
         if not move(session, held, to=DeliveryState.sending, now=deps.clock(), content_key=key):
             return Result(Outcome.skipped, detail="claim lost before sending")
     try:
-        result = send_message(message, config=deps.smtp)
+        with metrics().send_seconds.time():
+            result = send_message(message, config=deps.smtp)
     except PermanentFailure as error:
         return _settle(held, deps, DeliveryState.failed, str(error))
     except MailOutcomeUnknown as error:
@@ -259,9 +263,7 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
     )
     if prepared.report_format != "csv":
         key = document.pdf_key
-        pdf = deps.cache.get_or_render(
-            key, lambda: deps.renderer.render(document.html, document.footer)
-        )
+        pdf = deps.cache.get_or_render(key, lambda: _print(deps.renderer, document))
         if prepared.password is not None:
             pdf = encrypt_pdf(pdf, prepared.password)
         attachments.append(Attachment(mail.attachment_filename, pdf, "application/pdf"))
@@ -280,6 +282,11 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
         message_id=make_message_id(f"delivery-{held.delivery_id}", domain),
     )
     return message, key
+
+
+def _print(renderer: Renderer, document: Document) -> bytes:
+    with metrics().render_seconds.time():
+        return renderer.render(document.html, document.footer)
 
 
 def _retry(held: Claim, deps: Deps, error: str, *, possible_duplicate: bool = False) -> Result:
@@ -304,8 +311,9 @@ def _settle(held: Claim, deps: Deps, to: DeliveryState, note: str, **values: obj
         if not move(session, held, to=to, now=now, note=note, **values):
             return Result(Outcome.skipped, detail="claim lost")
         run_id = session.scalar(select(Delivery.run_id).where(Delivery.id == held.delivery_id))
-        if to in (DeliveryState.sent, DeliveryState.failed) and run_id is not None:
-            finish_run_if_done(session, run_id, now=now)
+        final = to in (DeliveryState.sent, DeliveryState.failed)
+        if final and run_id is not None and finish_run_if_done(session, run_id, now=now):
+            metrics().runs_finished.inc()
     outcome = {
         DeliveryState.sent: Outcome.sent,
         DeliveryState.failed: Outcome.failed,

@@ -160,6 +160,8 @@ class Claim:
     token: str
     attempt: int
     possible_duplicate: bool
+    #: How long the delivery waited since it was created or last changed.
+    waited: timedelta = timedelta(0)
 
 
 def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta) -> Claim | None:
@@ -173,6 +175,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta
     ):
         return None
     token = uuid.uuid4().hex
+    waited = now - delivery.updated
     taken_over_while_sending = state is DeliveryState.sending
     result = session.execute(
         update(Delivery)
@@ -207,6 +210,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta
         token=token,
         attempt=delivery.attempts,
         possible_duplicate=delivery.possible_duplicate or taken_over_while_sending,
+        waited=waited,
     )
 
 
@@ -342,9 +346,7 @@ def retry_failed(session: Session, *, account_id: int, delivery_id: int, now: da
     delivery.updated = now
     delivery.attempts = 0
     _log(session, delivery_id, DeliveryState.failed, DeliveryState.pending, now, "manual retry")
-    session.execute(
-        update(ReportRun).where(ReportRun.id == delivery.run_id).values(finished=None)
-    )
+    session.execute(update(ReportRun).where(ReportRun.id == delivery.run_id).values(finished=None))
     return delivery.run_id
 
 

@@ -19,6 +19,7 @@ from service.cli import App, cli, pass_app
 from service.cli.data import parse_last
 from service.contacts import find_contact
 from service.errors import InvalidInput
+from service.metrics import metrics
 from service.report_model import ReportType
 from service.reports import FORMATS, new_report_run
 from service.runs import FINAL_STATES, Recipients, retry_failed, stale_deliveries
@@ -299,6 +300,7 @@ def reconcile(app: App, loop: bool, interval: float) -> None:
                 ids = stale_deliveries(session, now=datetime.now(UTC), pending_for=pending_for)
             if ids:
                 target.enqueue_deliveries(ids)
+                metrics().reconciler_resends.inc(len(ids))
             click.echo(f"re-enqueued {len(ids)} deliveries")
             if not loop:
                 if ids and not app.settings.broker_url:

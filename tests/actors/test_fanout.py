@@ -156,3 +156,29 @@ def test_parameters_broken_after_the_run_was_created_fail_its_deliveries_with_th
     assert (run.sent, run.failed) == (0, 3)
     assert "computerFilter" in world.delivery(ids[0]).last_error
     assert world.mails() == []
+
+
+def test_deliveries_renders_and_finished_runs_are_counted_in_metrics(
+    world: World, worker: EmbeddedWorker
+) -> None:
+    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+
+    from service.metrics import LedgerCollector
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    sent_before = sample("reportd_deliveries_total", outcome="sent")
+    runs_before = sample("reportd_runs_finished_total")
+    run_id, _ = world.new_run()
+    worker.start_run(run_id)
+    world.wait_finished(run_id)
+    assert sample("reportd_deliveries_total", outcome="sent") == sent_before + 3
+    assert sample("reportd_runs_finished_total") == runs_before + 1
+    assert sample("reportd_send_seconds_count") >= 3
+
+    ledger = CollectorRegistry()
+    ledger.register(LedgerCollector(world.sessions))
+    exposition = generate_latest(ledger).decode()
+    assert 'reportd_deliveries{state="sent"} 3.0' in exposition
+    assert "reportd_runs_open 0.0" in exposition
