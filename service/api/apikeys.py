@@ -9,7 +9,7 @@ from fastapi import Body, Response
 from service.api import keys
 from service.api.auth import CallerDep, ServicesDep
 from service.api.keys import ApiKeyBody
-from service.api.schemas import ApiKeyOut, ApiKeysOut, SdkRouter
+from service.api.schemas import ApiKeyOut, ApiKeysOut, PathID, SdkRouter
 from service.api.search import SearchFilter, search
 
 router = SdkRouter(tags=["API Keys"])
@@ -62,14 +62,14 @@ def replace_current_api_secret_key(caller: CallerDep, deps: ServicesDep) -> dict
 
 
 @router.get("/apikeys/{apiKeyID}", response_model=ApiKeyOut, summary="Describe an API Key")
-def describe_api_key(caller: CallerDep, deps: ServicesDep, apiKeyID: int) -> dict[str, Any]:
+def describe_api_key(caller: CallerDep, deps: ServicesDep, apiKeyID: PathID) -> dict[str, Any]:
     with deps.transaction() as session:
         return keys.get_for(session, caller, apiKeyID)
 
 
 @router.post("/apikeys/{apiKeyID}", response_model=ApiKeyOut, summary="Modify an API Key")
 def modify_api_key(
-    caller: CallerDep, deps: ServicesDep, apiKeyID: int, body: ApiKeyBody
+    caller: CallerDep, deps: ServicesDep, apiKeyID: PathID, body: ApiKeyBody
 ) -> dict[str, Any]:
     with deps.transaction() as session:
         return keys.modify_for(session, caller, apiKeyID, body)
@@ -80,13 +80,15 @@ def modify_api_key(
     response_model=ApiKeyOut,
     summary="Generate a New Secret Key for an API Key",
 )
-def replace_api_secret_key(caller: CallerDep, deps: ServicesDep, apiKeyID: int) -> dict[str, Any]:
+def replace_api_secret_key(
+    caller: CallerDep, deps: ServicesDep, apiKeyID: PathID
+) -> dict[str, Any]:
     with deps.transaction() as session:
         return keys.replace_secret_for(session, caller, apiKeyID)
 
 
 @router.delete("/apikeys/{apiKeyID}", status_code=204, summary="Delete an API Key")
-def delete_api_key(caller: CallerDep, deps: ServicesDep, apiKeyID: int) -> Response:
+def delete_api_key(caller: CallerDep, deps: ServicesDep, apiKeyID: PathID) -> Response:
     with deps.transaction() as session:
         keys.delete_for(session, caller, apiKeyID)
     return Response(status_code=204)

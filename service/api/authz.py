@@ -43,6 +43,8 @@ LEVEL_RANK = {
 }
 #: A boolean right where True is the restriction, so less is more.
 RESTRICTIONS = frozenset({"can_only_manipulate_users_with_equal_or_lesser_rights"})
+#: The rights the "equal or lesser" restriction limits.
+USER_MANIPULATION = ("can_create_new_users", "can_edit_user_properties", "can_delete_users")
 #: Rights columns that are selections, compared as sets rather than as booleans.
 SELECTION_FLAGS = frozenset({"all_computers", "all_policies"})
 
@@ -114,7 +116,10 @@ def can_read_roles(caller: Caller) -> None:
 
 def can_change_roles(caller: Caller, column: str, what: str) -> None:
     if caller.rights.can_only_manipulate_users_with_equal_or_lesser_rights:
-        raise Forbidden("a role limited to users with equal or lesser rights cannot change roles")
+        raise Forbidden(
+            "the API key's role does not allow changing roles: it can only manipulate users "
+            "with equal or lesser rights"
+        )
     _need_flag(caller, column, what)
 
 
@@ -135,7 +140,9 @@ def exceeding(
     for name, value in theirs.items():
         if isinstance(value, bool) and name not in SELECTION_FLAGS:
             if name in RESTRICTIONS:
-                if mine[name] and not value:
+                # Unrestricted only matters to a role that can manipulate users at all.
+                manipulates = any(theirs[right] for right in USER_MANIPULATION)
+                if mine[name] and not value and manipulates:
                     beyond.append(name)
             elif value and not mine[name]:
                 beyond.append(name)

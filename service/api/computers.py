@@ -13,6 +13,7 @@ from service.api.schemas import (
     ComputerGroupsOut,
     ComputerOut,
     ComputersOut,
+    PathID,
     PoliciesOut,
     PolicyOut,
     SdkRouter,
@@ -45,7 +46,7 @@ def search_computers(
     tags=["Computers"],
     summary="Describe a Computer",
 )
-def describe_computer(caller: CallerDep, deps: ServicesDep, computerID: int) -> dict[str, Any]:
+def describe_computer(caller: CallerDep, deps: ServicesDep, computerID: PathID) -> dict[str, Any]:
     with deps.transaction() as session:
         return inventory.get_computer(session, caller, computerID)
 
@@ -81,7 +82,7 @@ def search_computer_groups(
     summary="Describe a Computer Group",
 )
 def describe_computer_group(
-    caller: CallerDep, deps: ServicesDep, computerGroupID: int
+    caller: CallerDep, deps: ServicesDep, computerGroupID: PathID
 ) -> dict[str, Any]:
     with deps.transaction() as session:
         return inventory.get_group(session, caller, computerGroupID)
@@ -106,6 +107,6 @@ def search_policies(
 @router.get(
     "/policies/{policyID}", response_model=PolicyOut, tags=["Policies"], summary="Describe a Policy"
 )
-def describe_policy(caller: CallerDep, deps: ServicesDep, policyID: int) -> dict[str, Any]:
+def describe_policy(caller: CallerDep, deps: ServicesDep, policyID: PathID) -> dict[str, Any]:
     with deps.transaction() as session:
         return inventory.get_policy(session, caller, policyID)

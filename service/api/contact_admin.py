@@ -21,6 +21,7 @@ from service.api.authz import (
     require_lesser_or_equal,
 )
 from service.api.role_io import spec_of
+from service.api.schemas import BodyID
 from service.contacts import (
     API_NAMES,
     add_contact,
@@ -50,7 +51,7 @@ class ContactBody(BaseModel):
     pagerNumber: str | None = None
     locale: str | None = Field(None, description="Any locale reportd supports (see docs).")
     timeZone: str | None = Field(None, description="reportd: IANA time zone of the reports.")
-    roleID: int | None = Field(None, description="The clearance; null means none.")
+    roleID: BodyID | None = Field(None, description="The clearance; null means none.")
     reportPDFPasswordEnabled: bool | None = None
     reportPDFPassword: str | None = Field(None, description="Write-only.")
     ID: int | None = Field(None, description="Read-only; ignored.")

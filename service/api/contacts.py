@@ -9,7 +9,7 @@ from fastapi import Body, Response
 from service.api import contact_admin
 from service.api.auth import CallerDep, ServicesDep
 from service.api.contact_admin import ContactBody
-from service.api.schemas import ContactOut, ContactsOut, SdkRouter
+from service.api.schemas import ContactOut, ContactsOut, PathID, SdkRouter
 from service.api.search import SearchFilter, search
 
 router = SdkRouter(tags=["Contacts"])
@@ -38,21 +38,21 @@ def search_contacts(
 
 
 @router.get("/contacts/{contactID}", response_model=ContactOut, summary="Describe a Contact")
-def describe_contact(caller: CallerDep, deps: ServicesDep, contactID: int) -> dict[str, Any]:
+def describe_contact(caller: CallerDep, deps: ServicesDep, contactID: PathID) -> dict[str, Any]:
     with deps.transaction() as session:
         return contact_admin.get_for(session, caller, contactID)
 
 
 @router.post("/contacts/{contactID}", response_model=ContactOut, summary="Modify a Contact")
 def modify_contact(
-    caller: CallerDep, deps: ServicesDep, contactID: int, body: ContactBody
+    caller: CallerDep, deps: ServicesDep, contactID: PathID, body: ContactBody
 ) -> dict[str, Any]:
     with deps.transaction() as session:
         return contact_admin.modify_for(session, caller, contactID, body, box=deps.box)
 
 
 @router.delete("/contacts/{contactID}", status_code=204, summary="Delete a Contact")
-def delete_contact(caller: CallerDep, deps: ServicesDep, contactID: int) -> Response:
+def delete_contact(caller: CallerDep, deps: ServicesDep, contactID: PathID) -> Response:
     with deps.transaction() as session:
         contact_admin.delete_for(session, caller, contactID)
     return Response(status_code=204)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from service import audit
 from service.api.authz import Caller, can_ingest
+from service.api.schemas import MAX_ID
 from service.dataset import AlertIn, SecurityEventIn, SystemEventIn
 from service.errors import InvalidInput, NotFound
 from storage.models import (
@@ -191,6 +192,9 @@ def _check_computers(session: Session, caller: Caller, body: IngestBody) -> None
     )
     rows: list[Any] = [*body.events, *body.alerts, *body.systemEvents]
     wanted = {row.computer_id for row in rows if row.computer_id is not None}
+    too_big = sorted(i for i in wanted if not 0 < i <= MAX_ID)
+    if too_big:
+        raise NotFound(f"computerID: no computer with ID {too_big[0]}")
     if wanted:
         found = set(
             session.scalars(visible_computer_ids(own).where(Computer.id.in_(sorted(wanted))))

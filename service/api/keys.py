@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from service import audit
 from service.api.authz import Caller, can_api_keys, require_lesser_or_equal
 from service.api.role_io import spec_of
+from service.api.schemas import BodyID
 from service.errors import InvalidInput, NotFound, ReportdError
 from service.locales import normalize_locale, validate_time_zone
 from storage.models import ApiKey
@@ -43,7 +44,7 @@ class ApiKeyBody(BaseModel):
     keyName: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = None
     locale: str | None = None
-    roleID: int | None = None
+    roleID: BodyID | None = None
     timeZone: str | None = None
     active: bool | None = None
     expiryDate: int | None = Field(None, description="Epoch milliseconds; 0 or null: never.")

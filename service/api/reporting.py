@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from service import audit
 from service.api.authz import Caller, can_read_tasks, can_write_tasks
+from service.api.schemas import BodyID
 from service.errors import InvalidInput, NotFound
 from service.report_model import REPORT_TEMPLATE_IDS, Classification, ReportType
 from service.reports import FORMATS, new_report_run
@@ -85,8 +86,8 @@ class RecipientsBody(BaseModel):
     allAdministratorsAndContacts: bool | None = Field(
         None, description="Every contact of the account (reportd sends to contacts)."
     )
-    contactIDs: list[int] | None = None
-    administratorIDs: list[int] | None = None
+    contactIDs: list[BodyID] | None = None
+    administratorIDs: list[BodyID] | None = None
 
 
 class ComputerFilterBody(BaseModel):
@@ -100,9 +101,9 @@ class ComputerFilterBody(BaseModel):
         "computers-using-policy",
         "computers-using-policy-or-subpolicy",
     ]
-    computerID: int | None = None
-    computerGroupID: int | None = None
-    policyID: int | None = None
+    computerID: BodyID | None = None
+    computerGroupID: BodyID | None = None
+    policyID: BodyID | None = None
 
 
 class TagFilterBody(BaseModel):
@@ -117,7 +118,7 @@ class ReportBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reportTemplateID: int
+    reportTemplateID: BodyID
     format: Literal["pdf", "csv"] = "pdf"
     classification: Classification = Classification.blank
     recipients: RecipientsBody

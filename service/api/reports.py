@@ -7,7 +7,7 @@ from typing import Any
 from service.api import reporting
 from service.api.auth import CallerDep, ServicesDep
 from service.api.reporting import ReportBody
-from service.api.schemas import ReportRunOut, SdkRouter
+from service.api.schemas import PathID, ReportRunOut, SdkRouter
 
 router = SdkRouter(tags=["Reports (reportd)"])
 
@@ -23,6 +23,6 @@ def create_report(caller: CallerDep, deps: ServicesDep, body: ReportBody) -> dic
 
 
 @router.get("/reportruns/{runID}", response_model=ReportRunOut, summary="Describe a Report Run")
-def describe_report_run(caller: CallerDep, deps: ServicesDep, runID: int) -> dict[str, Any]:
+def describe_report_run(caller: CallerDep, deps: ServicesDep, runID: PathID) -> dict[str, Any]:
     with deps.transaction() as session:
         return reporting.get_run(session, caller, runID)

@@ -8,7 +8,7 @@ from fastapi import Body
 
 from service.api import reporting
 from service.api.auth import CallerDep
-from service.api.schemas import ReportTemplateOut, ReportTemplatesOut, SdkRouter
+from service.api.schemas import PathID, ReportTemplateOut, ReportTemplatesOut, SdkRouter
 from service.api.search import SearchFilter, search
 
 router = SdkRouter(tags=["Report Templates"])
@@ -33,5 +33,5 @@ def search_report_templates(
     response_model=ReportTemplateOut,
     summary="Describe a Report Template",
 )
-def describe_report_template(caller: CallerDep, reportTemplateID: int) -> dict[str, Any]:
+def describe_report_template(caller: CallerDep, reportTemplateID: PathID) -> dict[str, Any]:
     return reporting.get_template(reportTemplateID)

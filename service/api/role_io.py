@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.api.rights_schema import FEATURE_FLAGS, Rights
+from service.api.schemas import BodyID
 from service.errors import InvalidInput
 from service.rights import (
     OTHER_RIGHTS_FEATURES,
@@ -102,9 +103,9 @@ class RoleBody(BaseModel):
     allowManageWorkloadSecurityLink: bool | None = Field(None, description="Ignored.")
     allowMigration: bool | None = Field(None, description="Ignored.")
     rights: Rights | None = None
-    computerIDs: list[int] | None = None
-    computerGroupIDs: list[int] | None = None
-    policyIDs: list[int] | None = None
+    computerIDs: list[BodyID] | None = None
+    computerGroupIDs: list[BodyID] | None = None
+    policyIDs: list[BodyID] | None = None
     ID: int | None = Field(None, description="Ignored: the path or reportd says which role.")
     userRights: UserRightsPreset | None = Field(None, description="reportd: User Rights preset.")
     otherRights: dict[str, AccessLevel] | None = Field(

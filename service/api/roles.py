@@ -9,7 +9,7 @@ from fastapi import Body, Response
 from service.api import role_admin
 from service.api.auth import CallerDep, ServicesDep
 from service.api.role_io import RoleBody
-from service.api.schemas import RoleOut, RolesOut, SdkRouter
+from service.api.schemas import PathID, RoleOut, RolesOut, SdkRouter
 from service.api.search import SearchFilter, search
 
 router = SdkRouter(tags=["Administrator Roles"])
@@ -38,21 +38,21 @@ def search_roles(
 
 
 @router.get("/roles/{roleID}", response_model=RoleOut, summary="Describe a Role")
-def describe_role(caller: CallerDep, deps: ServicesDep, roleID: int) -> dict[str, Any]:
+def describe_role(caller: CallerDep, deps: ServicesDep, roleID: PathID) -> dict[str, Any]:
     with deps.transaction() as session:
         return role_admin.get_for(session, caller, roleID)
 
 
 @router.post("/roles/{roleID}", response_model=RoleOut, summary="Modify a Role")
 def modify_role(
-    caller: CallerDep, deps: ServicesDep, roleID: int, body: RoleBody
+    caller: CallerDep, deps: ServicesDep, roleID: PathID, body: RoleBody
 ) -> dict[str, Any]:
     with deps.transaction() as session:
         return role_admin.modify_for(session, caller, roleID, body)
 
 
 @router.delete("/roles/{roleID}", status_code=204, summary="Delete a Role")
-def delete_role(caller: CallerDep, deps: ServicesDep, roleID: int) -> Response:
+def delete_role(caller: CallerDep, deps: ServicesDep, roleID: PathID) -> Response:
     with deps.transaction() as session:
         role_admin.delete_for(session, caller, roleID)
     return Response(status_code=204)

@@ -7,10 +7,10 @@ breaks an older client; the SDK itself ignores what it does not know.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.rights_schema import Rights
 
@@ -168,3 +168,11 @@ class SdkRouter(APIRouter):
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs.setdefault("response_model_exclude_none", True)
         super().add_api_route(path, endpoint, **kwargs)
+
+
+#: Largest object ID (the tables' INTEGER keys); larger IDs are refused as invalid (400).
+MAX_ID = 2**31 - 1
+#: An object ID in a path.
+PathID = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: An object ID in a body.
+BodyID = Annotated[int, Field(ge=1, le=MAX_ID)]
