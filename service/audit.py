@@ -158,3 +158,15 @@ def cli_actor() -> str:
 def cli_origin() -> str:
     """Where a CLI change came from: this machine."""
     return socket.gethostname()
+
+
+def record_cli(session: Session, *, account_id: int, code: AuditCode, description: str) -> None:
+    """Record a change made with the ``reportd`` command."""
+    record(
+        session,
+        account_id=account_id,
+        code=code,
+        description=description,
+        actor=cli_actor(),
+        origin=cli_origin(),
+    )
