@@ -13,6 +13,7 @@ import click
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
+from service import audit
 from service.accounts import create_account, find_account, find_role
 from service.clearance import scope_for
 from service.cli import App, cli, pass_app
@@ -219,6 +220,13 @@ def contacts_add(app: App, /, **given: Any) -> None:
         account = _account(app, session)
         values = _contact_values(app, session, account.id, given)
         view = add_contact(session, account_id=account.id, box=app.box, **values)
+        subject = f"contact {view.name!r} (ID {view.id})"
+        audit.record_cli(
+            session,
+            account_id=account.id,
+            code=audit.AuditCode.contact_created,
+            description=audit.describe_values(subject, view.to_api()),
+        )
         click.echo(f"added contact {view.name!r} (ID {view.id})")
 
 
@@ -235,6 +243,18 @@ def contacts_edit(app: App, /, contact: str, **given: Any) -> None:
         view = edit_contact(
             session, account_id=account.id, contact_id=target.id, box=app.box, **values
         )
+        changed = {
+            **view.to_api(),
+            **({"reportPDFPassword": "(new)"} if values.get("report_pdf_password") else {}),
+        }
+        audit.record_cli(
+            session,
+            account_id=account.id,
+            code=audit.AuditCode.contact_updated,
+            description=audit.describe_changes(
+                f"contact {view.name!r} (ID {view.id})", target.to_api(), changed
+            ),
+        )
         click.echo(f"updated contact {view.name!r} (ID {view.id})")
 
 
@@ -250,6 +270,12 @@ def contacts_delete(app: App, contact: str, yes: bool) -> None:
         if not yes:
             click.confirm(f"Delete contact {target.name!r}?", abort=True)
         delete_contact(session, account_id=account.id, contact_id=target.id)
+        audit.record_cli(
+            session,
+            account_id=account.id,
+            code=audit.AuditCode.contact_deleted,
+            description=f"contact {target.name!r} (ID {target.id}, {target.email_address})",
+        )
         click.echo(f"deleted contact {target.name!r}")
 
 
