@@ -25,7 +25,8 @@ from service.contacts import (
     list_contacts,
 )
 from service.errors import InvalidInput
-from service.transfer import export_dataset, import_dataset, parse_dataset
+from service.export import export_dataset
+from service.transfer import import_dataset, parse_dataset
 from storage.migrate import upgrade
 from storage.models import Account, Role
 from storage.records import load_role, role_record

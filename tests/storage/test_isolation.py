@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts import create_account
+from service.export import export_dataset
 from service.sample import sample_dataset
 from service.secretbox import SecretBox
-from service.transfer import export_dataset, import_dataset, parse_dataset
+from service.transfer import import_dataset, parse_dataset
 from storage.models import Alert, Computer, ComputerGroup, Policy, SecurityEvent, SystemEvent
 from storage.scoped import (
     Scope,

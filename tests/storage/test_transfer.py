@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from service.accounts import create_account
 from service.dataset import json_schema
 from service.errors import ImportFormatError
+from service.export import export_dataset
 from service.sample import sample_dataset
 from service.secretbox import SecretBox
-from service.transfer import export_dataset, import_dataset, parse_dataset
+from service.transfer import import_dataset, parse_dataset
 from storage.models import Computer, ComputerGroup, Contact, SecurityEvent
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
