@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import deepsecurity
+import deepsecurity  # type: ignore[import-untyped]
 import httpx
 import pytest
 import uvicorn
@@ -176,7 +176,7 @@ def make_api_world(
     with transaction(sessions) as session:
         a = build_tenant(session, "Tenant A")
         b = build_tenant(session, "Tenant B")
-    settings = Settings(database_url=url, secret_key=SECRET)  # type: ignore[arg-type]
+    settings = Settings(database_url=url, secret_key=SECRET)
     return settings, sessions, a, b, create_app(settings, runner=runner)
 
 

@@ -28,7 +28,7 @@ def app(tmp_path: Path) -> App:
     return app
 
 
-def run(app: App, *args: str):  # type: ignore[no-untyped-def]
+def run(app: App, *args: str):
     return CliRunner().invoke(cli, list(args), obj=app, catch_exceptions=False)
 
 

@@ -206,7 +206,9 @@ def test_another_accounts_objects_answer_404(api_world: ApiWorld) -> None:
     ]
     with api_world.http("Full Access", b) as http_b:
         for method, path in other_account_paths(a) + reads:
-            body = {} if method == "POST" and not path.endswith("secretkey") else None
+            body: dict[str, Any] | None = (
+                {} if method == "POST" and not path.endswith("secretkey") else None
+            )
             response = http_b.request(method, path, json=body)
             assert response.status_code == 404, (method, path, response.text)
         # References to the other account's objects are unknown here too

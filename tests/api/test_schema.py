@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -53,7 +54,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     derandomize=True,
 )
 def test_every_operation_answers_as_documented(
-    case: schemathesis.Case, schema_server: tuple[str, str]
+    case: schemathesis.Case[Any], schema_server: tuple[str, str]
 ) -> None:
     root, secret = schema_server
     case.call_and_validate(

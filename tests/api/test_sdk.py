@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import deepsecurity
+import deepsecurity  # type: ignore[import-untyped]
 import pytest
-from deepsecurity.rest import ApiException
+from deepsecurity.rest import ApiException  # type: ignore[import-untyped]
 from sqlalchemy import select
 
 from storage.models import Contact, SystemEvent
