@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from storage import tasks as _tasks  # noqa: F401  (registers the task tables on Base)
 from storage.db import make_engine
 from storage.models import Base
 
