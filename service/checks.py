@@ -13,13 +13,12 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.config import Settings, SmtpSecurity
 from service.pdf import find_chromium
 from storage.db import make_engine
-from storage.migrate import alembic_config, current_revision
+from storage.migrate import current_revision, head_revision
 
 #: Seconds each network check may take.
 CHECK_TIMEOUT = 5.0
@@ -45,7 +44,7 @@ def check_database(settings: Settings) -> Check:
         )
     finally:
         engine.dispose()
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = head_revision()
     if current != head:
         return Check(
             "database",

@@ -31,7 +31,10 @@ def _aware_time(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a time must be epoch milliseconds or ISO 8601 with a zone")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"time {value!r} ms is out of range") from None
     if isinstance(value, str):
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is None:

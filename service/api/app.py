@@ -17,6 +17,7 @@ from service.api import (
     computers,
     contacts,
     errors,
+    health,
     ingest,
     reports,
     reporttemplates,
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, runner: RunStarter | None = None) -> FastA
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=BASE_PATH, responses=errors.ERROR_RESPONSES)
+    app.include_router(health.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
