@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Where the embedded default keeps its SQLite file and outbox.
@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     #: Key for data encrypted at rest (report passwords). Any string; it is stretched to a key.
     secret_key: SecretStr = Field(default=SecretStr("reportd-insecure-development-key"))
 
-    #: Deliveries pending or rendering for longer than this are re-enqueued (seconds).
+    #: Deliveries pending this long are re-enqueued, and a worker's claim lease lasts this
+    #: long (seconds); it must be longer than ``smtp_timeout``.
     #: Python logging level; services run with INFO (ops/reportd.env.example), the CLI quieter.
     log_level: str = "WARNING"
     #: JSON lines (for log collectors) instead of plain text.
@@ -67,6 +68,15 @@ class Settings(BaseSettings):
 
     reconcile_after: float = 600.0
     max_delivery_attempts: int = 5
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        if self.reconcile_after <= self.smtp_timeout:
+            raise ValueError(
+                f"reconcile_after ({self.reconcile_after} s) must be longer than smtp_timeout "
+                f"({self.smtp_timeout} s): a delivery's lease must outlast one SMTP attempt"
+            )
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -162,6 +162,8 @@ class Claim:
     possible_duplicate: bool
     #: How long the delivery waited since it was created or last changed.
     waited: timedelta = timedelta(0)
+    #: The lease, renewed when the delivery moves to sending.
+    lease: timedelta = timedelta(minutes=10)
 
 
 def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta) -> Claim | None:
@@ -211,6 +213,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta
         attempt=delivery.attempts,
         possible_duplicate=delivery.possible_duplicate or taken_over_while_sending,
         waited=waited,
+        lease=lease,
     )
 
 
@@ -231,7 +234,11 @@ def move(
     )
     if current is None or DeliveryState(current) not in LEASED_STATES:
         return False
+    # Entering sending renews the lease, so the send (bounded by the SMTP time-out, which
+    # the settings keep below the lease) finishes before anyone may take the delivery over;
+    # a lease that lapses while rendering is harmless: this token can then no longer send.
     release = to is not DeliveryState.sending
+    lease = {} if release else {"lease_until": now + held.lease}
     result = session.execute(
         update(Delivery)
         .where(
@@ -242,7 +249,7 @@ def move(
         .values(
             state=to.value,
             updated=now,
-            **({"claim_token": None, "lease_until": None} if release else {}),
+            **({"claim_token": None, "lease_until": None} if release else lease),
             **values,
         )
         .execution_options(synchronize_session=False)

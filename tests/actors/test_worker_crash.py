@@ -212,7 +212,7 @@ def drop_database(url: str) -> None:
 
 
 def worker_env(world: World) -> dict[str, str]:
-    return reportd_env(world.settings, reconcile_after=RECONCILE_AFTER)
+    return reportd_env(world.settings, reconcile_after=RECONCILE_AFTER, smtp_timeout=2)
 
 
 def reconcile(world: World) -> int:

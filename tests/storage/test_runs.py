@@ -202,3 +202,24 @@ def test_concurrent_claims_have_exactly_one_winner(engine: Engine) -> None:
     finally:
         with transaction(factory) as session:
             session.execute(ReportRun.__table__.delete().where(ReportRun.id == run_id))
+
+
+def test_entering_sending_renews_the_lease_so_a_slow_render_cannot_lead_to_a_double_send(
+    session: Session,
+) -> None:
+    _, ids = _run(session)
+    held = claim(session, ids[0], now=NOW, lease=LEASE)
+    assert held is not None
+    # Rendering took most of the lease; the mail goes out just before it would lapse.
+    assert move(session, held, to=DeliveryState.sending, now=NOW + LEASE * 0.9)
+    assert claim(session, ids[0], now=NOW + LEASE * 1.5, lease=LEASE) is None
+    assert claim(session, ids[0], now=NOW + LEASE * 2, lease=LEASE) is not None
+
+
+def test_a_lease_shorter_than_an_smtp_attempt_is_refused_by_the_settings() -> None:
+    from pydantic import ValidationError
+
+    from service.config import Settings
+
+    with pytest.raises(ValidationError, match="must outlast one SMTP attempt"):
+        Settings(reconcile_after=10, smtp_timeout=30)
