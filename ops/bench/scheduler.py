@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -43,6 +44,8 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/reportd_bench_sched"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/13"
 #: Seconds between creating the tasks and their due time: the processes start meanwhile.
 DEFAULT_LEAD = 15.0
+#: How the benchmark finds its schedulers' PostgreSQL backends, to count their CPU.
+APPLICATION_NAME = "reportd-bench-scheduler"
 #: The issue's target for 10,000 tasks (seconds).
 TARGET_SECONDS = 10.0
 
@@ -112,10 +115,36 @@ def add_tasks(engine: Engine, *, tasks: int, recipients: int, due: datetime) -> 
 def start_schedulers(
     url: str, broker: str, *, processes: int, limit: int, interval: float
 ) -> list[subprocess.Popen[bytes]]:
-    env = {**os.environ, "REPORTD_DATABASE_URL": url, "REPORTD_BROKER_URL": broker}
+    named = make_url(url).update_query_dict({"application_name": APPLICATION_NAME})
+    env = {
+        **os.environ,
+        "REPORTD_DATABASE_URL": named.render_as_string(hide_password=False),
+        "REPORTD_BROKER_URL": broker,
+    }
     command = [sys.executable, "-c", "from service.cli import main; main()", "scheduler"]
     command += ["--interval", str(interval), "--limit", str(limit), "--reconcile-every", "3600"]
     return [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) for _ in range(processes)]
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU time of each live process (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def busy_pids(engine: Engine, schedulers: list[subprocess.Popen[bytes]]) -> list[int]:
+    """The scheduler processes and their PostgreSQL backends."""
+    query = text("SELECT pid FROM pg_stat_activity WHERE application_name = :name")
+    with engine.connect() as connection:
+        backends = list(connection.scalars(query, {"name": APPLICATION_NAME}))
+    return [process.pid for process in schedulers] + backends
 
 
 def count(engine: Engine, model: type[Any]) -> int:
@@ -145,6 +174,8 @@ def main() -> None:
         args.url, args.broker, processes=args.processes, limit=args.limit, interval=args.interval
     )
     try:
+        time.sleep(max(0.0, due.timestamp() - time.time()))
+        cpu_at_due = cpu_seconds(busy_pids(engine, schedulers))
         runs = 0
         first_run: float | None = None
         while runs < args.tasks:
@@ -155,6 +186,7 @@ def main() -> None:
             if runs and first_run is None:
                 first_run = time.time()
         done = time.time()
+        cpu_at_done = cpu_seconds(busy_pids(engine, schedulers))
         while queue.hlen("dramatiq:runs.msgs") < args.tasks and time.time() < done + 30:
             time.sleep(0.02)
         enqueued = time.time()
@@ -174,7 +206,8 @@ def main() -> None:
     queue.flushdb()
     engine.dispose()
     assert first_run is not None
-    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, nproc: {os.cpu_count()},")
+    nproc = os.cpu_count() or 1
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, nproc: {nproc}")
     print(f"load average (1 min) before: {load_before:.2f}, after: {os.getloadavg()[0]:.2f}")
     print(
         f"{args.tasks} tasks due at one instant, {args.processes} scheduler processes,"
@@ -185,6 +218,18 @@ def main() -> None:
     print(f"first run {first_run - due.timestamp():.2f} s after the due time;", end=" ")
     print(f"every start_run queued at {enqueued - due.timestamp():.2f} s")
     print(f"runs per second: {args.tasks / elapsed:.0f} (from the due time)")
+    spent = {pid: cpu - cpu_at_due.get(pid, 0.0) for pid, cpu in cpu_at_done.items()}
+    clients = sum(spent.get(process.pid, 0.0) for process in schedulers)
+    used = sum(spent.values())
+    per_run = used / args.tasks
+    print(
+        f"CPU until every run existed: {clients:.1f} s in the schedulers, "
+        f"{used - clients:.1f} s in their PostgreSQL backends: {per_run * 1000:.2f} ms per run;"
+    )
+    print(
+        f"  {nproc} otherwise idle cores could do about {nproc / per_run:.0f} runs/s,"
+        f" {args.tasks * per_run / nproc:.1f} s for these"
+    )
     print(f"check: {pairs} tasks with a run, {recorded} occurrences, {messages} start_run queued")
     if not (pairs == recorded == messages == args.tasks):
         raise SystemExit("exactly-once check failed")

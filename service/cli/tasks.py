@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall_time
@@ -255,14 +254,11 @@ def tasks_history(app: App, task: str, limit: int) -> None:
 @pass_app
 def scheduler(app: App, interval: float, reconcile_every: float, limit: int, once: bool) -> None:
     """Fire due scheduled tasks; run as many as you like, each occurrence fires once."""
-    stopping = threading.Event()
-    # SIGTERM or Ctrl-C: finish the tick in hand (commit, then enqueue its runs), then stop.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+    stopping = _StopSignal()
     pending_for = timedelta(seconds=app.settings.reconcile_after)
     last_reconcile = float("-inf")
     with dispatcher(app) as target:
-        while not stopping.is_set():
+        while not stopping.requested:
             fired = _fire_due(app, target, limit, stopping)
             if fired:
                 click.echo(f"{datetime.now(UTC):%H:%M:%S} fired {fired} runs")
@@ -275,14 +271,46 @@ def scheduler(app: App, interval: float, reconcile_every: float, limit: int, onc
                     click.echo(f"{datetime.now(UTC):%H:%M:%S} re-enqueued {len(ids)} deliveries")
             if once:
                 return
-            stopping.wait(interval)
+            stopping.sleep(interval)
     click.echo("scheduler stopped")
 
 
-def _fire_due(app: App, target: Any, limit: int, stopping: threading.Event) -> int:
+class _Stopped(Exception):
+    """Raised by the signal handler to cut a sleep short."""
+
+
+class _StopSignal:
+    """SIGTERM or Ctrl-C: finish the tick in hand (commit, then enqueue its runs), then stop.
+
+    During a tick the handler only sets a flag; during the sleep between ticks it ends it.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._sleeping = False
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, *_: object) -> None:
+        self.requested = True
+        if self._sleeping:
+            self._sleeping = False  # one raise per sleep, however many signals come
+            raise _Stopped
+
+    def sleep(self, seconds: float) -> None:
+        try:
+            self._sleeping = True
+            if not self.requested:
+                time.sleep(seconds)
+            self._sleeping = False
+        except _Stopped:
+            pass
+
+
+def _fire_due(app: App, target: Any, limit: int, stopping: _StopSignal) -> int:
     """Tick until nothing fires; each tick commits before its runs are enqueued."""
     total = 0
-    while not stopping.is_set():
+    while not stopping.requested:
         with app.transaction() as session:
             fired = tick(session, now=datetime.now(UTC), limit=limit)
         for run in fired:

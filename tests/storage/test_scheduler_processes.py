@@ -81,6 +81,8 @@ class Schedulers:
             "REPORTD_DATABASE_URL": url.render_as_string(hide_password=False),
             "REPORTD_BROKER_URL": BROKER_URL,
             "REPORTD_RECONCILE_AFTER": str(reconcile_after),
+            # The lease (reconcile_after) must outlast an SMTP attempt; nothing is sent here.
+            "REPORTD_SMTP_TIMEOUT": str(min(30.0, reconcile_after / 2)),
         }
         command = [sys.executable, "-c", "from service.cli import main; main()", "scheduler"]
         command += ["--interval", "0.5", "--limit", str(limit)]
@@ -262,7 +264,8 @@ def test_given_a_scheduler_killed_while_holding_claims_when_another_starts_then_
     lost = sorted(set(run_ids(database)) - set(enqueued(broker, "runs")))
     assert set(lost) <= set(run_ids(database, created_before=killed))
     assert len(enqueued(broker, "runs")) == len(set(enqueued(broker, "runs")))
-    reconciler = schedulers.start(name="reconciler", once=True, reconcile_after=0)
+    time.sleep(max(0.0, (killed + timedelta(seconds=1.5) - datetime.now(UTC)).total_seconds()))
+    reconciler = schedulers.start(name="reconciler", once=True, reconcile_after=1)
     assert reconciler.wait(timeout=30) == 0
     with Session(database) as session:
         lost_deliveries = select(Delivery.id).where(Delivery.run_id.in_(lost))
