@@ -22,6 +22,7 @@ from service.api import (
     reports,
     reporttemplates,
     roles,
+    scheduledtasks,
 )
 from service.api.auth import RunStarter, Services
 from service.config import Settings
@@ -35,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     contacts.router,
     roles.router,
     apikeys.router,
+    scheduledtasks.router,
     reporttemplates.router,
     computers.router,
     ingest.router,
