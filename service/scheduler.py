@@ -272,11 +272,13 @@ def tick(
     now: datetime,
     limit: int = DEFAULT_TICK_LIMIT,
     grace: timedelta = DEFAULT_MISFIRE_GRACE,
+    only_task: int | None = None,
 ) -> list[FiredRun]:
     """Claim up to ``limit`` due tasks and fire them in the caller's transaction.
 
     Due: enabled with ``next_run <= now``, or ``run_now`` set. Tasks another scheduler holds
-    are skipped, not waited for. The caller commits, then enqueues the returned runs.
+    are skipped, not waited for. ``only_task`` limits the tick to that one task (run now
+    from the API). The caller commits, then enqueues the returned runs.
     """
     # Two claims, each able to use its index: due by schedule (enabled, next_run), and
     # run-now (a partial index on the few rows with the flag set).
@@ -286,6 +288,9 @@ def tick(
         .order_by(ScheduledTaskRow.next_run)
     )
     run_now = select(ScheduledTaskRow).where(ScheduledTaskRow.run_now == true())
+    if only_task is not None:
+        by_schedule = by_schedule.where(ScheduledTaskRow.id == only_task)
+        run_now = run_now.where(ScheduledTaskRow.id == only_task)
     claimed: dict[int, ScheduledTaskRow] = {}
     for statement in (run_now, by_schedule):
         if len(claimed) >= limit:
@@ -373,11 +378,19 @@ class _Tick:
             return []
         last_fired = task.last_fired or task.created
         plan = FiringPlan(fire=None)
-        if task.enabled:
-            policy = MisfirePolicy(task.misfire_policy)
-            plan = plan_firing(
-                details, policy, last_fired=last_fired, now=self.now, grace=self.grace
-            )
+        try:
+            if task.enabled:
+                policy = MisfirePolicy(task.misfire_policy)
+                plan = plan_firing(
+                    details, policy, last_fired=last_fired, now=self.now, grace=self.grace
+                )
+            following = next_occurrence(details, after=max(last_fired, plan.latest or last_fired))
+        except (OverflowError, ValueError) as error:
+            # Calendar math beyond datetime's range (a huge interval stored by hand): this
+            # task alone is parked; the rest of the tick goes on.
+            logger.error("task %s: its schedule cannot be computed, parked: %s", task.id, error)
+            self.advances.append((task, {"next_run": None, "run_now": False}))
+            return []
         fired: list[FiredRun] = []
         if plan.due:
             fired += self._record(task, plan, details)
@@ -387,7 +400,7 @@ class _Tick:
             fired += self._record(task, FiringPlan(fire=self.now), details, note="run now")
         advance: dict[str, Any] = {
             "last_fired": last_fired,
-            "next_run": next_occurrence(details, after=last_fired),
+            "next_run": following,
             "run_now": False,
         }
         if fired:

@@ -8,9 +8,9 @@ what the API needs on top: recipients named in another account are a 400 naming 
 with, and each change is a system event (8400-8403).
 
 Run now (``runNow: true`` on create or modify) is the scheduler's: ``request_run_now`` sets
-the flag and a ``tick`` in the same transaction fires it, exactly as ``reportd scheduler`` would
-(the tick also fires whatever else is due; each occurrence still fires once). The caller commits,
-then hands the returned runs to the workers.
+the flag and a ``tick`` limited to that task fires it in the same transaction, exactly as
+``reportd scheduler`` would (nothing of other tasks or accounts). The caller commits, then hands
+the returned runs to the workers.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def _run_now(session: Session, caller: Caller, task: TaskView, now: datetime) ->
     request_run_now(session, account_id=caller.account_id, task_id=task.id)
     _audit(session, caller, audit.AuditCode.task_run_now, _subject(task), now)
     with _in_range():
-        fired = tick(session, now=now)
+        fired = tick(session, now=now, only_task=task.id)
     return [run.run_id for run in fired]
 
 

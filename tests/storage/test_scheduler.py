@@ -32,7 +32,7 @@ from service.scheduler import (
 from service.secretbox import SecretBox
 from service.task_schema import to_epoch_millis
 from storage.models import Delivery, Membership, ReportRun, SystemEvent, User
-from storage.tasks import TaskOccurrence
+from storage.tasks import ScheduledTaskRow, TaskOccurrence
 
 NEW_YORK = ZoneInfo("America/New_York")
 #: When the tasks of these tests are created: before their first occurrence.
@@ -588,3 +588,36 @@ def test_given_json_files_when_added_and_edited_then_fields_are_replaced_and_che
         "Scheduled Task Deleted",
     ]
     assert "enabled True -> False" in trail[-2].description
+
+
+def test_given_two_flagged_tasks_when_a_tick_is_limited_to_one_then_only_it_fires(
+    session: Session, account: Account
+) -> None:
+    first = create_task(session, account_id=account.id, task=daily_task("First"), now=CREATED)
+    second = create_task(session, account_id=account.id, task=daily_task("Second"), now=CREATED)
+    request_run_now(session, account_id=account.id, task_id=first.id)
+    request_run_now(session, account_id=account.id, task_id=second.id)
+
+    fired = tick(session, now=CREATED + timedelta(minutes=1), only_task=first.id)
+
+    assert [f.task_id for f in fired] == [first.id]
+    later = tick(session, now=CREATED + timedelta(minutes=2))
+    assert [f.task_id for f in later] == [second.id]
+
+
+def test_given_a_stored_schedule_beyond_the_calendar_when_ticked_then_only_it_is_parked(
+    session: Session, account: Account
+) -> None:
+    broken = create_task(session, account_id=account.id, task=daily_task("Broken"), now=CREATED)
+    fine = create_task(session, account_id=account.id, task=daily_task("Fine"), now=CREATED)
+    row = session.get(ScheduledTaskRow, broken.id)
+    assert row is not None
+    details = copy.deepcopy(row.schedule_details)
+    details["dailyScheduleParameters"].update(frequencyType="custom", customInterval=10**9)
+    row.schedule_details = details
+    session.flush()
+
+    fired = tick(session, now=ny(2, 28, 8, 1))
+
+    assert [f.task_id for f in fired] == [fine.id]
+    assert get_task(session, account_id=account.id, task_id=broken.id).next_run is None
