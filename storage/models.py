@@ -244,7 +244,8 @@ class Computer(Base):
 
     __tablename__ = "computers"
     __table_args__ = (
-        Index("ix_computers_account_group", "account_id", "group_id"),
+        # id in the index: the scope's group branch reads computer ids from the index alone.
+        Index("ix_computers_account_group", "account_id", "group_id", "id"),
         Index("ix_computers_account_policy", "account_id", "policy_id"),
     )
 
