@@ -23,6 +23,15 @@ code   name                        description says
 8403   Scheduled Task Run Now      which task
 8500   Report Requested            type, recipients, run ID
 8600   Data Ingested               how many events, alerts and system events
+8700   Computer Created            host name and the other fields set
+8701   Computer Updated            the fields that changed, old -> new
+8702   Computer Deleted            which computer
+8710   Computer Group Created      name, description, parent
+8711   Computer Group Updated      the fields that changed
+8712   Computer Group Deleted      which group
+8720   Policy Created              name, description, parent
+8721   Policy Updated              the fields that changed
+8722   Policy Deleted              which policy
 =====  ==========================  ==============================================
 
 Passwords and secrets never reach a description: fields named like one are shown as
@@ -65,6 +74,15 @@ class AuditCode(IntEnum):
     task_run_now = 8403
     report_requested = 8500
     data_ingested = 8600
+    computer_created = 8700
+    computer_updated = 8701
+    computer_deleted = 8702
+    computer_group_created = 8710
+    computer_group_updated = 8711
+    computer_group_deleted = 8712
+    policy_created = 8720
+    policy_updated = 8721
+    policy_deleted = 8722
 
 
 #: The event name of each code, as the System Event report prints it.
@@ -85,6 +103,15 @@ EVENT_NAMES: dict[AuditCode, str] = {
     AuditCode.task_run_now: "Scheduled Task Run Now",
     AuditCode.report_requested: "Report Requested",
     AuditCode.data_ingested: "Data Ingested",
+    AuditCode.computer_created: "Computer Created",
+    AuditCode.computer_updated: "Computer Updated",
+    AuditCode.computer_deleted: "Computer Deleted",
+    AuditCode.computer_group_created: "Computer Group Created",
+    AuditCode.computer_group_updated: "Computer Group Updated",
+    AuditCode.computer_group_deleted: "Computer Group Deleted",
+    AuditCode.policy_created: "Policy Created",
+    AuditCode.policy_updated: "Policy Updated",
+    AuditCode.policy_deleted: "Policy Deleted",
 }
 
 
