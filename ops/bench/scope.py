@@ -8,16 +8,13 @@ objects, and the measured calls are the real ``storage.scoped`` functions.
     python -m ops.bench.scope            # full size: drops and reloads the database
     python -m ops.bench.scope --reuse    # measure again on an already loaded database
     python -m ops.bench.scope --quick    # a small run that checks the script end to end
-    python -m ops.bench.scope --reuse --proposal   # then again with each proposed change
 
-``--proposal`` measures changes proposed for ``storage`` (see "The proposed changes"); the
-section goes once ``storage.scoped`` has them.
+Figures, before and after the changes to ``storage.scoped``, are in docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import time
@@ -28,24 +25,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
-    ColumnElement,
     Connection,
     Engine,
-    Select,
-    Text,
-    and_,
-    cast,
     event,
-    false,
-    literal,
     select,
     text,
-    true,
-    union_all,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.accounts import create_account, create_role
 from service.clearance import scope_for
@@ -53,22 +40,16 @@ from service.contacts import add_contact
 from service.report_model import EventModule
 from service.rights import RoleRights
 from service.secretbox import SecretBox
-from storage import scoped
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import (
     Account,
-    Computer,
-    ComputerGroup,
     Contact,
-    Policy,
     Role,
     RoleComputer,
     RoleComputerGroup,
-    SecurityEvent,
 )
 from storage.records import load_role
-from storage.rows import ComputerRow, EventRow
 from storage.scoped import Scope, count_scope, permitted_computers, permitted_events
 
 #: Where the benchmark database lives; it is dropped and created again unless ``--reuse``.
@@ -565,207 +546,6 @@ def explain(engine: Engine, statement: str, parameters: Any) -> str:
         return "\n".join(f"    {line}" for line in plan)
 
 
-# The proposed changes -----------------------------------------------------------------
-
-
-def union_scope_condition(scope: Scope) -> ColumnElement[bool]:
-    """The proposed ``storage.scoped._scope_condition``: a UNION of the selections, not an OR.
-
-    PostgreSQL estimates ``group_id IN (subtree) OR id IN (list)`` at half of all computers,
-    so it reads every event of the window and hash-joins; a UNION is estimated from the
-    subtree, and the events are then fetched per computer from the (account, computer, time)
-    index.
-    """
-    assert scope.account_id is not None
-    if scope.all_computers:
-        return true()
-    selected = aliased(Computer)
-    branches: list[Select[int]] = []
-    if scope.group_ids:
-        groups = scoped._group_subtree(scope.account_id, sorted(scope.group_ids), "scope_groups")
-        branches.append(
-            select(selected.id).where(
-                selected.account_id == scope.account_id,
-                selected.group_id.in_(select(groups.c.id)),
-            )
-        )
-    if scope.computer_ids:
-        branches.append(
-            select(selected.id).where(
-                selected.account_id == scope.account_id,
-                selected.id.in_(sorted(scope.computer_ids)),
-            )
-        )
-    if not branches:
-        return false()
-    return Computer.id.in_(branches[0] if len(branches) == 1 else union_all(*branches))
-
-
-@contextmanager
-def proposed_scope_condition() -> Iterator[None]:
-    """Swap the proposal in for the duration: every scoped query builds its scope with it."""
-    original = scoped._scope_condition
-    scoped._scope_condition = union_scope_condition
-    try:
-        yield
-    finally:
-        scoped._scope_condition = original
-
-
-def events_by_columns(
-    session: Session, scope: Scope, start: datetime, end: datetime, *, limit: int | None = None
-) -> list[EventRow]:
-    """The proposed ``permitted_events``: the same SQL, read as columns, not ORM entities.
-
-    An ORM entity costs an identity-map entry and instance state per row, which at ten
-    thousand events is most of the client's time; the rows are copied into ``EventRow``
-    anyway, so nothing is lost.
-    """
-    if scope.is_empty:
-        return []
-    statement = (
-        select(
-            SecurityEvent.id,
-            SecurityEvent.time,
-            SecurityEvent.module,
-            SecurityEvent.severity,
-            SecurityEvent.computer_id,
-            Computer.display_name,
-            Computer.host_name,
-            SecurityEvent.name,
-            SecurityEvent.action,
-            SecurityEvent.details,
-        )
-        .join(Computer, Computer.id == SecurityEvent.computer_id)
-        .where(
-            SecurityEvent.account_id == scope.account_id,
-            SecurityEvent.time >= start,
-            SecurityEvent.time < end,
-            SecurityEvent.computer_id.in_(scoped.visible_computer_ids(scope)),
-        )
-        .order_by(SecurityEvent.time.desc(), SecurityEvent.id.desc())
-    )
-    if limit is not None:
-        statement = statement.limit(limit)
-    # Unpacked, not ``row.name``: attribute access on a Row costs more than the fetch itself.
-    return [
-        EventRow(id_, time_, module, severity, computer_id, display or host, name, action, details)
-        for id_, time_, module, severity, computer_id, display, host, name, action, details in (
-            session.execute(statement)
-        )
-    ]
-
-
-#: Deepest group tree the bottom-up path walk follows (a guard against cycles in bad data).
-MAX_GROUP_DEPTH = 64
-
-
-def paths_of_groups(account_id: int, group_ids: Select[Any]) -> CTE:
-    """Proposal 4: the paths ("A / B / C") of ``group_ids`` only, walked up to the top.
-
-    ``storage.scoped._group_paths`` builds the path of every group of the account (5,000
-    here) to show the few dozen a restricted contact's computers are in. A finished path has
-    ``above`` NULL; a group whose ancestors leave the account never finishes, as before.
-    """
-    start = aliased(ComputerGroup)
-    seed = select(
-        start.id.label("id"),
-        start.parent_group_id.label("above"),
-        cast(start.name, Text).label("path"),
-        literal(1).label("depth"),
-    ).where(start.account_id == account_id, start.id.in_(group_ids))
-    walk = seed.cte(name="group_paths", recursive=True)
-    parent = aliased(ComputerGroup)
-    return walk.union_all(
-        select(
-            walk.c.id,
-            parent.parent_group_id,
-            cast(parent.name, Text) + literal(scoped.GROUP_PATH_SEPARATOR) + walk.c.path,
-            walk.c.depth + 1,
-        ).where(
-            parent.account_id == account_id,
-            parent.id == walk.c.above,
-            walk.c.depth < MAX_GROUP_DEPTH,
-        )
-    )
-
-
-def computers_by_columns(session: Session, scope: Scope) -> list[ComputerRow]:
-    """The proposed ``permitted_computers``: paths of the shown groups only, read as columns."""
-    if scope.is_empty:
-        return []
-    assert scope.account_id is not None
-    visible = scoped.visible_computer_ids(scope)
-    shown = aliased(Computer)
-    paths = paths_of_groups(scope.account_id, select(shown.group_id).where(shown.id.in_(visible)))
-    statement = (
-        select(
-            Computer.id,
-            Computer.host_name,
-            Computer.display_name,
-            Computer.platform,
-            paths.c.path,
-            Policy.name,
-            Computer.agent_status,
-            Computer.last_agent_communication,
-            Computer.modules,
-        )
-        .outerjoin(paths, and_(paths.c.id == Computer.group_id, paths.c.above.is_(None)))
-        .outerjoin(Policy, Policy.id == Computer.policy_id)
-        .where(Computer.id.in_(visible))
-        .order_by(Computer.display_name, Computer.host_name, Computer.id)
-    )
-    rows = session.execute(statement).all()
-    tags = scoped._tags_of(session, scope, scoped.ALL)
-    return [
-        ComputerRow(
-            id=id_,
-            host_name=host,
-            display_name=display or host,
-            platform=platform,
-            group_path=path or "",
-            policy_name=policy,
-            agent_status=status,
-            last_communication=last,
-            tags=tuple(sorted(tags.get(id_, ()))),
-            modules=tuple(modules or ()),
-        )
-        for id_, host, display, platform, path, policy, status, last, modules in rows
-    ]
-
-
-#: Proposal 3: computers by group from the index alone (replaces ix_computers_account_group).
-PROPOSED_INDEX = "ix_computers_account_group_id"
-PROPOSED_INDEX_SQL = f"CREATE INDEX {PROPOSED_INDEX} ON computers (account_id, group_id, id)"
-
-
-@contextmanager
-def proposed_index(engine: Engine) -> Iterator[None]:
-    """The proposed index, created for the duration; the database is left as migrated."""
-    with engine.begin() as connection:
-        connection.exec_driver_sql(PROPOSED_INDEX_SQL)
-    try:
-        yield
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP INDEX {PROPOSED_INDEX}")
-
-
-@contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Proposal 5: ``gc.freeze()`` at worker start-up, after imports and set-up.
-
-    Every ten thousand new rows set off full collections that walk all the objects of the
-    imported libraries; frozen objects are no longer walked.
-    """
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 # Measuring: the figures ------------------------------------------------------------------
 
 
@@ -784,9 +564,6 @@ class Bench:
 
 
 def prepare(engine: Engine, factory: sessionmaker[Session]) -> Bench:
-    with engine.begin() as connection:
-        # Left over if a --proposal run was cut short; "as it is" means as migrated.
-        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {PROPOSED_INDEX}")
     with factory() as session, session.begin():
         account_id = account_id_of(session, BENCH_ACCOUNT)
         contact_id = ensure_contact(session, account_id)
@@ -811,28 +588,15 @@ def prepare(engine: Engine, factory: sessionmaker[Session]) -> Bench:
         )
 
 
-@dataclass(frozen=True)
-class Queries:
-    """The two fetches of figure c): ``storage.scoped``'s, or proposed replacements."""
-
-    computers: Callable[[Session, Scope], list[ComputerRow]] = permitted_computers
-    events: Callable[..., list[EventRow]] = permitted_events
-
-
-AS_IT_IS = Queries()
-
-
-def run_figures(
-    bench: Bench, queries: Queries, events_sql: tuple[str, Any], repetitions: int
-) -> list[Figure]:
+def run_figures(bench: Bench, events_sql: tuple[str, Any], repetitions: int) -> list[Figure]:
     """Figures a) to e) of the issue, on the ``storage.scoped`` functions."""
     restricted, auditor, start, end = bench.restricted, bench.auditor, bench.start, bench.end
 
     def computers(session: Session) -> str:
-        return str(len(queries.computers(session, restricted)))
+        return str(len(permitted_computers(session, restricted)))
 
     def events(session: Session) -> str:
-        return str(len(queries.events(session, restricted, start, end)))
+        return str(len(permitted_events(session, restricted, start, end)))
 
     def both(session: Session) -> str:
         return f"{computers(session)} + {events(session)}"
@@ -840,8 +604,8 @@ def run_figures(
     def resolved_both(session: Session) -> str:
         scope = contact_scope(session, bench.account_id, bench.contact_id)
         shown = (
-            len(queries.computers(session, scope)),
-            len(queries.events(session, scope, start, end)),
+            len(permitted_computers(session, scope)),
+            len(permitted_events(session, scope, start, end)),
         )
         return f"{shown[0]} + {shown[1]}"
 
@@ -853,7 +617,7 @@ def run_figures(
         return work
 
     def auditor_events(session: Session) -> str:
-        return str(len(queries.events(session, auditor, start, end, limit=500)))
+        return str(len(permitted_events(session, auditor, start, end, limit=500)))
 
     def driver_only(_session: Session) -> str:
         with bench.engine.connect() as connection:
@@ -872,19 +636,13 @@ def run_figures(
     return [measure(bench.factory, name, work, repetitions) for name, work in cases]
 
 
-def report(
-    bench: Bench,
-    log: StatementLog,
-    repetitions: int,
-    title: str,
-    queries: Queries = AS_IT_IS,
-) -> Figure:
+def report(bench: Bench, log: StatementLog, repetitions: int, title: str) -> Figure:
     """Measure, print the figures and the plan of b); returns figure c)."""
     with bench.factory() as session, log.record() as statements:
-        queries.events(session, bench.restricted, bench.start, bench.end)
+        permitted_events(session, bench.restricted, bench.start, bench.end)
     events_sql = statements[0]
     load_before = load_average()
-    figures = run_figures(bench, queries, events_sql, repetitions)
+    figures = run_figures(bench, events_sql, repetitions)
     print(
         f"{title} ({repetitions} repetitions each, warm, a fresh session each;"
         f" load average {load_before} before, {load_average()} after):"
@@ -902,24 +660,7 @@ def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def check_proposals(bench: Bench) -> None:
-    """The proposed queries must return exactly what ``storage.scoped``'s return."""
-    scopes = (bench.restricted, bench.auditor)
-    with bench.factory() as session:
-        expected = [permitted_computers(session, scope) for scope in scopes]
-        expected_events = permitted_events(session, bench.restricted, bench.start, bench.end)
-    with proposed_scope_condition(), bench.factory() as session:
-        same = [computers_by_columns(session, scope) for scope in scopes] == expected
-        proposed_events = events_by_columns(session, bench.restricted, bench.start, bench.end)
-        same = same and proposed_events == expected_events
-    if not same:
-        raise SystemExit("the proposed queries return other rows than storage.scoped's")
-    print("proposed queries return the same rows as storage.scoped's (restricted and auditor)")
-
-
-def benchmark(
-    engine: Engine, factory: sessionmaker[Session], repetitions: int, proposal: bool
-) -> None:
+def benchmark(engine: Engine, factory: sessionmaker[Session], repetitions: int) -> None:
     log = StatementLog()
     event.listen(engine, "before_cursor_execute", log)
     bench = prepare(engine, factory)
@@ -937,23 +678,6 @@ def benchmark(
     print("count_scope rows are computers/events/alerts/system events")
     title = "storage.scoped as it is"
     stages = [(title, report(bench, log, repetitions, title))]
-    if proposal:
-        check_proposals(bench)
-        with proposed_scope_condition():
-            title = "proposal 1: _scope_condition as a UNION"
-            stages.append((title, report(bench, log, repetitions, title)))
-            title = "proposals 1 + 2: and permitted_events reads columns"
-            columns = Queries(events=events_by_columns)
-            stages.append((title, report(bench, log, repetitions, title, columns)))
-            with proposed_index(engine):
-                title = "proposals 1 + 2 + 3: and computers (account, group, id)"
-                stages.append((title, report(bench, log, repetitions, title, columns)))
-                title = "proposals 1 to 4: and paths of the shown groups only"
-                fourth = Queries(computers=computers_by_columns, events=events_by_columns)
-                stages.append((title, report(bench, log, repetitions, title, fourth)))
-                with frozen_heap():
-                    title = "proposals 1 to 5: and gc.freeze() once the worker is up"
-                    stages.append((title, report(bench, log, repetitions, title, fourth)))
     print("c) a restricted contact's computers and 7-day events:")
     for title, figure in stages:
         print(f"  {title:<56} median {figure.median_ms:>7.1f} ms  p95 {figure.p95_ms:>7.1f} ms")
@@ -968,11 +692,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--groups", type=int)
     parser.add_argument("--events", type=int)
     parser.add_argument("--repetitions", type=int, default=30)
-    parser.add_argument(
-        "--proposal",
-        action="store_true",
-        help="measure again with the changes proposed for storage.scoped",
-    )
     args = parser.parse_args(argv)
     base = QUICK if args.quick else FULL
     sizes = Sizes(
@@ -992,7 +711,7 @@ def main(argv: list[str] | None = None) -> None:
             upgrade(engine)
             generate(engine, factory, sizes)
         print_row_counts(engine)
-        benchmark(engine, factory, args.repetitions, args.proposal)
+        benchmark(engine, factory, args.repetitions)
     finally:
         engine.dispose()
 
