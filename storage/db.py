@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,12 +14,28 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
+
 #: How long SQLite waits for another writer before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Seconds a server database that answered before is waited for when it stops answering (a
+#: restart, a fail-over) before connecting fails: the wait of a pool for a connection, as
+#: HikariCP's ``connectionTimeout`` and psycopg_pool's ``getconn`` default to.
+RECONNECT_WAIT = 30.0
+#: The first and the longest pause between two connection attempts (seconds).
+RECONNECT_PAUSE = 0.05
+RECONNECT_MAX_PAUSE = 1.0
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+def make_engine(url: str, *, reconnect_wait: float = RECONNECT_WAIT, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout.
+
+    A server database is pinged before each use of a pooled connection, and a connection
+    lost after the engine had connected once is re-established for up to ``reconnect_wait``
+    seconds: a database restart delays work instead of failing it (a mail already sent is
+    then still recorded). The first connection fails at once, so a wrong URL or a server
+    that is not there is reported without waiting.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -26,7 +45,44 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    if parsed.get_backend_name() == "postgresql":
+        # Sessions in UTC: timestamps come back as datetime.UTC, which UTCDateTime passes
+        # through as they are instead of converting ten thousand of them per report.
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        given = connect_args.get("options") or parsed.query.get("options") or ""
+        connect_args["options"] = f"{given} -c timezone=UTC".strip()
+        kwargs["connect_args"] = connect_args
+    engine = create_engine(url, **kwargs)
+    if reconnect_wait > 0:
+        event.listen(engine, "do_connect", _Reconnect(reconnect_wait))
+    return engine
+
+
+class _Reconnect:
+    """``do_connect`` hook: once a connection succeeded, retry failed ones for a while."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        self._connected_once = threading.Event()
+
+    def __call__(
+        self, dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+    ) -> Any:
+        unreachable = dialect.loaded_dbapi.OperationalError
+        deadline = time.monotonic() + (self.wait if self._connected_once.is_set() else 0.0)
+        pause = RECONNECT_PAUSE
+        while True:
+            try:
+                connection = dialect.connect(*cargs, **cparams)
+            except unreachable as error:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("database unreachable, trying again in %.2f s: %s", pause, error)
+                time.sleep(pause)
+                pause = min(pause * 2, RECONNECT_MAX_PAUSE)
+                continue
+            self._connected_once.set()
+            return connection
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -306,8 +306,10 @@ class SystemEvent(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # CASCADE, not SET NULL: a row about a deleted computer must not turn into one "not
+    # related to computers", which roles that could not see the computer may view.
     computer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("computers.id", ondelete="SET NULL"), index=True
+        ForeignKey("computers.id", ondelete="CASCADE"), index=True
     )
     time: Mapped[datetime]
     event_code: Mapped[int] = mapped_column(Integer, default=0)
@@ -326,8 +328,10 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # CASCADE, not SET NULL: a row about a deleted computer must not turn into one "not
+    # related to computers", which roles that could not see the computer may view.
     computer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("computers.id", ondelete="SET NULL"), index=True
+        ForeignKey("computers.id", ondelete="CASCADE"), index=True
     )
     raised: Mapped[datetime]
     severity: Mapped[str] = mapped_column(String(16), default="warning")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,11 @@ class ComputerRow:
     modules: tuple[str, ...] = ()  # EventModule values enabled on the computer
 
 
-@dataclass(frozen=True)
-class EventRow:
+class EventRow(NamedTuple):
+    """One security event. A NamedTuple, not a frozen dataclass like the others: a report
+    reads tens of thousands of these, and a frozen dataclass's ``__init__`` cost about four
+    times as much per row (``docs/BENCHMARKS.md``, scope.py)."""
+
     id: int
     time: datetime  # aware, UTC
     module: str  # EventModule value

@@ -8,10 +8,12 @@ events. Every statement filters on the scope's account; an empty scope matches n
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from sqlalchemy import (
     CTE,
@@ -278,7 +280,8 @@ def permitted_computers(
             Policy.name,
             Computer.agent_status,
             Computer.last_agent_communication,
-            Computer.modules,
+            # As text, decoded below: the driver's own JSON loading cost twice as much.
+            cast(Computer.modules, Text),
         )
         .outerjoin(paths, and_(paths.c.id == Computer.group_id, paths.c.above.is_(None)))
         .outerjoin(Policy, Policy.id == Computer.policy_id)
@@ -286,7 +289,7 @@ def permitted_computers(
         .order_by(Computer.display_name, Computer.host_name, Computer.id)
     )
     rows = session.execute(statement).all()
-    tags = _tags_of(session, scope, report_filter)
+    tags = _tags_of(session, scope.account_id, visible)
     return [
         ComputerRow(
             id=id_,
@@ -298,16 +301,21 @@ def permitted_computers(
             agent_status=status,
             last_communication=last,
             tags=tuple(sorted(tags.get(id_, ()))),
-            modules=tuple(modules or ()),
+            modules=_modules(modules),
         )
         for id_, host, display, platform, path, policy, status, last, modules in rows
     ]
 
 
-def _tags_of(session: Session, scope: Scope, report_filter: ReportFilter) -> dict[int, list[str]]:
+@lru_cache(maxsize=1024)
+def _modules(text: str | None) -> tuple[str, ...]:
+    """A computer's modules from their JSON text; computers share a few sets, so kept."""
+    return tuple(json.loads(text)) if text else ()
+
+
+def _tags_of(session: Session, account_id: int, visible: Select[int]) -> dict[int, list[str]]:
     statement = select(ComputerTag.computer_id, ComputerTag.tag).where(
-        ComputerTag.account_id == scope.account_id,
-        ComputerTag.computer_id.in_(visible_computer_ids(scope, report_filter)),
+        ComputerTag.account_id == account_id, ComputerTag.computer_id.in_(visible)
     )
     tags: dict[int, list[str]] = defaultdict(list)
     for computer_id, tag in session.execute(statement):
@@ -328,8 +336,8 @@ def permitted_events(
     """Security events in ``[start, end)`` of the allowed computers, newest first."""
     if scope.is_empty:
         return []
-    # Columns, not ORM entities, unpacked, not row.attr: at ten thousand events the entity
-    # bookkeeping was most of the time, and the rows are copied into EventRow anyway.
+    # Columns in EventRow's order, made into EventRows directly: at ten thousand events the
+    # per-row work in Python (ORM entities, then unpacking into a dataclass) was most of it.
     statement = (
         select(
             SecurityEvent.id,
@@ -337,8 +345,7 @@ def permitted_events(
             SecurityEvent.module,
             SecurityEvent.severity,
             SecurityEvent.computer_id,
-            Computer.display_name,
-            Computer.host_name,
+            func.coalesce(func.nullif(Computer.display_name, ""), Computer.host_name),
             SecurityEvent.name,
             SecurityEvent.action,
             SecurityEvent.details,
@@ -356,12 +363,7 @@ def permitted_events(
         statement = statement.where(SecurityEvent.module.in_(sorted(modules)))
     if limit is not None:
         statement = statement.limit(limit)
-    return [
-        EventRow(id_, at, module, severity, computer_id, display or host, name, action, details)
-        for id_, at, module, severity, computer_id, display, host, name, action, details in (
-            session.execute(statement)
-        )
-    ]
+    return list(map(EventRow._make, session.execute(statement)))
 
 
 def _about_allowed(
