@@ -53,21 +53,26 @@ class Settings(BaseSettings):
     #: Recycle the browser context after this many renders.
     context_recycle_after: int = 50
     #: Restart the browser after this many renders, or when its memory passes the budget.
-    browser_restart_after: int = 500
+    #: Chromium grows ~1.2 MiB per render even with its context recycled; a restart (~0.5 s)
+    #: every 100 keeps a worker's memory flat (docs/BENCHMARKS.md, render.py).
+    browser_restart_after: int = 100
     browser_memory_budget_mb: int = 1536
 
     #: Key for data encrypted at rest (report passwords). Any string; it is stretched to a key.
     secret_key: SecretStr = Field(default=SecretStr("reportd-insecure-development-key"))
 
-    #: Deliveries pending this long are re-enqueued, and a worker's claim lease lasts this
-    #: long (seconds); it must be longer than ``smtp_timeout``.
     #: Python logging level; services run with INFO (ops/reportd.env.example), the CLI quieter.
     log_level: str = "WARNING"
     #: JSON lines (for log collectors) instead of plain text.
     log_json: bool = True
 
+    #: Deliveries pending this long are re-enqueued, and a worker's claim lease lasts this
+    #: long (seconds); it must be longer than ``smtp_timeout``.
     reconcile_after: float = 600.0
+    #: Attempts of one delivery before it fails for good (transient errors only).
     max_delivery_attempts: int = 5
+    #: Seconds before the first retry of a delivery; doubled per attempt, up to 30 minutes.
+    retry_min_backoff: float = Field(default=15.0, gt=0)
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Settings:

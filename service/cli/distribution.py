@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,10 +22,13 @@ from service.cli.data import parse_last
 from service.contacts import find_contact
 from service.errors import InvalidInput
 from service.metrics import metrics
+from service.outages import OUTAGE_ERRORS, describe_outage
 from service.report_model import ReportType
 from service.reports import FORMATS, new_report_run
 from service.runs import FINAL_STATES, Recipients, retry_failed, stale_deliveries
 from storage.models import Delivery, DeliveryTransition, ReportRun
+
+log = logging.getLogger(__name__)
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -296,11 +301,21 @@ def reconcile(app: App, loop: bool, interval: float) -> None:
     pending_for = timedelta(seconds=app.settings.reconcile_after)
     with dispatcher(app) as target:
         while True:
-            with app.transaction() as session:
-                ids = stale_deliveries(session, now=datetime.now(UTC), pending_for=pending_for)
-            if ids:
-                target.enqueue_deliveries(ids)
-                metrics().reconciler_resends.inc(len(ids))
+            try:
+                with app.transaction() as session:
+                    ids = stale_deliveries(session, now=datetime.now(UTC), pending_for=pending_for)
+                if ids:
+                    target.enqueue_deliveries(ids)
+                    metrics().reconciler_resends.inc(len(ids))
+            except OUTAGE_ERRORS as error:
+                if not loop:
+                    raise
+                log.warning(
+                    "reconcile pass failed, retrying in %s s: %s", interval, describe_outage(error)
+                )
+                click.echo(f"outage: {describe_outage(error)}", err=True)
+                time.sleep(interval)
+                continue
             click.echo(f"re-enqueued {len(ids)} deliveries")
             if not loop:
                 if ids and not app.settings.broker_url:
@@ -325,15 +340,38 @@ def _wait_until_final(app: App, ids: list[int]) -> None:
 @cli.command()
 @click.option("--processes", default=1, show_default=True, help="Worker processes.")
 @click.option("--threads", default=8, show_default=True, help="Threads per process.")
+@click.option(
+    "--http-host",
+    envvar="dramatiq_prom_host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address of /metrics, /healthz and /readyz (env dramatiq_prom_host).",
+)
+@click.option(
+    "--http-port",
+    envvar="dramatiq_prom_port",
+    default=9191,
+    show_default=True,
+    help="Their port, one per worker on a machine (env dramatiq_prom_port).",
+)
 @pass_app
-def worker(app: App, processes: int, threads: int) -> None:
+def worker(app: App, processes: int, threads: int, http_host: str, http_port: int) -> None:
     """Run dramatiq workers on Redis. Renders in flight per process are bounded by
-    REPORTD_RENDER_SLOTS (one Chromium render keeps more than one core busy)."""
+    REPORTD_RENDER_SLOTS (one Chromium render keeps more than one core busy).
+    The worker answers /metrics, /healthz and /readyz on --http-port."""
     if not app.settings.broker_url:
         raise InvalidInput(
             "set REPORTD_BROKER_URL (redis://...) for a separate worker; the embedded broker "
             "runs inside 'reportd send' and 'reportd demo'"
         )
+    os.environ["dramatiq_prom_host"] = http_host
+    os.environ["dramatiq_prom_port"] = str(http_port)
+    if "dramatiq_prom_db" not in os.environ:
+        from service.worker_http import fresh_metrics_dir
+
+        # dramatiq's command keeps this process's id (execv): the folder is this worker's.
+        folder = fresh_metrics_dir(Path(tempfile.gettempdir()), os.getpid())
+        os.environ["dramatiq_prom_db"] = str(folder)
     command = [
         sys.executable,
         "-m",

@@ -4,6 +4,7 @@ and ``reportd scheduler``, the loop that fires them."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 import time
@@ -21,6 +22,7 @@ from service.cli.data import LAST_PATTERN
 from service.cli.distribution import dispatcher
 from service.contacts import find_contact
 from service.errors import InvalidInput
+from service.outages import OUTAGE_ERRORS, describe_outage
 from service.report_model import REPORT_TEMPLATE_IDS, ReportType
 from service.reports import FORMATS
 from service.runs import stale_deliveries
@@ -46,6 +48,8 @@ from service.task_schema import (
     WeeklyScheduleParameters,
     zone_named,
 )
+
+log = logging.getLogger(__name__)
 
 #: Seconds between two scheduler passes, and between two reconciler passes.
 DEFAULT_TICK_INTERVAL = 15.0
@@ -259,16 +263,28 @@ def scheduler(app: App, interval: float, reconcile_every: float, limit: int, onc
     last_reconcile = float("-inf")
     with dispatcher(app) as target:
         while not stopping.requested:
-            fired = _fire_due(app, target, limit, stopping)
-            if fired:
-                click.echo(f"{datetime.now(UTC):%H:%M:%S} fired {fired} runs")
-            if time.monotonic() - last_reconcile >= reconcile_every:
-                last_reconcile = time.monotonic()
-                with app.transaction() as session:
-                    ids = stale_deliveries(session, now=datetime.now(UTC), pending_for=pending_for)
-                if ids:
-                    target.enqueue_deliveries(ids)
-                    click.echo(f"{datetime.now(UTC):%H:%M:%S} re-enqueued {len(ids)} deliveries")
+            try:
+                fired = _fire_due(app, target, limit, stopping)
+                if fired:
+                    click.echo(f"{datetime.now(UTC):%H:%M:%S} fired {fired} runs")
+                if time.monotonic() - last_reconcile >= reconcile_every:
+                    last_reconcile = time.monotonic()
+                    with app.transaction() as session:
+                        ids = stale_deliveries(
+                            session, now=datetime.now(UTC), pending_for=pending_for
+                        )
+                    if ids:
+                        target.enqueue_deliveries(ids)
+                        click.echo(
+                            f"{datetime.now(UTC):%H:%M:%S} re-enqueued {len(ids)} deliveries"
+                        )
+            except OUTAGE_ERRORS as error:
+                if once:
+                    raise
+                # What did not commit is redone next time; what committed is in the ledger.
+                problem = describe_outage(error)
+                log.warning("scheduler pass failed, retrying in %s s: %s", interval, problem)
+                click.echo(f"{datetime.now(UTC):%H:%M:%S} outage: {problem}", err=True)
             if once:
                 return
             stopping.sleep(interval)
