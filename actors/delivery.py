@@ -2,14 +2,19 @@
 
 ``start_run`` fans a run out into one ``deliver`` message per pending delivery; ``deliver``
 does one recipient. Both are idempotent: the delivery ledger decides, not the message.
+Sending either waits out a short broker outage (:class:`PatientActor`).
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
 
 import dramatiq
 
 from actors import runtime
 from actors.broker import DELIVERIES_QUEUE, RUNS_QUEUE
+from service.outages import BROKER_UNREACHABLE, wait_out
 from service.pipeline import Outcome
 from service.pipeline import deliver as deliver_one
 from service.runs import pending_delivery_ids
@@ -19,9 +24,39 @@ from storage.db import transaction
 MAX_MESSAGE_RETRIES = 25
 #: A render plus a send; a message running longer than this is interrupted.
 DELIVERY_TIME_LIMIT_MS = 10 * 60 * 1000
+#: Seconds a message is offered to an unreachable broker (a Redis restart) before sending
+#: fails.
+SEND_WAIT = 30.0
 
 
-@dramatiq.actor(queue_name=RUNS_QUEUE, max_retries=MAX_MESSAGE_RETRIES)
+class PatientActor(dramatiq.Actor):  # type: ignore[type-arg]
+    """An actor whose messages wait out a short broker outage instead of failing the sender.
+
+    The scheduler, the reconciler and ``start_run`` send while Redis restarts; like Celery's
+    publish retries, each message is offered again for up to ``SEND_WAIT`` seconds. A
+    message that did reach Redis before the error may be sent twice: the ledger makes that
+    harmless.
+    """
+
+    def send_with_options(
+        self,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        delay: timedelta | int | None = None,
+        **options: Any,
+    ) -> dramatiq.Message:  # type: ignore[type-arg]
+        return wait_out(
+            lambda: super(PatientActor, self).send_with_options(
+                args=args, kwargs=kwargs, delay=delay, **options
+            ),
+            errors=BROKER_UNREACHABLE,
+            wait=SEND_WAIT,
+            what=f"broker unreachable, sending {self.actor_name}",
+        )
+
+
+@dramatiq.actor(actor_class=PatientActor, queue_name=RUNS_QUEUE, max_retries=MAX_MESSAGE_RETRIES)
 def start_run(run_id: int) -> None:
     """Enqueue one ``deliver`` per delivery of the run that is still pending."""
     with transaction(runtime.deps().sessions) as session:
@@ -31,6 +66,7 @@ def start_run(run_id: int) -> None:
 
 
 @dramatiq.actor(
+    actor_class=PatientActor,
     queue_name=DELIVERIES_QUEUE,
     max_retries=MAX_MESSAGE_RETRIES,
     time_limit=DELIVERY_TIME_LIMIT_MS,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,8 +35,10 @@ from service.errors import (
 from service.logs import delivery_context, run_id_var
 from service.mail import Attachment, SmtpConfig, build_message, make_message_id, send_message
 from service.metrics import metrics
+from service.outages import wait_out
 from service.render_cache import (
-    DEFAULT_DOCUMENT_BUDGET,
+    DEFAULT_DOCUMENT_BUDGET_BYTES,
+    ROW_BYTES,
     RenderCache,
     SharedCache,
     content_key,
@@ -46,6 +48,7 @@ from service.report_builder import build_report, request_from_parameters
 from service.report_model import ReportData
 from service.runs import Claim, DeliveryState, claim, finish_run_if_done, move
 from service.secretbox import SecretBox
+from service.smtp_connections import SmtpConnections
 from storage.db import transaction
 from storage.models import Account, Contact, Delivery, Membership, ReportRun, User
 from storage.records import load_role
@@ -55,6 +58,8 @@ log = logging.getLogger(__name__)
 #: First retry after this long; doubled per attempt up to ``MAX_BACKOFF``.
 MIN_BACKOFF = timedelta(seconds=15)
 MAX_BACKOFF = timedelta(minutes=30)
+#: Runs whose facts a worker keeps (a few hundred bytes each).
+RUN_BUDGET = 256
 
 
 class Renderer(Protocol):
@@ -90,8 +95,28 @@ class Deps:
     min_backoff: timedelta = MIN_BACKOFF
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     documents: SharedCache[Document] = field(
-        default_factory=lambda: SharedCache[Document](DEFAULT_DOCUMENT_BUDGET)
+        default_factory=lambda: SharedCache[Document](
+            DEFAULT_DOCUMENT_BUDGET_BYTES, weigh=lambda document: document.weight
+        )
     )
+    #: The runs this worker delivers for, read once each.
+    runs: SharedCache[RunFacts] = field(default_factory=lambda: SharedCache[RunFacts](RUN_BUDGET))
+    #: Each worker thread's SMTP connection, kept open from one mail to the next.
+    connections: SmtpConnections = field(default_factory=SmtpConnections)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a run asked for; it never changes once the run exists, so a worker reads it once."""
+
+    run_id: int
+    account_id: int
+    account_name: str
+    report_type: str
+    parameters: dict[str, Any]
+    period_start: datetime
+    period_end: datetime
+    created: datetime
 
 
 @dataclass(frozen=True)
@@ -102,6 +127,19 @@ class Document:
     html: str
     footer: str
     pdf_key: str
+
+    @property
+    def weight(self) -> int:
+        """About how many bytes this document holds, for the cache's budget."""
+        data = self.data
+        rows = (
+            len(data.computers)
+            + len(data.events)
+            + len(data.alerts)
+            + len(data.system_events)
+            + len(data.policies)
+        )
+        return len(self.html) + len(self.footer) + ROW_BYTES * rows
 
 
 @dataclass(frozen=True)
@@ -136,13 +174,22 @@ def deliver(delivery_id: int, *, deps: Deps) -> Result:
 
 
 def _deliver(delivery_id: int, deps: Deps) -> Result:
+    # The claim and the reading of everything the mail needs share one transaction; an
+    # error that reading raised on purpose is handled once the claim is committed.
+    prepared: Prepared | ReportdError
     with transaction(deps.sessions) as session:
         held = claim(session, delivery_id, now=deps.clock(), lease=deps.lease)
-    if held is None:
-        return Result(Outcome.skipped)
+        if held is None:
+            return Result(Outcome.skipped)
+        try:
+            prepared = _prepare(session, delivery_id, deps)
+        except ReportdError as error:
+            prepared = error
     metrics().queue_lag_seconds.observe(held.waited.total_seconds())
     try:
-        return _deliver_claimed(held, deps)
+        return _deliver_claimed(held, prepared, deps)
+    except SentNotRecorded:
+        raise  # left in sending: taken over once its lease lapses, as a possible duplicate
     except BaseException as error:
         # A bug, an outage we did not foresee, or dramatiq's time limit: give the delivery
         # back (it is retried by the message, or found by the reconciler) and re-raise.
@@ -150,10 +197,10 @@ def _deliver(delivery_id: int, deps: Deps) -> Result:
         raise
 
 
-def _deliver_claimed(held: Claim, deps: Deps) -> Result:
+def _deliver_claimed(held: Claim, prepared: Prepared | ReportdError, deps: Deps) -> Result:
     try:
-        with transaction(deps.sessions) as session:
-            prepared = _prepare(session, held.delivery_id, deps)
+        if isinstance(prepared, ReportdError):
+            raise prepared
         message, key = _compose(held, prepared, deps)
     except TransientFailure as error:
         return _retry(held, deps, str(error))
@@ -167,33 +214,39 @@ def _deliver_claimed(held: Claim, deps: Deps) -> Result:
             return Result(Outcome.skipped, detail="claim lost before sending")
     try:
         with metrics().send_seconds.time():
-            result = send_message(message, config=deps.smtp)
+            result = send_message(message, config=deps.smtp, connections=deps.connections)
     except PermanentFailure as error:
         return _settle(held, deps, DeliveryState.failed, str(error))
     except MailOutcomeUnknown as error:
         return _retry(held, deps, str(error), possible_duplicate=True)
     except TransientFailure as error:
         return _retry(held, deps, str(error))
-    return _settle(
-        held,
-        deps,
-        DeliveryState.sent,
-        result.reply,
-        message_id=result.message_id,
-        size=result.size,
-        sent_at=deps.clock(),
-        last_error="",
-    )
+    try:
+        return _settle(
+            held,
+            deps,
+            DeliveryState.sent,
+            result.reply,
+            message_id=result.message_id,
+            size=result.size,
+            sent_at=deps.clock(),
+            last_error="",
+        )
+    except BaseException as error:
+        raise SentNotRecorded(f"delivery {held.delivery_id} was mailed: {error!r}") from error
+
+
+class SentNotRecorded(RuntimeError):
+    """The mail went out but the database could not be told. The delivery must not go back
+    to pending (it would be resent as if new); it stays in sending until its lease lapses."""
 
 
 def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
     """Resolve the recipient and their clearance now, and build (or share) their document."""
     delivery = session.get(Delivery, delivery_id)
     assert delivery is not None
-    run = session.get(ReportRun, delivery.run_id)
     run_id_var.set(delivery.run_id)  # for the logs; delivery_context restores it
-    account = session.get(Account, delivery.account_id)
-    assert run is not None and account is not None
+    run = deps.runs.get_or_compute(delivery.run_id, lambda: _run_facts(session, delivery))
     password: str | None = None
     if delivery.contact_id is not None:
         contact = session.get(Contact, delivery.contact_id)
@@ -206,14 +259,14 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
         assert user is not None
         role_id = session.scalar(
             select(Membership.role_id).where(
-                Membership.account_id == account.id, Membership.user_id == user.id
+                Membership.account_id == run.account_id, Membership.user_id == user.id
             )
         )
         name, address, locale, zone = user.name, user.email_address, user.locale, user.time_zone
     else:
         raise RecipientGone(f"the recipient of delivery {delivery_id} was deleted")
 
-    scope = scope_for(load_role(session, account.id, role_id), account.id)
+    scope = scope_for(load_role(session, run.account_id, role_id), run.account_id)
     request = request_from_parameters(
         run.report_type,
         run.parameters,
@@ -227,7 +280,7 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
             session,
             scope=scope,
             request=request,
-            account_name=account.name,
+            account_name=run.account_name,
             locale=locale,
             time_zone=zone,
         )
@@ -235,7 +288,7 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
         return Document(data=data, html=html, footer=footer, pdf_key=content_key(html, footer))
 
     # Same run, same resolved scope, same language and zone: the same document.
-    document = deps.documents.get_or_compute((run.id, scope, locale, zone), build)
+    document = deps.documents.get_or_compute((run.run_id, scope, locale, zone), build)
     return Prepared(
         document=document,
         recipient_name=name,
@@ -243,6 +296,22 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
         password=password,
         report_format=str(run.parameters.get("format", "pdf")),
         attach_csv=bool(run.parameters.get("attachCSV", False)),
+    )
+
+
+def _run_facts(session: Session, delivery: Delivery) -> RunFacts:
+    run = session.get(ReportRun, delivery.run_id)
+    account = session.get(Account, delivery.account_id)
+    assert run is not None and account is not None
+    return RunFacts(
+        run_id=run.id,
+        account_id=account.id,
+        account_name=account.name,
+        report_type=run.report_type,
+        parameters=run.parameters,
+        period_start=run.period_start,
+        period_end=run.period_end,
+        created=run.created,
     )
 
 
@@ -307,13 +376,22 @@ def _settle(held: Claim, deps: Deps, to: DeliveryState, note: str, **values: obj
     now = deps.clock()
     if to is not DeliveryState.sent:
         values.setdefault("last_error", note[:2000])
-    with transaction(deps.sessions) as session:
-        if not move(session, held, to=to, now=now, note=note, **values):
-            return Result(Outcome.skipped, detail="claim lost")
-        run_id = session.scalar(select(Delivery.run_id).where(Delivery.id == held.delivery_id))
-        final = to in (DeliveryState.sent, DeliveryState.failed)
-        if final and run_id is not None and finish_run_if_done(session, run_id, now=now):
-            metrics().runs_finished.inc()
+
+    # The outcome is known now (a mail may be out): a database that drops the connection is
+    # waited for, within half the lease, rather than leave the delivery to be sent again.
+    def record() -> bool:
+        with transaction(deps.sessions) as session:
+            if not move(session, held, to=to, now=now, note=note, **values):
+                return False
+            run_id = session.scalar(select(Delivery.run_id).where(Delivery.id == held.delivery_id))
+            final = to in (DeliveryState.sent, DeliveryState.failed)
+            if final and run_id is not None and finish_run_if_done(session, run_id, now=now):
+                metrics().runs_finished.inc()
+        return True
+
+    wait = held.lease.total_seconds() / 2
+    if not wait_out(record, wait=wait, what=f"database unreachable, recording {to.value}"):
+        return Result(Outcome.skipped, detail="claim lost")
     outcome = {
         DeliveryState.sent: Outcome.sent,
         DeliveryState.failed: Outcome.failed,

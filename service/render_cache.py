@@ -23,8 +23,12 @@ from typing import Generic, TypeVar
 
 #: Keep at most this many bytes of PDFs per process.
 DEFAULT_PDF_BUDGET_BYTES = 256 * 1024 * 1024
-#: Keep at most this many built documents (data and HTML) per process.
-DEFAULT_DOCUMENT_BUDGET = 64
+#: Keep at most about this many bytes of built documents (data and HTML) per process: enough
+#: for the 150 distinct 16-page Summaries of a run to 50 clearances in 3 languages (a count of
+#: 64 made such a run rebuild most of its documents, ~50 ms of CPU each).
+DEFAULT_DOCUMENT_BUDGET_BYTES = 128 * 1024 * 1024
+#: What one row of a built document is reckoned to take in memory, for its weight.
+ROW_BYTES = 300
 
 V = TypeVar("V")
 

@@ -281,7 +281,21 @@ def _log(
 
 
 def finish_run_if_done(session: Session, run_id: int, *, now: datetime) -> bool:
-    """Close the run when every delivery is final, with its counts. True if it closed now."""
+    """Close the run when every delivery is final, with its counts. True if it closed now.
+
+    The run's row is locked first: two workers settling the run's last two deliveries at once
+    would otherwise each count the other's delivery as open (neither has committed) and
+    leave the run open forever. With the lock the second waits for the first to commit, and
+    its count, a new statement, sees the first's delivery final (PostgreSQL's read committed;
+    SQLite lets one writer in at a time anyway).
+    """
+    open_run = session.scalar(
+        select(ReportRun.id)
+        .where(ReportRun.id == run_id, ReportRun.finished.is_(None))
+        .with_for_update()
+    )
+    if open_run is None:
+        return False
     unfinished = (
         select(func.count(Delivery.id))
         .where(Delivery.run_id == run_id, Delivery.state.not_in([s.value for s in FINAL_STATES]))

@@ -1,0 +1,68 @@
+"""A mail that went out is recorded even when the database drops the connection just then:
+the recording is retried, not given up and the mail sent again later."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from service import pipeline
+from service.pdf import PdfRenderer
+from service.runs import DeliveryState, Recipients
+from tests.actors.conftest import ALEX, World
+
+CONNECTION_DROPPED = OperationalError("UPDATE", {}, Exception("server closed the connection"))
+
+
+def test_recording_sent_is_retried_when_the_database_drops_the_connection(
+    world: World, renderer: PdfRenderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_move = pipeline.move
+    dropped: list[DeliveryState] = []
+
+    def move(session: Any, held: Any, *, to: DeliveryState, **kwargs: Any) -> bool:
+        if to is DeliveryState.sent and not dropped:
+            dropped.append(to)
+            raise OperationalError(
+                "UPDATE deliveries", {}, Exception("server closed the connection")
+            )
+        return bool(real_move(session, held, to=to, **kwargs))
+
+    monkeypatch.setattr(pipeline, "move", move)
+    run_id, [delivery_id] = world.new_run(Recipients(contact_ids=(world.contacts[ALEX],)))
+
+    result = pipeline.deliver(delivery_id, deps=world.deps(renderer))
+
+    assert dropped == [DeliveryState.sent]
+    assert result.outcome is pipeline.Outcome.sent
+    delivery = world.delivery(delivery_id)
+    assert (delivery.state, delivery.attempts) == (DeliveryState.sent.value, 1)
+    assert len(world.mails_to(ALEX)) == 1
+    assert world.wait_finished(run_id, timeout=5).sent == 1
+
+
+def test_recording_gives_up_when_the_database_stays_away_past_half_the_lease(
+    world: World, renderer: PdfRenderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_move = pipeline.move
+
+    def move(session: Any, held: Any, *, to: DeliveryState, **kwargs: Any) -> bool:
+        if to is DeliveryState.sent:
+            raise OperationalError(
+                "UPDATE deliveries", {}, Exception("server closed the connection")
+            )
+        return bool(real_move(session, held, to=to, **kwargs))
+
+    monkeypatch.setattr(pipeline, "move", move)
+    _, [delivery_id] = world.new_run(Recipients(contact_ids=(world.contacts[ALEX],)))
+
+    with pytest.raises(pipeline.SentNotRecorded):
+        pipeline.deliver(delivery_id, deps=world.deps(renderer, lease=timedelta(seconds=1)))
+
+    # Left in sending, not put back to pending: whoever takes it over once the lease lapses
+    # resends it as a possible duplicate, which it is.
+    assert world.delivery(delivery_id).state == DeliveryState.sending.value
+    assert len(world.mails_to(ALEX)) == 1
