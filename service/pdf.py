@@ -32,7 +32,7 @@ import concurrent.futures
 import os
 import secrets
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +41,7 @@ from typing import Any, Self, TypeVar
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from service import proctree
 from service.config import DEFAULT_RENDER_SLOTS, Settings
 from service.errors import RenderFailed
 
@@ -68,7 +69,7 @@ DEFAULT_RENDER_TIMEOUT = 60.0
 #: Renders on one context before it and its pages are replaced.
 DEFAULT_CONTEXT_RECYCLE_AFTER = 50
 #: Renders on one browser before it is restarted.
-DEFAULT_BROWSER_RESTART_AFTER = 500
+DEFAULT_BROWSER_RESTART_AFTER = 100
 #: Browser process tree PSS (MiB) above which it is restarted; 0 disables the check.
 DEFAULT_BROWSER_MEMORY_BUDGET_MB = 1536
 #: Measure the browser's memory after the first and then every this many renders on it:
@@ -503,43 +504,21 @@ def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
         loop.close()
 
 
-# -- the browser's process tree, from /proc (psutil is not a dependency) ----------------------
-
-
-def _proc_entries() -> Iterator[tuple[int, str]]:
-    """Yield (pid, contents of /proc/<pid>/stat) for every readable process."""
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if entry.name.isdigit():
-                try:
-                    yield int(entry.name), Path(entry.path, "stat").read_text()
-                except OSError:
-                    continue  # the process exited while we looked
-
-
-def _stat_fields(stat: str) -> list[str]:
-    """Fields after the command name, which may itself contain spaces and parentheses."""
-    return stat[stat.rindex(")") + 2 :].split()
+# -- the browser's process tree (service.proctree reads /proc; psutil is not a dependency) -----
 
 
 def _process_tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for pid, stat in _proc_entries():
-        fields = _stat_fields(stat)
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(pid)
-    tree, todo = [], [root] if _running(root) else []
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
+    return [process.pid for process in proctree.tree(root)]
 
 
 def _running(pid: int, marker: str = "") -> bool:
-    """Whether ``pid`` is a live process (and, given a marker, still our browser)."""
+    """Whether ``pid`` is a live process (and, given a marker, still our browser).
+
+    Checked before each render, so it reads this one process's files, not all of /proc.
+    """
     try:
-        if _stat_fields(Path(f"/proc/{pid}/stat").read_text())[0] == "Z":
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat[stat.rindex(")") + 2] in "ZX":
             return False
         return not marker or marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -548,7 +527,7 @@ def _running(pid: int, marker: str = "") -> bool:
 
 def _find_browser_pid(marker: str) -> int | None:
     """The browser process is the one launched with our marker; its children lack it."""
-    for pid, _ in _proc_entries():
+    for pid in proctree.live_processes():
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
@@ -560,18 +539,7 @@ def _find_browser_pid(marker: str) -> int | None:
 
 def _tree_memory_mb(root: int) -> float:
     """Sum of PSS (RSS where PSS is unreadable) of the tree; PSS counts shared pages once."""
-    total_kb = 0
-    for pid in _process_tree(root):
-        for source, key in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
-            try:
-                lines = Path(f"/proc/{pid}/{source}").read_text().splitlines()
-            except OSError:
-                continue
-            values = [int(line.split()[1]) for line in lines if line.startswith(key)]
-            if values:
-                total_kb += values[0]
-                break
-    return total_kb / 1024
+    return sum(proctree.memory_kib(pid) for pid in _process_tree(root)) / 1024
 
 
 def _kill_tree(root: int) -> None:

@@ -10,12 +10,13 @@ default, ``--url`` for PostgreSQL); the figures are printed, nothing is asserted
    they take turns so load from elsewhere hits each alike; wall time and the browser tree's
    CPU per PDF (target: ours within 1.1x of bare);
 3. PDFs per second, 2 threads through one ``PdfRenderer`` with 2 render slots (target: 1.8
-   for a 14-page Summary; ours has fewer pages, so the Computer report, our longest at this
-   size, is measured too), against a fresh ``PdfRenderer`` (a browser) per report;
+   for a 14-page Summary; ours is about 16 pages at this size; the Computer report is
+   measured too, for scale), against a fresh ``PdfRenderer`` (a browser) per report;
 4. a contact mix (clearances x languages, half password-protected) done three ways, 2
    threads each: ours (documents shared by inputs, PDFs by HTML hash, encryption per
    contact), per contact without sharing, and per contact with a browser per report;
-5. the browser tree's memory (PSS) before, during and after N renders.
+5. the browser tree's memory (PSS) before, during and after N renders (flat: the peak of
+   the last quarter of the renders within 10 % of the first quarter's).
 
     python -m ops.bench.render                  # default sizes (a few minutes)
     python -m ops.bench.render --quick          # a smoke test of the whole script
@@ -72,6 +73,8 @@ SECRET = "render-bench-secret"
 #: Targets of issue 4.
 TARGET_PDFS_PER_SECOND = 1.8
 TARGET_VS_BARE = 1.1
+#: "Memory flat": the last quarter's peak PSS within this share of the first quarter's.
+FLAT_TOLERANCE = 0.10
 
 V = TypeVar("V")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -418,9 +421,13 @@ def deliver_mix(
 
 
 def memory_over(
-    renderer: PdfRenderer, html: str, footer: str, renders: int, samples: int = 10
+    renderer: PdfRenderer, html: str, footer: str, renders: int
 ) -> list[tuple[int, float]]:
-    """(renders done, browser tree PSS MiB) before and after each of ``samples`` chunks."""
+    """(renders done, browser tree PSS MiB) at the start and after every ~25 renders.
+
+    Not at multiples of the restart count only: those would all fall just after a restart.
+    """
+    samples = max(8, renders // 25)
     points = [(0, renderer.memory_mb())]
     done = 0
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -561,6 +568,17 @@ def main() -> None:  # noqa: C901 - one printed section after another
             print(f"5. browser tree memory (PSS) over {renders} renders, 2 threads")
             print("   " + ", ".join(f"{n}: {mb:.0f} MiB" for n, mb in points))
             peak = max(mb for _, mb in points)
+            quarters = [
+                max(mb for n, mb in points[1:] if renders * q / 4 < n <= renders * (q + 1) / 4)
+                for q in range(4)
+            ]
+            flat = quarters[-1] <= quarters[0] * (1 + FLAT_TOLERANCE)
+            print(
+                "   peak per quarter of the renders: "
+                + ", ".join(f"{mb:.0f}" for mb in quarters)
+                + f" MiB: {'flat' if flat else 'GROWING'} (last quarter within "
+                f"{FLAT_TOLERANCE:.0%} of the first)"
+            )
             print(
                 f"   before {points[0][1]:.0f} MiB, after {points[-1][1]:.0f} MiB, "
                 f"peak {peak:.0f} MiB; {after.context_recycles - before.context_recycles} "
