@@ -49,3 +49,4 @@ class EmbeddedWorker:
     def stop(self) -> None:
         self.worker.stop()
         self.broker.close()
+        self.deps.connections.close_all()

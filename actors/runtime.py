@@ -33,6 +33,7 @@ def build_deps(settings: Settings) -> Deps:
         cache=RenderCache(),
         lease=timedelta(seconds=settings.reconcile_after),
         max_attempts=settings.max_delivery_attempts,
+        min_backoff=timedelta(seconds=settings.retry_min_backoff),
     )
 
 

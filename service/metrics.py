@@ -4,18 +4,25 @@ prometheus_client picks its storage (in-process, or files shared by forked worke
 when it is first imported, and dramatiq's Prometheus middleware sets the shared folder only
 after the worker boots; so the client is imported lazily, on first use, never at import time.
 Deliveries by state come from the ledger at scrape time (:class:`LedgerCollector`), since the
-database, not any one process, knows them.
+database, not any one process, knows them; a worker's memory, Chromium included, comes from
+/proc at scrape time (:class:`TreeMemoryCollector`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from service import proctree
+
+log = logging.getLogger(__name__)
 
 #: Seconds; a render takes ~0.3-2 s here, a send ~10-100 ms.
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
@@ -80,7 +87,12 @@ def metrics() -> Metrics:
 
 
 class LedgerCollector:
-    """Deliveries by state and open runs, read from the database when Prometheus scrapes."""
+    """Deliveries by state and open runs, read from the database when Prometheus scrapes.
+
+    The figures are the whole ledger's, the same from every process that serves them (take
+    ``max``, not ``sum``, across instances). A database that does not answer leaves them out
+    and sets ``reportd_ledger_up`` to 0, so that the process's own metrics are still served.
+    """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -90,17 +102,53 @@ class LedgerCollector:
 
         from storage.models import Delivery, ReportRun
 
+        up = "reportd_ledger_up"
+        try:
+            with self.sessions() as session:
+                rows = session.execute(
+                    select(Delivery.state, func.count(Delivery.id)).group_by(Delivery.state)
+                ).all()
+                open_runs = session.scalar(
+                    select(func.count(ReportRun.id)).where(ReportRun.finished.is_(None))
+                )
+        except SQLAlchemyError as error:
+            log.warning("metrics: the ledger is not readable: %s", str(error).splitlines()[0])
+            yield GaugeMetricFamily(up, "1 if the ledger was read for this scrape.", value=0)
+            return
+        yield GaugeMetricFamily(up, "1 if the ledger was read for this scrape.", value=1)
         by_state = GaugeMetricFamily(
             "reportd_deliveries", "Deliveries in each state, from the ledger.", labels=["state"]
         )
-        with self.sessions() as session:
-            rows = session.execute(
-                select(Delivery.state, func.count(Delivery.id)).group_by(Delivery.state)
-            ).all()
-            open_runs = session.scalar(
-                select(func.count(ReportRun.id)).where(ReportRun.finished.is_(None))
-            )
         for state, count in rows:
             by_state.add_metric([state], count)
         yield by_state
         yield GaugeMetricFamily("reportd_runs_open", "Runs not finished yet.", value=open_runs or 0)
+
+
+class TreeMemoryCollector:
+    """Memory (sum of PSS) of a process and everything it started, by kind of process.
+
+    For a worker: its Python processes, Playwright's driver and Chromium, read from /proc at
+    each scrape (a few ms per process). This is the figure to size a machine by.
+    """
+
+    def __init__(self, root_pid: int) -> None:
+        self.root_pid = root_pid
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        processes = proctree.tree(self.root_pid)
+        memory = GaugeMetricFamily(
+            "reportd_worker_memory_bytes",
+            "PSS of the worker's process tree (Python, Playwright driver, Chromium).",
+            labels=["kind"],
+        )
+        for kind, kib in sorted(proctree.memory_by_kind(processes).items()):
+            memory.add_metric([kind], kib * 1024)
+        yield memory
+        yield GaugeMetricFamily(
+            "reportd_worker_processes",
+            "Live processes in the worker's tree, Chromium's included.",
+            value=len(processes),
+        )
