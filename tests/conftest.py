@@ -1,8 +1,8 @@
 """Fixtures shared by the whole suite.
 
-Components the suite talks to for real (PostgreSQL, Redis, Chromium) are optional on a
-developer's machine and required under ``CI=true``: there a missing one fails the test
-instead of skipping it, so a green CI always means the real thing ran.
+Components the suite talks to for real (PostgreSQL, Redis, Chromium) are required: a
+missing one fails the test with what to start or install, never skips it, so a green run
+always means the real thing ran.
 """
 
 from __future__ import annotations
@@ -24,13 +24,18 @@ if TYPE_CHECKING:
 
 
 def need(component: str, available: bool, why: str = "") -> None:
-    """Skip the calling test when ``component`` is missing, or fail it under CI."""
+    """Fail the calling test, saying what to start or install, when ``component`` is missing.
+
+    Never a skip: a skipped test proves nothing, and ``ops/install.sh`` and ``.ci/run`` set
+    up every component the suite uses.
+    """
     if available:
         return
-    message = f"{component} is not available{': ' + why if why else ''}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (required under CI=true)")
-    pytest.skip(message)
+    reason = f": {why}" if why else ""
+    pytest.fail(
+        f"{component} is not available{reason} (run `bash ops/install.sh`; `.ci/run` starts "
+        "PostgreSQL and Redis when they are down)"
+    )
 
 
 #: The PostgreSQL server the suite uses; its database is dropped and re-created per run.
