@@ -38,23 +38,28 @@ def need(component: str, available: bool, why: str = "") -> None:
     )
 
 
-#: The PostgreSQL server the suite uses; its database is dropped and re-created per run.
+#: The PostgreSQL server the suite uses. The database is this run's own (dropped and created
+#: at the start, dropped at the end): a second run of the suite at the same time, a helper's
+#: or CI's, must not drop the database under this one.
 POSTGRES_URL = os.environ.get(
-    "REPORTD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/reportd_test"
+    "REPORTD_TEST_POSTGRES_URL",
+    f"postgresql+psycopg://postgres@127.0.0.1:5432/reportd_test_{os.getpid()}",
 )
+
+
+def _admin_engine(url: str) -> Engine:
+    database = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    return make_engine(database, isolation_level="AUTOCOMMIT")
 
 
 def postgres_engine(url: str = POSTGRES_URL) -> Engine | None:
     """A fresh, empty, migrated database on the test server, or None if it is unreachable."""
-    parsed = make_url(url)
-    admin = make_engine(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
+    name = make_url(url).database
+    admin = _admin_engine(url)
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception:  # noqa: BLE001 - any failure here means "not available"
         return None
     finally:
@@ -62,6 +67,20 @@ def postgres_engine(url: str = POSTGRES_URL) -> Engine | None:
     engine = make_engine(url)
     upgrade(engine)
     return engine
+
+
+def drop_postgres_database(engine: Engine) -> None:
+    """Dispose of ``engine`` and drop its database."""
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    admin = _admin_engine(url)
+    try:
+        with admin.connect() as connection:
+            connection.execute(
+                text(f'DROP DATABASE IF EXISTS "{engine.url.database}" WITH (FORCE)')
+            )
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +106,7 @@ def engine(
     need("PostgreSQL", engine is not None, f"cannot create a database at {POSTGRES_URL}")
     assert engine is not None
     yield engine
-    engine.dispose()
+    drop_postgres_database(engine)
 
 
 def _rolled_back_session(engine: Engine) -> Iterator[Session]:

@@ -1,6 +1,6 @@
 """Real ``reportd scheduler`` processes on PostgreSQL: every occurrence fires exactly once.
 
-The processes share their own database (``reportd_sched_test``) and use Redis db 14 as the
+The processes share their own database (``reportd_sched_test_<pid>``) and use Redis db 14 as the
 broker with no worker, so the runs' ``start_run`` messages wait there to be counted.
 """
 
@@ -31,12 +31,12 @@ from service.secretbox import SecretBox
 from service.task_schema import to_epoch_millis
 from storage.models import Delivery, ReportRun
 from storage.tasks import ScheduledTaskRow, TaskOccurrence
-from tests.conftest import POSTGRES_URL, need, postgres_engine
+from tests.conftest import POSTGRES_URL, drop_postgres_database, need, postgres_engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 #: This module's own database on the test server; the shared test database is left alone.
-SCHEDULER_DB_URL = make_url(POSTGRES_URL).set(database="reportd_sched_test")
+SCHEDULER_DB_URL = make_url(POSTGRES_URL).set(database=f"reportd_sched_test_{os.getpid()}")
 #: Redis database used as the broker; nothing consumes it.
 BROKER_URL = os.environ.get("REPORTD_TEST_SCHEDULER_REDIS_URL", "redis://127.0.0.1:6379/14")
 TASKS = 200
@@ -48,7 +48,7 @@ def database() -> Iterator[Engine]:
     need("PostgreSQL", engine is not None, f"cannot create {SCHEDULER_DB_URL.database}")
     assert engine is not None
     yield engine
-    engine.dispose()
+    drop_postgres_database(engine)
 
 
 @pytest.fixture
