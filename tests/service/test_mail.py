@@ -32,6 +32,7 @@ from service.mail import (
     Attachment,
     SmtpConfig,
     build_message,
+    flatten,
     make_message_id,
     send_message,
     validate_email_address,
@@ -130,6 +131,21 @@ def test_when_built_then_text_and_html_are_alternatives_inside_mixed_with_attach
     assert attachment.get_content_type() == "application/pdf"
     assert parsed["Message-ID"] == "<reportd.delivery-7@reportd.invalid>"
     assert parsed["From"].addresses[0].addr_spec == "reports@reportd.invalid"
+
+
+@pytest.mark.parametrize(
+    "text_body",
+    ["plain\n", "crlf\r\nand a lone cr\rand lf\n", "no line end", "日本語の本文\n\n"],
+)
+def test_when_flattened_then_the_bytes_are_the_standard_generators(text_body):
+    attachments = [
+        Attachment("report.pdf", PDF * 300, "application/pdf"),
+        Attachment(JAPANESE_FILENAME, PDF, "application/pdf"),
+        Attachment("rows.csv", b"a,b\r\n1,2\n3,4\r", "text/csv"),
+    ]
+    message = a_message(text_body=text_body, subject=JAPANESE_SUBJECT, attachments=attachments)
+
+    assert flatten(message) == message.as_bytes(policy=MESSAGE_POLICY)
 
 
 def test_given_no_html_and_no_attachment_when_built_then_it_is_plain_text():
