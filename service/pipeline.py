@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.clearance import scope_for
+from service.compaction import compact_pdf
 from service.contacts import report_password
 from service.csv_export import render_csv
 from service.encryption import encrypt_pdf
@@ -354,8 +355,9 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
 
 
 def _print(renderer: Renderer, document: Document) -> bytes:
+    """The document's PDF as mailed: printed by Chromium, compacted once for all recipients."""
     with metrics().render_seconds.time():
-        return renderer.render(document.html, document.footer)
+        return compact_pdf(renderer.render(document.html, document.footer))
 
 
 def _retry(held: Claim, deps: Deps, error: str, *, possible_duplicate: bool = False) -> Result:

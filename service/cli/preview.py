@@ -13,6 +13,7 @@ from service.clearance import scope_for
 from service.cli import App, cli, pass_app
 from service.cli.data import parse_last
 from service.cli.distribution import report_options, report_parameters
+from service.compaction import compact_pdf
 from service.contacts import find_contact, report_password
 from service.csv_export import render_csv
 from service.encryption import encrypt_pdf
@@ -60,7 +61,7 @@ def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: An
         output.write_bytes(render_csv(data))
     else:
         with PdfRenderer.from_settings(app.settings) as renderer:
-            pdf = renderer.render(render_report_html(data), render_footer_html(data))
+            pdf = compact_pdf(renderer.render(render_report_html(data), render_footer_html(data)))
         output.write_bytes(encrypt_pdf(pdf, password) if password else pdf)
     click.echo(
         f"wrote {output}: {options['report_type']} for {target.name} "
