@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput
@@ -268,8 +268,10 @@ def _log(
     now: datetime,
     note: str,
 ) -> None:
-    session.add(
-        DeliveryTransition(
+    # A Core INSERT: nothing reads the row back, and the ORM's unit of work cost twice as
+    # much for each of a delivery's three transitions.
+    session.execute(
+        insert(DeliveryTransition).values(
             delivery_id=delivery_id,
             from_state=before.value,
             to_state=after.value,
@@ -277,7 +279,6 @@ def _log(
             note=note[:2000],
         )
     )
-    session.flush()
 
 
 def finish_run_if_done(session: Session, run_id: int, *, now: datetime) -> bool:
