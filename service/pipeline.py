@@ -284,6 +284,7 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
             account_name=run.account_name,
             locale=locale,
             time_zone=zone,
+            sessions=deps.sessions,
         )
         html, footer = render_report_html(data), render_footer_html(data)
         return Document(data=data, html=html, footer=footer, pdf_key=content_key(html, footer))
