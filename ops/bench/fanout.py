@@ -492,7 +492,9 @@ def main() -> None:
     parser.add_argument("--url", default="", help="database URL (default: a temp SQLite file)")
     parser.add_argument("--contacts", type=int, help="contacts of the shared run (1000)")
     parser.add_argument("--baseline", type=int, help="contacts of the unshared sample (100)")
-    parser.add_argument("--threads", type=int, default=4, help="worker threads (embedded's 4)")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="worker threads (8, as `reportd worker` runs)"
+    )
     parser.add_argument(
         "--sink-in-process",
         action="store_true",

@@ -638,7 +638,7 @@ def run_figures(bench: Bench, events_sql: tuple[str, Any], repetitions: int) -> 
 
 
 def report(bench: Bench, repetitions: int, title: str) -> Figure:
-    """Measure, print the figures and the plan of b); returns figure c'') (what a report waits for)."""
+    """Measure, print the figures and the plan of b); return c''), what a report waits for."""
     statement = events_statement(bench.restricted, bench.start, bench.end)
     compiled = statement.compile(
         dialect=bench.engine.dialect, compile_kwargs={"render_postcompile": True}
