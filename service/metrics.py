@@ -70,6 +70,13 @@ class Metrics:
         )
 
     @cached_property
+    def pdfs_from_other_workers(self) -> Any:
+        return self._prom.Counter(
+            "reportd_pdfs_from_other_workers_total",
+            "PDFs read from the database, printed by another worker process for the same run.",
+        )
+
+    @cached_property
     def runs_finished(self) -> Any:
         return self._prom.Counter("reportd_runs_finished_total", "Report runs finished.")
 

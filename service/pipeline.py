@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.clearance import scope_for
@@ -49,6 +50,7 @@ from service.report_builder import build_report, request_from_parameters
 from service.report_model import ReportData
 from service.runs import Claim, DeliveryState, claim, finish_run_if_done, move
 from service.secretbox import SecretBox
+from service.shared_pdfs import store_pdf, stored_pdf
 from service.smtp_connections import SmtpConnections
 from storage.db import transaction
 from storage.models import Account, Contact, Delivery, Membership, ReportRun, User
@@ -104,6 +106,9 @@ class Deps:
     runs: SharedCache[RunFacts] = field(default_factory=lambda: SharedCache[RunFacts](RUN_BUDGET))
     #: Each worker thread's SMTP connection, kept open from one mail to the next.
     connections: SmtpConnections = field(default_factory=SmtpConnections)
+    #: Read PDFs other worker processes printed for a run, and keep ours for them
+    #: (``service.shared_pdfs``); off only for the benchmarks' per-contact baseline.
+    share_pdfs: bool = True
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,8 @@ class Prepared:
     password: str | None
     report_format: str
     attach_csv: bool
+    run_id: int = 0
+    account_id: int = 0
 
 
 def deliver(delivery_id: int, *, deps: Deps) -> Result:
@@ -298,6 +305,8 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
         password=password,
         report_format=str(run.parameters.get("format", "pdf")),
         attach_csv=bool(run.parameters.get("attachCSV", False)),
+        run_id=run.run_id,
+        account_id=run.account_id,
     )
 
 
@@ -334,7 +343,14 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
     )
     if prepared.report_format != "csv":
         key = document.pdf_key
-        pdf = deps.cache.get_or_render(key, lambda: _print(deps.renderer, document))
+        pdf = deps.cache.get_or_render(
+            key,
+            lambda: (
+                _shared_print(prepared, deps)
+                if deps.share_pdfs
+                else _print(deps.renderer, document)
+            ),
+        )
         if prepared.password is not None:
             pdf = encrypt_pdf(pdf, prepared.password)
         attachments.append(Attachment(mail.attachment_filename, pdf, "application/pdf"))
@@ -353,6 +369,31 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
         message_id=make_message_id(f"delivery-{held.delivery_id}", domain),
     )
     return message, key
+
+
+def _shared_print(prepared: Prepared, deps: Deps) -> bytes:
+    """The document's PDF as another worker process printed it for this run, or printed here
+    and kept for the others (``service.shared_pdfs``)."""
+    run_id, key = prepared.run_id, prepared.document.pdf_key
+    with deps.sessions() as session:
+        stored = stored_pdf(session, run_id=run_id, key=key)
+    if stored is not None:
+        metrics().pdfs_from_other_workers.inc()
+        return stored
+    pdf = _print(deps.renderer, prepared.document)
+    try:
+        with transaction(deps.sessions) as session:
+            store_pdf(
+                session,
+                account_id=prepared.account_id,
+                run_id=run_id,
+                key=key,
+                pdf=pdf,
+                now=deps.clock(),
+            )
+    except SQLAlchemyError as error:  # the others print it themselves; this mail goes on
+        log.warning("run %s: could not keep PDF %s for other workers: %s", run_id, key, error)
+    return pdf
 
 
 def _print(renderer: Renderer, document: Document) -> bytes:

@@ -24,11 +24,19 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput
-from storage.models import Contact, Delivery, DeliveryTransition, Membership, ReportRun, User
+from storage.models import (
+    Contact,
+    Delivery,
+    DeliveryTransition,
+    Membership,
+    RenderedPdf,
+    ReportRun,
+    User,
+)
 
 
 class DeliveryState(StrEnum):
@@ -320,7 +328,11 @@ def finish_run_if_done(session: Session, run_id: int, *, now: datetime) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    # The PDFs its workers shared (service.shared_pdfs) are not needed any more.
+    session.execute(delete(RenderedPdf).where(RenderedPdf.run_id == run_id))
+    return True
 
 
 def stale_deliveries(

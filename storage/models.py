@@ -397,6 +397,25 @@ class ReportRun(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class RenderedPdf(Base):
+    """A run's printed PDF, for every worker process that delivers the run.
+
+    A process keeps its own PDFs in memory (``service.render_cache``); this table is how a
+    process meets a document another one already printed and reads it instead of printing it
+    again. Keyed by the run and the HTML's content hash; deleted when the run finishes.
+    """
+
+    __tablename__ = "rendered_pdfs"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("report_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    pdf_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Delivery(Base):
     """One recipient's copy of a run: pending -> rendering -> sending -> sent, or failed.
 

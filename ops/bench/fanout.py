@@ -9,8 +9,8 @@ stub broker and a dramatiq worker in this process) runs the real actors with the
 child process unless ``--sink-in-process``: a mail server is another process anywhere else).
 
 The figure is deliveries per second from ``start_run`` to the run's ``finished``, with render
-sharing (as deployed) and without it (the per-contact baseline: caches that never hit, on a
-sample of the contacts), and their ratio (target: at least 12x). CPU seconds of the worker,
+sharing (as deployed) and without it (the per-contact baseline: caches that never hit and no
+PDFs shared through the database, on a sample of the contacts), and their ratio (target: at least 12x). CPU seconds of the worker,
 the sink, Playwright's driver and Chromium per delivery show where the time goes (a
 PostgreSQL server's own CPU is not counted); ``--stages`` adds each pipeline step's CPU and
 wall time; ``--prototype`` tries proposed changes to ``storage.db`` on SQLite.
@@ -581,7 +581,9 @@ def main() -> None:
                     clock.print(contacts)
                     clock.reset()
 
-                unshared = replace(deps, cache=NeverSharedPdfs(), documents=NeverShared())
+                unshared = replace(
+                    deps, cache=NeverSharedPdfs(), documents=NeverShared(), share_pdfs=False
+                )
                 baseline_run = new_run(
                     sessions, account_id, now, Recipients(contact_ids=ids[:sample])
                 )
