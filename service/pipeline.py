@@ -152,14 +152,14 @@ class Document:
 class Prepared:
     """Everything a send needs, read in one short transaction."""
 
+    run_id: int
+    account_id: int
     document: Document
     recipient_name: str
     recipient_address: str
     password: str | None
     report_format: str
     attach_csv: bool
-    run_id: int = 0
-    account_id: int = 0
 
 
 def deliver(delivery_id: int, *, deps: Deps) -> Result:
@@ -376,7 +376,7 @@ def _shared_print(prepared: Prepared, deps: Deps) -> bytes:
     and kept for the others (``service.shared_pdfs``)."""
     run_id, key = prepared.run_id, prepared.document.pdf_key
     with deps.sessions() as session:
-        stored = stored_pdf(session, run_id=run_id, key=key)
+        stored = stored_pdf(session, account_id=prepared.account_id, run_id=run_id, key=key)
     if stored is not None:
         metrics().pdfs_from_other_workers.inc()
         return stored

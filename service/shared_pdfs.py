@@ -28,10 +28,14 @@ __all__ = ["store_pdf", "stored_pdf"]
 log = logging.getLogger(__name__)
 
 
-def stored_pdf(session: Session, *, run_id: int, key: str) -> bytes | None:
+def stored_pdf(session: Session, *, account_id: int, run_id: int, key: str) -> bytes | None:
     """The PDF another process printed for this run and content key, if any."""
     return session.scalar(
-        select(RenderedPdf.pdf).where(RenderedPdf.run_id == run_id, RenderedPdf.pdf_key == key)
+        select(RenderedPdf.pdf).where(
+            RenderedPdf.account_id == account_id,
+            RenderedPdf.run_id == run_id,
+            RenderedPdf.pdf_key == key,
+        )
     )
 
 

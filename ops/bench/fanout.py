@@ -10,8 +10,9 @@ child process unless ``--sink-in-process``: a mail server is another process any
 
 The figure is deliveries per second from ``start_run`` to the run's ``finished``, with render
 sharing (as deployed) and without it (the per-contact baseline: caches that never hit and no
-PDFs shared through the database, on a sample of the contacts), and their ratio (target: at least 12x). CPU seconds of the worker,
-the sink, Playwright's driver and Chromium per delivery show where the time goes (a
+PDFs shared through the database, on a sample of the contacts), and their ratio (target: at
+least 12x). CPU seconds of the worker, the sink, Playwright's driver and Chromium per
+delivery show where the time goes (a
 PostgreSQL server's own CPU is not counted); ``--stages`` adds each pipeline step's CPU and
 wall time; ``--prototype`` tries proposed changes to ``storage.db`` on SQLite.
 

@@ -1,4 +1,4 @@
-"""Stored PDFs of a run: read back by key, the first of two stores stays, on both backends."""
+"""Stored PDFs of a run: read back by account, run and key; the first of two stores stays."""
 
 from __future__ import annotations
 
@@ -32,9 +32,13 @@ def test_a_stored_pdf_is_read_back_by_its_run_and_key_only(session: Session) -> 
     run = a_run(session)
     store_pdf(session, account_id=run.account_id, run_id=run.id, key=KEY, pdf=b"%PDF-1", now=NOW)
 
-    assert stored_pdf(session, run_id=run.id, key=KEY) == b"%PDF-1"
-    assert stored_pdf(session, run_id=run.id, key="b" * 64) is None
-    assert stored_pdf(session, run_id=run.id + 1, key=KEY) is None
+    def read(account_id: int = run.account_id, run_id: int = run.id, key: str = KEY) -> object:
+        return stored_pdf(session, account_id=account_id, run_id=run_id, key=key)
+
+    assert read() == b"%PDF-1"
+    assert read(key="b" * 64) is None
+    assert read(run_id=run.id + 1) is None
+    assert read(account_id=run.account_id + 1) is None  # another account's, whatever the run
 
 
 def test_when_a_second_process_stores_the_same_key_then_the_first_pdf_stays(
@@ -44,5 +48,5 @@ def test_when_a_second_process_stores_the_same_key_then_the_first_pdf_stays(
     store_pdf(session, account_id=run.account_id, run_id=run.id, key=KEY, pdf=b"%PDF-1", now=NOW)
     store_pdf(session, account_id=run.account_id, run_id=run.id, key=KEY, pdf=b"%PDF-2", now=NOW)
 
-    assert stored_pdf(session, run_id=run.id, key=KEY) == b"%PDF-1"
+    assert stored_pdf(session, account_id=run.account_id, run_id=run.id, key=KEY) == b"%PDF-1"
     session.flush()  # the session is still usable after the refused insert
