@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, runner: RunStarter | None = None) -> FastA
         docs_url="/docs",
         redoc_url=None,
     )
+    app.state.settings = settings
     app.state.services = Services(
         sessions=make_session_factory(engine),
         box=SecretBox(settings.secret_key.get_secret_value()),

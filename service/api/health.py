@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.api.auth import Services
+from service.checks import check_broker
 from storage.migrate import current_revision, head_revision
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +21,8 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(request: Request) -> Response:
-    """The database answers and is migrated: this process can serve requests."""
+    """The database answers and is migrated, and the broker answers: this process can serve
+    requests, including those that start report runs (their messages go to the broker)."""
     services: Services = request.app.state.services
     engine = services.sessions.kw["bind"]
     try:
@@ -29,6 +31,9 @@ def readyz(request: Request) -> Response:
         return JSONResponse({"status": "unavailable", "database": str(error)[:200]}, 503)
     if current != head_revision():
         return JSONResponse({"status": "unavailable", "database": f"at {current}"}, 503)
+    broker = check_broker(request.app.state.settings)
+    if not broker.ok:
+        return JSONResponse({"status": "unavailable", "broker": broker.detail}, 503)
     return JSONResponse({"status": "ready"})
 
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from service.api.app import create_app
 from service.config import Settings
 from storage.db import make_engine
 from storage.migrate import upgrade
+from tests.actors.procs import REDIS_URL, redis_available
 from tests.api.conftest import ApiServer
+from tests.conftest import need
 
 
 class _Client:
     """A real server on 127.0.0.1 and a plain HTTP client to it."""
 
-    def __init__(self, tmp_path: Path, *, migrated: bool) -> None:
-        settings = Settings(data_dir=tmp_path)
+    def __init__(self, tmp_path: Path, *, migrated: bool, broker_url: str = "") -> None:
+        settings = Settings(data_dir=tmp_path, broker_url=broker_url)
         if migrated:
             upgrade(make_engine(settings.resolved_database_url()))
         self.server = ApiServer(create_app(settings))
@@ -32,8 +35,8 @@ class _Client:
         self.server.__exit__()
 
 
-def _client(tmp_path: Path, *, migrated: bool) -> _Client:
-    return _Client(tmp_path, migrated=migrated)
+def _client(tmp_path: Path, *, migrated: bool, broker_url: str = "") -> _Client:
+    return _Client(tmp_path, migrated=migrated, broker_url=broker_url)
 
 
 def test_liveness_answers_without_a_key(tmp_path: Path) -> None:
@@ -45,6 +48,17 @@ def test_readiness_needs_a_migrated_database(tmp_path: Path) -> None:
     with _client(tmp_path, migrated=False) as client:
         assert client.get("/readyz").status_code == 503
     with _client(tmp_path, migrated=True) as client:
+        assert client.get("/readyz").json() == {"status": "ready"}
+
+
+@pytest.mark.redis
+def test_readiness_needs_the_broker_when_one_is_configured(tmp_path: Path) -> None:
+    need("Redis", redis_available(), "start redis-server on 127.0.0.1:6379")
+    with _client(tmp_path, migrated=True, broker_url="redis://127.0.0.1:1/0") as client:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "does not answer" in response.json()["broker"]
+    with _client(tmp_path, migrated=True, broker_url=REDIS_URL) as client:
         assert client.get("/readyz").json() == {"status": "ready"}
 
 
