@@ -34,6 +34,7 @@ from storage.models import (
     Computer,
     ComputerGroup,
     ComputerTag,
+    Contact,
     Policy,
     Role,
     RoleComputer,
@@ -46,6 +47,14 @@ from storage.records import role_record
 
 #: Rows per INSERT statement for the big tables.
 BULK_CHUNK = 5_000
+#: The tables an import writes to, whose planner statistics it leaves stale.
+IMPORTED_TABLES = tuple(
+    model.__tablename__
+    for model in (
+        ComputerGroup, Policy, Computer, ComputerTag, Role, RoleComputer, RoleComputerGroup,
+        RolePolicy, SecurityEvent, SystemEvent, Alert, Contact,
+    )
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

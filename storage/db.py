@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -114,3 +114,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def refresh_statistics(session: Session, tables: Sequence[str]) -> None:
+    """ANALYZE ``tables`` on PostgreSQL, after a bulk load.
+
+    Until autovacuum gets to them (a minute or more), the planner believes freshly loaded
+    tables are small, and the scoped queries, which choose between probing events per
+    computer and scanning a window, pick their plans from those row estimates. SQLite is
+    left alone: its planner does without statistics, and ANALYZE would add its own table.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        session.execute(text(f'ANALYZE "{table}"'))

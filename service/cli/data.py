@@ -26,7 +26,8 @@ from service.contacts import (
 )
 from service.errors import InvalidInput
 from service.export import export_dataset
-from service.transfer import import_dataset, parse_dataset
+from service.transfer import IMPORTED_TABLES, import_dataset, parse_dataset
+from storage.db import refresh_statistics
 from storage.migrate import upgrade
 from storage.models import Account, Role
 from storage.records import load_role, role_record
@@ -325,6 +326,8 @@ def import_command(app: App, file: Path) -> None:
     with app.transaction() as session:
         account = _account(app, session)
         summary = import_dataset(session, account_id=account.id, dataset=dataset, box=app.box)
+    with app.transaction() as session:
+        refresh_statistics(session, IMPORTED_TABLES)
     parts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in vars(summary).items())
     click.echo(f"imported into {account.name!r}: {parts}")
 

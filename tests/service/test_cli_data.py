@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from service.cli import App, cli
 from service.config import Settings
 from service.sample import sample_dataset
 from storage.models import Computer, Contact
+from tests.conftest import POSTGRES_URL, drop_postgres_database, need, postgres_engine
 
 
 @pytest.fixture
@@ -99,3 +101,34 @@ def test_roles_show_lists_the_rights_of_a_preconfigured_role(loaded: App) -> Non
     result = run(loaded, "roles", "show", "Auditor")
     assert "can_view_other_computers: True" in result.output
     assert "contactRights: hide" in result.output
+
+
+@pytest.mark.postgres
+def test_an_import_into_postgresql_leaves_fresh_planner_statistics(tmp_path: Path) -> None:
+    url = make_url(POSTGRES_URL)
+    url = url.set(database=f"{url.database}_import").render_as_string(hide_password=False)
+    engine = postgres_engine(url)
+    need("PostgreSQL", engine is not None, f"cannot create a database at {url}")
+    assert engine is not None
+    app = App(settings=Settings(data_dir=tmp_path / "data", database_url=url))
+    try:
+        assert run(app, "accounts", "create", "Demo Corp").exit_code == 0
+        sample = tmp_path / "sample.json"
+        sample.write_text(json.dumps(sample_dataset(now=datetime.now(UTC))))
+
+        assert run(app, "import", str(sample)).exit_code == 0
+
+        with engine.connect() as connection:
+            estimates = dict(
+                connection.execute(
+                    text(
+                        "SELECT relname, reltuples FROM pg_class"
+                        " WHERE relname IN ('security_events', 'computers')"
+                    )
+                ).all()
+            )
+        # Never analyzed, PostgreSQL says -1; analyzed, it knows the rows the import wrote.
+        assert estimates["security_events"] > 0 and estimates["computers"] > 0
+    finally:
+        app.engine.dispose()
+        drop_postgres_database(engine)
