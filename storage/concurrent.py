@@ -14,6 +14,8 @@ would when loaded one after another.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,7 +27,21 @@ __all__ = ["read_concurrently", "reads_in_parallel"]
 #: Threads that run reads; a report has at most five parts.
 READ_THREADS = 5
 
-_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="reportd-read")
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """This process's pool. Made on first use in each process: a pool whose threads were
+    started before a fork (dramatiq forks its worker processes) has no threads in the child,
+    and would never run what is given to it."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="reportd-read")
+            _pool_pid = os.getpid()
+        return _pool
 
 
 def reads_in_parallel(sessions: sessionmaker[Session]) -> bool:
@@ -44,5 +60,6 @@ def read_concurrently(
         with sessions() as session:
             return read(session)
 
-    futures = [_pool.submit(run, read) for read in reads]
+    pool = _executor()
+    futures = [pool.submit(run, read) for read in reads]
     return [future.result() for future in futures]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -100,3 +102,18 @@ def test_given_a_summary_when_its_parts_are_read_concurrently_then_the_report_is
 
             assert together == one_by_one
             assert one_by_one.computers and one_by_one.events
+
+
+def test_after_a_fork_the_child_reads_with_a_pool_of_its_own(committed: Engine) -> None:
+    sessions = make_session_factory(committed)
+    assert read_concurrently(sessions, [lambda _: 1, lambda _: 2]) == [1, 2]  # threads started
+
+    def child() -> None:  # as a dramatiq worker process, forked after its parent read
+        os._exit(0 if read_concurrently(sessions, [lambda _: 3]) == [3] else 1)
+
+    forked = multiprocessing.get_context("fork").Process(target=child)
+    forked.start()
+    forked.join(timeout=20)
+    if forked.exitcode is None:
+        forked.kill()
+    assert forked.exitcode == 0
