@@ -4,8 +4,8 @@ A report's parts (computers, events, alerts, system events, policies) are separa
 statements that do not depend on each other. One after another on one connection, the
 report waits for the sum; on a server database each read can run in a backend of its own,
 and the report waits for the longest (the restricted Summary's computers and 7-day events:
-~115 ms in a row, ~75 ms side by side, docs/BENCHMARKS.md). The reads share a small pool of
-threads, so a worker's render slots, not this, bound what runs at once.
+~110 ms in a row, ~65 ms side by side, docs/BENCHMARKS.md). The reads share one pool of five
+threads per process, which also bounds the extra database connections a process holds.
 
 Each read sees committed data as of its own start, not one snapshot: a report fetched while
 events arrive may count an event the other part does not show, as the console's own pages
