@@ -1,4 +1,5 @@
-"""Render sharing: identical documents are built and printed once per worker process.
+"""Render sharing: identical documents are built and printed once per worker process (and
+printed once per run across processes: ``service.shared_pdfs``).
 
 Contacts whose clearance, language, time zone and report parameters are the same get the same
 report; only encryption stays per contact. Chromium is ~90 % of a delivery's CPU, so this is
