@@ -77,12 +77,41 @@ class Metrics:
         )
 
     @cached_property
+    def scheduler_ticks(self) -> Any:
+        return self._prom.Counter(
+            "reportd_scheduler_ticks_total",
+            "Passes of reportd scheduler, by outcome (ok, or outage: waited out).",
+            ["outcome"],
+        )
+
+    @cached_property
+    def scheduler_runs_fired(self) -> Any:
+        return self._prom.Counter(
+            "reportd_scheduler_runs_fired_total", "Report runs created for due scheduled tasks."
+        )
+
+    @cached_property
+    def scheduler_last_tick(self) -> Any:
+        return self._prom.Gauge(
+            "reportd_scheduler_last_tick_timestamp_seconds",
+            "When reportd scheduler last finished a pass (alert when it stops moving).",
+        )
+
+    @cached_property
     def runs_finished(self) -> Any:
         return self._prom.Counter("reportd_runs_finished_total", "Report runs finished.")
 
 
 _lock = threading.Lock()
 _metrics: Metrics | None = None
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Serve this process's metrics for Prometheus on ``host:port``, from a daemon thread:
+    for processes without an HTTP server of their own (``reportd scheduler``)."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host)
 
 
 def metrics() -> Metrics:

@@ -22,6 +22,7 @@ from service.cli.data import LAST_PATTERN
 from service.cli.distribution import dispatcher
 from service.contacts import find_contact
 from service.errors import InvalidInput
+from service.metrics import metrics, serve_metrics
 from service.outages import OUTAGE_ERRORS, describe_outage
 from service.report_model import REPORT_TEMPLATE_IDS, ReportType
 from service.reports import FORMATS
@@ -255,16 +256,35 @@ def tasks_history(app: App, task: str, limit: int) -> None:
 @click.option("--reconcile-every", default=DEFAULT_RECONCILE_EVERY, show_default=True)
 @click.option("--limit", default=DEFAULT_TICK_LIMIT, show_default=True, help="Tasks per commit.")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option(
+    "--metrics-port",
+    default=0,
+    show_default=True,
+    help="Serve Prometheus metrics on this port (0: none).",
+)
+@click.option("--metrics-host", default="0.0.0.0", show_default=True)
 @pass_app
-def scheduler(app: App, interval: float, reconcile_every: float, limit: int, once: bool) -> None:
+def scheduler(
+    app: App,
+    interval: float,
+    reconcile_every: float,
+    limit: int,
+    once: bool,
+    metrics_port: int,
+    metrics_host: str,
+) -> None:
     """Fire due scheduled tasks; run as many as you like, each occurrence fires once."""
     stopping = _StopSignal()
     pending_for = timedelta(seconds=app.settings.reconcile_after)
     last_reconcile = float("-inf")
+    if metrics_port:
+        serve_metrics(metrics_host, metrics_port)
+    counters = metrics()
     with dispatcher(app) as target:
         while not stopping.requested:
             try:
                 fired = _fire_due(app, target, limit, stopping)
+                counters.scheduler_runs_fired.inc(fired)
                 if fired:
                     click.echo(f"{datetime.now(UTC):%H:%M:%S} fired {fired} runs")
                 if time.monotonic() - last_reconcile >= reconcile_every:
@@ -275,10 +295,14 @@ def scheduler(app: App, interval: float, reconcile_every: float, limit: int, onc
                         )
                     if ids:
                         target.enqueue_deliveries(ids)
+                        counters.reconciler_resends.inc(len(ids))
                         click.echo(
                             f"{datetime.now(UTC):%H:%M:%S} re-enqueued {len(ids)} deliveries"
                         )
+                counters.scheduler_ticks.labels("ok").inc()
+                counters.scheduler_last_tick.set_to_current_time()
             except OUTAGE_ERRORS as error:
+                counters.scheduler_ticks.labels("outage").inc()
                 if once:
                     raise
                 # What did not commit is redone next time; what committed is in the ledger.
