@@ -117,27 +117,35 @@ def role(index: int, groups: tuple[int, ...] | None, unrelated: bool) -> dict[st
     return record
 
 
-def contacts_for(count: int, *, shuffled: bool) -> list[dict[str, Any]]:
-    """``count`` contacts spread evenly over clearances x languages, in a seeded random
-    order (a fan-out meets contacts in id order, which follows no clearance) or round robin
-    (every distinct report first: all renders before any shared delivery)."""
-    combos = [(c, lang) for lang in range(len(LANGUAGES)) for c in range(len(CLEARANCES))]
+def contacts_for(
+    count: int,
+    *,
+    clearances: int = len(CLEARANCES),
+    shuffled: bool = True,
+    label: str = "Bench",
+    seed: int = SEED,
+) -> list[dict[str, Any]]:
+    """``count`` contacts spread evenly over clearances (role ids 1..``clearances``) x
+    languages, in a seeded random order (a fan-out meets contacts in id order, which follows
+    no clearance) or round robin (every distinct report first: all renders before any shared
+    delivery); every ``PASSWORD_EVERY``-th one password-protected."""
+    combos = [(c, lang) for lang in range(len(LANGUAGES)) for c in range(clearances)]
     picks = [combos[i % len(combos)] for i in range(count)]
     if shuffled:
-        random.Random(SEED).shuffle(picks)
+        random.Random(seed).shuffle(picks)
     records = []
     for index, (clearance, language) in enumerate(picks):
         locale, zone = LANGUAGES[language]
         record: dict[str, Any] = {
-            "name": f"Bench Contact {index:04d}",
-            "emailAddress": f"contact{index:04d}@example.com",
+            "name": f"{label} Contact {index:05d}",
+            "emailAddress": f"{label.lower()}{index:05d}@example.com",
             "roleID": clearance + 1,
             "locale": locale,
             "timeZone": zone,
         }
         if index % PASSWORD_EVERY == PASSWORD_EVERY - 1:
             record["reportPDFPasswordEnabled"] = True
-            record["reportPDFPassword"] = f"pw-{index:04d}"
+            record["reportPDFPassword"] = f"pw-{index:05d}"
         records.append(record)
     return records
 

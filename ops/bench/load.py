@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -52,7 +51,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ops.bench.fanout import COMPUTERS_PER_GROUP, EVENTS, LANGUAGES, PASSWORD_EVERY, SELECTIONS
+from ops.bench.databases import fresh_database
+from ops.bench.fanout import COMPUTERS_PER_GROUP, EVENTS, LANGUAGES, SELECTIONS, contacts_for
 from service import proctree
 from service.accounts import create_account
 from service.config import Settings
@@ -62,7 +62,6 @@ from service.sample import sample_dataset
 from service.secretbox import SecretBox
 from service.transfer import import_dataset, parse_dataset
 from storage.db import make_engine, make_session_factory, transaction
-from storage.migrate import upgrade
 from storage.models import Delivery, ReportRun
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/reportd_load_bench"
@@ -120,44 +119,6 @@ def clearances(count: int) -> list[dict[str, Any]]:
         role["rights"] = {"platformRights": {"computerRights": rights}}
         roles.append(role)
     return roles
-
-
-def contacts(count: int, roles: int) -> list[dict[str, Any]]:
-    """Contacts spread evenly over roles x languages, in a seeded random order."""
-    combos = [(role, lang) for lang in range(len(LANGUAGES)) for role in range(roles)]
-    picks = [combos[i % len(combos)] for i in range(count)]
-    random.Random(SEED).shuffle(picks)
-    records = []
-    for index, (role, language) in enumerate(picks):
-        locale, zone = LANGUAGES[language]
-        record: dict[str, Any] = {
-            "name": f"Load Contact {index:05d}",
-            "emailAddress": f"load{index:05d}@example.com",
-            "roleID": role + 1,
-            "locale": locale,
-            "timeZone": zone,
-        }
-        if index % PASSWORD_EVERY == PASSWORD_EVERY - 1:
-            record["reportPDFPasswordEnabled"] = True
-            record["reportPDFPassword"] = f"pw-{index:05d}"
-        records.append(record)
-    return records
-
-
-def fresh_database(url: str) -> sessionmaker[Session]:
-    """Drop and create the benchmark's database, migrate it; its session factory."""
-    parsed = make_url(url)
-    admin = make_engine(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    engine = make_engine(url)
-    upgrade(engine)
-    return make_session_factory(engine)
 
 
 def analyze(url: str) -> None:
@@ -483,8 +444,8 @@ def main() -> None:
     )
 
     started = time.perf_counter()
-    sessions = fresh_database(args.url)
-    people = contacts(count, len(roles))
+    sessions = make_session_factory(fresh_database(args.url))
+    people = contacts_for(count, clearances=len(roles), label="Load", seed=SEED)
     account_id = load_account(sessions, now, roles, people)
     analyze(args.url)
     protected = sum(1 for person in people if person.get("reportPDFPassword"))

@@ -28,13 +28,12 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from ops.bench.databases import fresh_database
 from service.accounts import create_account
 from service.contacts import add_contact
 from service.scheduler import parse_task
 from service.secretbox import SecretBox
 from service.task_schema import to_epoch_millis
-from storage.db import make_engine
-from storage.migrate import upgrade
 from storage.models import ReportRun
 from storage.tasks import ScheduledTaskRow, TaskOccurrence
 
@@ -48,21 +47,6 @@ DEFAULT_LEAD = 15.0
 APPLICATION_NAME = "reportd-bench-scheduler"
 #: The issue's target for 10,000 tasks (seconds).
 TARGET_SECONDS = 10.0
-
-
-def fresh_database(url: str) -> Engine:
-    parsed = make_url(url)
-    admin = make_engine(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
 
 
 def add_tasks(engine: Engine, *, tasks: int, recipients: int, due: datetime) -> None:

@@ -31,9 +31,9 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ops.bench.databases import fresh_database
 from service.accounts import create_account, create_role
 from service.clearance import scope_for
 from service.contacts import add_contact
@@ -42,7 +42,6 @@ from service.rights import RoleRights
 from service.secretbox import SecretBox
 from storage.concurrent import read_concurrently
 from storage.db import make_engine, make_session_factory
-from storage.migrate import upgrade
 from storage.models import (
     Account,
     Contact,
@@ -112,19 +111,6 @@ QUICK = Sizes(computers=2_000, groups=200, events=100_000, alerts=1_000, system_
 
 
 # Database --------------------------------------------------------------------------------
-
-
-def recreate_database(url: str) -> None:
-    """Drop and create the database of ``url`` from the server's ``postgres`` database."""
-    name = make_url(url).database
-    admin = make_engine(
-        make_url(url).set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
 
 
 @contextmanager
@@ -712,12 +698,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     if not args.reuse:
         print(f"loading {sizes} (+ {OTHER_SHARE:.0%} of it in {OTHER_ACCOUNT!r}) into {args.url}")
-        recreate_database(args.url)
-    engine = make_engine(args.url)
+    engine = make_engine(args.url) if args.reuse else fresh_database(args.url)
     factory = make_session_factory(engine)
     try:
         if not args.reuse:
-            upgrade(engine)
             generate(engine, factory, sizes)
         print_row_counts(engine)
         benchmark(engine, factory, args.repetitions)
