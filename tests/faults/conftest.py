@@ -82,8 +82,10 @@ def world(
 
 
 @pytest.fixture
-def processes(world: World, tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(world, tmp_path)
+def processes(world: World, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Processes]:
+    """Starts reportd processes; a test module's ``PROCESS_SETTINGS`` (settings by field
+    name) override the harness's defaults."""
+    started = Processes(world, tmp_path, **getattr(request.module, "PROCESS_SETTINGS", {}))
     try:
         yield started
     finally:

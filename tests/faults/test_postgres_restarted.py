@@ -18,9 +18,7 @@ process fires it, and the same worker delivers both runs, one mail per delivery.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -58,17 +56,7 @@ DOWN_FOR = 3.0
 TEMPLATE_ID = next(i for i, kind in REPORT_TEMPLATE_IDS.items() if kind == ReportType(REPORT_TYPE))
 #: The held mail's client waits this long for an answer: longer than finding the moment and
 #: crashing the database take on a loaded machine. The lease must outlast it.
-SMTP_TIMEOUT = 8.0
-LEASE = 12.0
-
-
-@pytest.fixture
-def processes(world: World, tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(world, tmp_path, smtp_timeout=SMTP_TIMEOUT, reconcile_after=LEASE)
-    try:
-        yield started
-    finally:
-        started.kill_all()
+PROCESS_SETTINGS = {"smtp_timeout": 8.0, "reconcile_after": 12.0}
 
 
 def test_postgres_restarted_mid_run_the_same_worker_and_scheduler_finish_the_run_and_fire_a_task(
