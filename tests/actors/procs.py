@@ -25,6 +25,7 @@ import dramatiq.broker
 import redis
 
 from actors.broker import declare_actors, setup_broker
+from service import proctree
 from service.config import Settings
 
 #: The checkout under test: child processes import it, whatever else is installed.
@@ -199,20 +200,13 @@ class WorkerProcess:
         """Live processes the worker started: its session, their descendants, and the sessions
         those descendants started (Playwright starts Chromium with ``setsid``).
         """
-        processes = _live_processes()
-        children: dict[int, list[int]] = {}
-        for pid, (parent, _) in processes.items():
-            children.setdefault(parent, []).append(pid)
-        tree = {pid for pid, (_, session) in processes.items() if session in self._sessions}
-        todo = list(tree)
-        while todo:
-            for child in children.get(todo.pop(), []):
-                if child not in tree:
-                    tree.add(child)
-                    todo.append(child)
+        processes = proctree.live_processes()
+        found = {p.pid for p in processes.values() if p.session in self._sessions}
+        for pid in list(found):
+            found.update(p.pid for p in proctree.tree(pid, processes))
         # Remembered, so that what is left of a Chromium after its parent died is found too.
-        self._sessions.update(processes[pid][1] for pid in tree)
-        return sorted(pid for pid, (_, session) in processes.items() if session in self._sessions)
+        self._sessions.update(processes[pid].session for pid in found)
+        return sorted(p.pid for p in processes.values() if p.session in self._sessions)
 
     def kill(self) -> None:
         """``kill -9`` the whole tree at once, as a crash or the OOM killer would; idempotent."""
@@ -229,21 +223,3 @@ class WorkerProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
-
-
-def _live_processes() -> dict[int, tuple[int, int]]:
-    """Every process that is not dead (zombies are dead): pid -> (parent pid, session)."""
-    processes = {}
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue  # it exited while we looked
-            # Fields after the command name, which may contain spaces: state, ppid, pgrp, sid.
-            state, parent, _, session = stat[stat.rindex(")") + 2 :].split()[:4]
-            if state not in ("Z", "X"):
-                processes[int(entry.name)] = (int(parent), int(session))
-    return processes
