@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from service.contacts import add_contact
 from service.runs import LEASED_STATES, DeliveryState
 from service.secretbox import SecretBox
 from service.smtp_sink import SmtpSink
-from storage.db import make_engine, transaction
+from storage.db import transaction
 from storage.models import Contact, Delivery
 from tests.actors.conftest import JONAS, SECRET, World, make_world
 from tests.actors.procs import (
@@ -37,7 +37,7 @@ from tests.actors.procs import (
     reportd,
     reportd_env,
 )
-from tests.conftest import POSTGRES_URL, need, postgres_engine
+from tests.conftest import POSTGRES_URL, drop_postgres_database, need, postgres_engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
@@ -89,7 +89,7 @@ def crash_world(tmp_path: Path, redis_db: ClaimedRedis) -> Iterator[World]:
             finally:
                 world.sessions.kw["bind"].dispose()
     finally:
-        drop_database(DATABASE_URL)
+        drop_postgres_database(engine)
 
 
 @pytest.fixture
@@ -196,19 +196,6 @@ def add_auditors(world: World) -> None:
                 time_zone=zone,
             )
             world.contacts[added.email_address] = added.id
-
-
-def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = make_engine(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def worker_env(world: World) -> dict[str, str]:
