@@ -278,7 +278,12 @@ def scheduler(
     pending_for = timedelta(seconds=app.settings.reconcile_after)
     last_reconcile = float("-inf")
     if metrics_port:
-        serve_metrics(metrics_host, metrics_port)
+        try:
+            serve_metrics(metrics_host, metrics_port)
+        except OSError as error:  # the port is taken, or the host is not this machine's
+            raise click.ClickException(
+                f"cannot serve metrics on {metrics_host}:{metrics_port}: {error}"
+            ) from None
     counters = metrics()
     with dispatcher(app) as target:
         while not stopping.requested:

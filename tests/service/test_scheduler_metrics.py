@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -50,3 +51,23 @@ def test_the_scheduler_serves_its_ticks_and_last_tick_for_prometheus(tmp_path: P
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def test_given_a_taken_metrics_port_the_scheduler_says_so_and_exits(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*REPORTD_COMMAND, "scheduler", "--metrics-port", str(port)]
+            + ["--metrics-host", "127.0.0.1"],
+            env=reportd_env(settings),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"cannot serve metrics on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
