@@ -52,7 +52,7 @@ from service.runs import Claim, DeliveryState, claim, finish_run_if_done, move
 from service.secretbox import SecretBox
 from service.shared_pdfs import store_pdf, stored_pdf
 from service.smtp_connections import SmtpConnections
-from storage.db import transaction
+from storage.db import read_only_sessions, transaction
 from storage.models import Account, Contact, Delivery, Membership, ReportRun, User
 from storage.records import load_role
 
@@ -63,6 +63,8 @@ MIN_BACKOFF = timedelta(seconds=15)
 MAX_BACKOFF = timedelta(minutes=30)
 #: Runs whose facts a worker keeps (a few hundred bytes each).
 RUN_BUDGET = 256
+#: The states a claimed delivery is in while its worker holds it.
+RENDERING, SENDING = DeliveryState.rendering, DeliveryState.sending
 
 
 class Renderer(Protocol):
@@ -109,6 +111,12 @@ class Deps:
     #: Read PDFs other worker processes printed for a run, and keep ours for them
     #: (``service.shared_pdfs``); off only for the benchmarks' per-contact baseline.
     share_pdfs: bool = True
+    #: Sessions for reading only, on the same database: on SQLite they read beside the one
+    #: writer instead of queueing for its lock.
+    readers: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readers = read_only_sessions(self.sessions)
 
 
 @dataclass(frozen=True)
@@ -182,19 +190,21 @@ def deliver(delivery_id: int, *, deps: Deps) -> Result:
 
 
 def _deliver(delivery_id: int, deps: Deps) -> Result:
-    # The claim and the reading of everything the mail needs share one transaction; an
-    # error that reading raised on purpose is handled once the claim is committed.
-    prepared: Prepared | ReportdError
+    # The claim is a short write of its own; everything the mail needs is read after it, in
+    # a read-only session, so that on SQLite the reading (a new document's whole report
+    # among it) does not hold the one write lock every other delivery waits for.
     with transaction(deps.sessions) as session:
         held = claim(session, delivery_id, now=deps.clock(), lease=deps.lease)
-        if held is None:
-            return Result(Outcome.skipped)
-        try:
-            prepared = _prepare(session, delivery_id, deps)
-        except ReportdError as error:
-            prepared = error
+    if held is None:
+        return Result(Outcome.skipped)
     metrics().queue_lag_seconds.observe(held.waited.total_seconds())
     try:
+        prepared: Prepared | ReportdError
+        try:
+            with deps.readers() as session:
+                prepared = _prepare(session, delivery_id, deps)
+        except ReportdError as error:  # raised on purpose: recorded as the claim's outcome
+            prepared = error
         return _deliver_claimed(held, prepared, deps)
     except SentNotRecorded:
         raise  # left in sending: taken over once its lease lapses, as a possible duplicate
@@ -211,30 +221,38 @@ def _deliver_claimed(held: Claim, prepared: Prepared | ReportdError, deps: Deps)
             raise prepared
         message, key = _compose(held, prepared, deps)
     except TransientFailure as error:
-        return _retry(held, deps, str(error))
+        return _retry(held, deps, str(error), held_in=RENDERING)
     except ReportdError as error:
         # Everything else raised on purpose (bad stored parameters, an unknown locale, a
         # password sealed with another key, a deleted recipient) will not heal by itself.
-        return _settle(held, deps, DeliveryState.failed, str(error))
+        return _settle(held, deps, DeliveryState.failed, str(error), held_in=RENDERING)
 
     with transaction(deps.sessions) as session:
-        if not move(session, held, to=DeliveryState.sending, now=deps.clock(), content_key=key):
+        if not move(
+            session,
+            held,
+            to=DeliveryState.sending,
+            now=deps.clock(),
+            held_in=RENDERING,
+            content_key=key,
+        ):
             return Result(Outcome.skipped, detail="claim lost before sending")
     try:
         with metrics().send_seconds.time():
             result = send_message(message, config=deps.smtp, connections=deps.connections)
     except PermanentFailure as error:
-        return _settle(held, deps, DeliveryState.failed, str(error))
+        return _settle(held, deps, DeliveryState.failed, str(error), held_in=SENDING)
     except MailOutcomeUnknown as error:
-        return _retry(held, deps, str(error), possible_duplicate=True)
+        return _retry(held, deps, str(error), possible_duplicate=True, held_in=SENDING)
     except TransientFailure as error:
-        return _retry(held, deps, str(error))
+        return _retry(held, deps, str(error), held_in=SENDING)
     try:
         return _settle(
             held,
             deps,
             DeliveryState.sent,
             result.reply,
+            held_in=SENDING,
             message_id=result.message_id,
             size=result.size,
             sent_at=deps.clock(),
@@ -375,7 +393,7 @@ def _shared_print(prepared: Prepared, deps: Deps) -> bytes:
     """The document's PDF as another worker process printed it for this run, or printed here
     and kept for the others (``service.shared_pdfs``)."""
     run_id, key = prepared.run_id, prepared.document.pdf_key
-    with deps.sessions() as session:
+    with deps.readers() as session:
         stored = stored_pdf(session, account_id=prepared.account_id, run_id=run_id, key=key)
     if stored is not None:
         metrics().pdfs_from_other_workers.inc()
@@ -402,21 +420,43 @@ def _print(renderer: Renderer, document: Document) -> bytes:
         return compact_pdf(renderer.render(document.html, document.footer))
 
 
-def _retry(held: Claim, deps: Deps, error: str, *, possible_duplicate: bool = False) -> Result:
+def _retry(
+    held: Claim,
+    deps: Deps,
+    error: str,
+    *,
+    possible_duplicate: bool = False,
+    held_in: DeliveryState | None = None,
+) -> Result:
     if held.attempt >= deps.max_attempts:
         return _settle(
-            held, deps, DeliveryState.failed, f"gave up after {held.attempt} attempts: {error}"
+            held,
+            deps,
+            DeliveryState.failed,
+            f"gave up after {held.attempt} attempts: {error}",
+            held_in=held_in,
         )
     extra = {"possible_duplicate": True} if possible_duplicate else {}
-    result = _settle(held, deps, DeliveryState.pending, error, **extra)
+    result = _settle(held, deps, DeliveryState.pending, error, held_in=held_in, **extra)
     if result.outcome is Outcome.skipped:
         return result
     delay = min(deps.min_backoff * 2 ** (held.attempt - 1), MAX_BACKOFF)
     return Result(Outcome.retry, retry_in=delay, detail=error)
 
 
-def _settle(held: Claim, deps: Deps, to: DeliveryState, note: str, **values: object) -> Result:
-    """Record the outcome and close the run if this was its last open delivery."""
+def _settle(
+    held: Claim,
+    deps: Deps,
+    to: DeliveryState,
+    note: str,
+    *,
+    held_in: DeliveryState | None = None,
+    **values: object,
+) -> Result:
+    """Record the outcome and close the run if this was its last open delivery.
+
+    ``held_in`` is the state this worker last moved the delivery to, None when unsure.
+    """
     now = deps.clock()
     if to is not DeliveryState.sent:
         values.setdefault("last_error", note[:2000])
@@ -425,9 +465,13 @@ def _settle(held: Claim, deps: Deps, to: DeliveryState, note: str, **values: obj
     # waited for, within half the lease, rather than leave the delivery to be sent again.
     def record() -> bool:
         with transaction(deps.sessions) as session:
-            if not move(session, held, to=to, now=now, note=note, **values):
+            if not move(session, held, to=to, now=now, note=note, held_in=held_in, **values):
                 return False
-            run_id = session.scalar(select(Delivery.run_id).where(Delivery.id == held.delivery_id))
+            run_id = held.run_id
+            if run_id is None:
+                run_id = session.scalar(
+                    select(Delivery.run_id).where(Delivery.id == held.delivery_id)
+                )
             final = to in (DeliveryState.sent, DeliveryState.failed)
             if final and run_id is not None and finish_run_if_done(session, run_id, now=now):
                 metrics().runs_finished.inc()

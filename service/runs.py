@@ -22,9 +22,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput
@@ -172,56 +184,89 @@ class Claim:
     waited: timedelta = timedelta(0)
     #: The lease, renewed when the delivery moves to sending.
     lease: timedelta = timedelta(minutes=10)
+    #: The run the delivery belongs to (None when the claim was made up in a test).
+    run_id: int | None = None
+
+
+# The ledger's statements are built once, with bound parameters: a delivery moves three
+# times, and building and hashing a statement each time cost more than running it.
+_deliveries = cast(Table, Delivery.__table__)
+_transitions = cast(Table, DeliveryTransition.__table__)
+_runs = cast(Table, ReportRun.__table__)
+_pdfs = cast(Table, RenderedPdf.__table__)
+
+_CLAIMABLE = select(_deliveries.c.state, _deliveries.c.updated, _deliveries.c.lease_until).where(
+    _deliveries.c.id == bindparam("delivery_id")
+)
+_CLAIM = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id == bindparam("delivery_id"),
+        _deliveries.c.state == bindparam("seen_state"),
+        or_(
+            _deliveries.c.state == DeliveryState.pending.value,
+            _deliveries.c.lease_until < bindparam("now"),
+        ),
+    )
+    .values(
+        state=DeliveryState.rendering.value,
+        claim_token=bindparam("token"),
+        lease_until=bindparam("lease_end"),
+        attempts=_deliveries.c.attempts + 1,
+        possible_duplicate=case(
+            (_deliveries.c.state == DeliveryState.sending.value, True),
+            else_=_deliveries.c.possible_duplicate,
+        ),
+        updated=bindparam("now"),
+    )
+    .returning(_deliveries.c.attempts, _deliveries.c.possible_duplicate, _deliveries.c.run_id)
+)
+_HELD_STATE = select(_deliveries.c.state).where(
+    _deliveries.c.id == bindparam("delivery_id"),
+    _deliveries.c.claim_token == bindparam("token"),
+)
+_LOG = insert(_transitions).values(
+    delivery_id=bindparam("delivery"),
+    from_state=bindparam("before"),
+    to_state=bindparam("after"),
+    at=bindparam("now"),
+    note=bindparam("text"),
+)
 
 
 def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta) -> Claim | None:
     """Take a pending delivery, or one whose owner's lease lapsed; None if it is not ours."""
-    delivery = session.get(Delivery, delivery_id, populate_existing=True)
-    if delivery is None:
+    seen = session.execute(_CLAIMABLE, {"delivery_id": delivery_id}).first()
+    if seen is None:
         return None
-    state = DeliveryState(delivery.state)
+    state = DeliveryState(seen.state)
     if state is not DeliveryState.pending and not (
-        state in LEASED_STATES and delivery.lease_until is not None and delivery.lease_until < now
+        state in LEASED_STATES and seen.lease_until is not None and seen.lease_until < now
     ):
         return None
     token = uuid.uuid4().hex
-    waited = now - delivery.updated
-    taken_over_while_sending = state is DeliveryState.sending
-    result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.state == state.value,
-            or_(
-                Delivery.state == DeliveryState.pending.value,
-                Delivery.lease_until < now,
-            ),
-        )
-        .values(
-            state=DeliveryState.rendering.value,
-            claim_token=token,
-            lease_until=now + lease,
-            attempts=Delivery.attempts + 1,
-            possible_duplicate=case(
-                (Delivery.state == DeliveryState.sending.value, True),
-                else_=Delivery.possible_duplicate,
-            ),
-            updated=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    taken = session.execute(
+        _CLAIM,
+        {
+            "delivery_id": delivery_id,
+            "seen_state": state.value,
+            "now": now,
+            "token": token,
+            "lease_end": now + lease,
+        },
+    ).first()
+    if taken is None:  # another worker got there between the two statements
         return None
     note = "claimed" if state is DeliveryState.pending else "taken over after the lease lapsed"
     _log(session, delivery_id, state, DeliveryState.rendering, now, note)
-    session.refresh(delivery)
     return Claim(
         delivery_id=delivery_id,
         token=token,
-        attempt=delivery.attempts,
-        possible_duplicate=delivery.possible_duplicate or taken_over_while_sending,
-        waited=waited,
+        attempt=taken.attempts,
+        possible_duplicate=taken.possible_duplicate or state is DeliveryState.sending,
+        waited=now - seen.updated,
         lease=lease,
+        run_id=taken.run_id,
     )
 
 
@@ -232,40 +277,58 @@ def move(
     to: DeliveryState,
     now: datetime,
     note: str = "",
+    held_in: DeliveryState | None = None,
     **values: Any,
 ) -> bool:
-    """Move a claimed delivery on; False if the claim was lost (someone else took over)."""
-    current = session.scalar(
-        select(Delivery.state).where(
-            Delivery.id == held.delivery_id, Delivery.claim_token == held.token
+    """Move a claimed delivery on; False if the claim was lost (someone else took over).
+
+    ``held_in`` is the state the holder last moved the delivery to, when it knows it (it
+    saves reading it back); the move still happens only if the delivery is in that state.
+    """
+    if held_in is None:
+        current = session.scalar(
+            _HELD_STATE, {"delivery_id": held.delivery_id, "token": held.token}
         )
-    )
-    if current is None or DeliveryState(current) not in LEASED_STATES:
+        if current is None:
+            return False
+        held_in = DeliveryState(current)
+    if held_in not in LEASED_STATES:
         return False
     # Entering sending renews the lease, so the send (bounded by the SMTP time-out, which
     # the settings keep below the lease) finishes before anyone may take the delivery over;
     # a lease that lapses while rendering is harmless: this token can then no longer send.
     release = to is not DeliveryState.sending
-    lease = {} if release else {"lease_until": now + held.lease}
+    changes = {"state": to.value, "updated": now, **values}
+    changes.update(
+        {"claim_token": None, "lease_until": None} if release else {"lease_until": now + held.lease}
+    )
     result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == held.delivery_id,
-            Delivery.claim_token == held.token,
-            Delivery.state == current,
-        )
-        .values(
-            state=to.value,
-            updated=now,
-            **({"claim_token": None, "lease_until": None} if release else lease),
-            **values,
-        )
-        .execution_options(synchronize_session=False)
+        _move_statement(tuple(sorted(changes))),
+        {
+            "delivery_id": held.delivery_id,
+            "token": held.token,
+            "held_in": held_in.value,
+            **{f"new_{name}": value for name, value in changes.items()},
+        },
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    _log(session, held.delivery_id, DeliveryState(current), to, now, note)
+    _log(session, held.delivery_id, held_in, to, now, note)
     return True
+
+
+@lru_cache(maxsize=64)
+def _move_statement(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of a move that sets ``columns``; one per set of columns a caller uses."""
+    return (
+        update(_deliveries)
+        .where(
+            _deliveries.c.id == bindparam("delivery_id"),
+            _deliveries.c.claim_token == bindparam("token"),
+            _deliveries.c.state == bindparam("held_in"),
+        )
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
 
 
 def _log(
@@ -276,62 +339,72 @@ def _log(
     now: datetime,
     note: str,
 ) -> None:
-    # A Core INSERT: nothing reads the row back, and the ORM's unit of work cost twice as
-    # much for each of a delivery's three transitions.
     session.execute(
-        insert(DeliveryTransition).values(
-            delivery_id=delivery_id,
-            from_state=before.value,
-            to_state=after.value,
-            at=now,
-            note=note[:2000],
-        )
+        _LOG,
+        {
+            "delivery": delivery_id,
+            "before": before.value,
+            "after": after.value,
+            "now": now,
+            "text": note[:2000],
+        },
     )
+
+
+_OPEN_RUN = (
+    select(_runs.c.id)
+    .where(_runs.c.id == bindparam("run_id"), _runs.c.finished.is_(None))
+    .with_for_update()
+)
+_OPEN_DELIVERY = (
+    select(_deliveries.c.id)
+    .where(
+        _deliveries.c.run_id == bindparam("run_id"),
+        _deliveries.c.state.in_([s.value for s in DeliveryState if s not in FINAL_STATES]),
+    )
+    .limit(1)
+)
+
+
+def _counted(state: DeliveryState) -> Any:
+    return (
+        select(func.count(_deliveries.c.id))
+        .where(_deliveries.c.run_id == bindparam("run_id"), _deliveries.c.state == state.value)
+        .scalar_subquery()
+    )
+
+
+_FINISH = (
+    update(_runs)
+    .where(_runs.c.id == bindparam("run_id"), _runs.c.finished.is_(None))
+    .values(
+        finished=bindparam("now"),
+        sent=_counted(DeliveryState.sent),
+        failed=_counted(DeliveryState.failed),
+    )
+)
+_FORGET_PDFS = delete(_pdfs).where(_pdfs.c.run_id == bindparam("run_id"))
 
 
 def finish_run_if_done(session: Session, run_id: int, *, now: datetime) -> bool:
     """Close the run when every delivery is final, with its counts. True if it closed now.
 
     The run's row is locked first: two workers settling the run's last two deliveries at once
-    would otherwise each count the other's delivery as open (neither has committed) and
+    would otherwise each see the other's delivery as open (neither has committed) and
     leave the run open forever. With the lock the second waits for the first to commit, and
-    its count, a new statement, sees the first's delivery final (PostgreSQL's read committed;
-    SQLite lets one writer in at a time anyway).
+    its look, a new statement, sees the first's delivery final (PostgreSQL's read committed;
+    SQLite lets one writer in at a time anyway). The look stops at the first open delivery,
+    so settling each of a large run's deliveries does not count the whole run.
     """
-    open_run = session.scalar(
-        select(ReportRun.id)
-        .where(ReportRun.id == run_id, ReportRun.finished.is_(None))
-        .with_for_update()
-    )
-    if open_run is None:
+    params = {"run_id": run_id, "now": now}
+    if session.scalar(_OPEN_RUN, params) is None:
         return False
-    unfinished = (
-        select(func.count(Delivery.id))
-        .where(Delivery.run_id == run_id, Delivery.state.not_in([s.value for s in FINAL_STATES]))
-        .scalar_subquery()
-    )
-
-    def counted(state: DeliveryState) -> Any:
-        return (
-            select(func.count(Delivery.id))
-            .where(Delivery.run_id == run_id, Delivery.state == state.value)
-            .scalar_subquery()
-        )
-
-    result = session.execute(
-        update(ReportRun)
-        .where(ReportRun.id == run_id, ReportRun.finished.is_(None), unfinished == 0)
-        .values(
-            finished=now,
-            sent=counted(DeliveryState.sent),
-            failed=counted(DeliveryState.failed),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if session.scalar(_OPEN_DELIVERY, params) is not None:
+        return False
+    if session.execute(_FINISH, params).rowcount != 1:  # type: ignore[attr-defined]
         return False
     # The PDFs its workers shared (service.shared_pdfs) are not needed any more.
-    session.execute(delete(RenderedPdf).where(RenderedPdf.run_id == run_id))
+    session.execute(_FORGET_PDFS, params)
     return True
 
 

@@ -100,13 +100,34 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
     A transaction that reads, then writes, cannot wait for the lock once another writer got
     in between ("database is locked" at once); taking it up front makes writers queue up
-    behind the busy timeout instead: SQLite's single-writer lock, used on purpose.
+    behind the busy timeout instead: SQLite's single-writer lock, used on purpose. Sessions
+    made to read only (``make_session_factory(read_only=True)``) begin without it: in WAL
+    mode they read a snapshot beside the writer instead of queueing behind it.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+#: Execution option of the engines behind read-only session factories.
+READ_ONLY = "reportd_read_only"
+
+
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``read_only`` ones are for reading (on SQLite they do not take
+    the write lock, so they must not write: nothing stops them but SQLite's busy error)."""
+    if read_only:
+        engine = engine.execution_options(**{READ_ONLY: True})
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def read_only_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Read-only sessions on the engine of ``sessions``."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, Engine):
+        raise TypeError("the session factory is not bound to an engine")
+    return make_session_factory(engine, read_only=True)
 
 
 @contextmanager

@@ -84,6 +84,26 @@ def test_a_lapsed_lease_is_taken_over_and_the_old_owner_cannot_move_it(session: 
     assert move(session, new, to=DeliveryState.sending, now=NOW + LEASE * 2)
 
 
+def test_a_move_from_a_state_the_holder_no_longer_holds_changes_nothing(
+    session: Session,
+) -> None:
+    _, ids = _run(session)
+    held = claim(session, ids[0], now=NOW, lease=LEASE)
+    assert held is not None and held.run_id is not None
+    # The holder says it moved the delivery to sending; it is still rendering.
+    assert not move(session, held, to=DeliveryState.sent, now=NOW, held_in=DeliveryState.sending)
+    delivery = session.get(Delivery, ids[0], populate_existing=True)
+    assert delivery is not None and delivery.state == "rendering"
+    assert move(session, held, to=DeliveryState.sending, now=NOW, held_in=DeliveryState.rendering)
+    assert move(session, held, to=DeliveryState.sent, now=NOW, held_in=DeliveryState.sending)
+    notes = session.scalars(
+        select(DeliveryTransition.to_state)
+        .where(DeliveryTransition.delivery_id == ids[0])
+        .order_by(DeliveryTransition.id)
+    ).all()
+    assert notes == ["rendering", "sending", "sent"]
+
+
 def test_taking_over_a_delivery_that_was_sending_marks_a_possible_duplicate(
     session: Session,
 ) -> None:
