@@ -16,13 +16,14 @@ import email.policy
 import io
 import logging
 import re
+import secrets
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.generator import BytesGenerator
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
@@ -43,8 +44,29 @@ from service.smtp_connections import SmtpConnections
 
 log = logging.getLogger(__name__)
 
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard registry, making each header class once instead of once per header.
+
+    ``HeaderRegistry`` builds a new class (``type(...)``) every time a header is set or
+    parsed, a dozen times per mail; the classes it builds for one name are all alike.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
 #: CRLF line ends and 7-bit transfer encodings only, so no server needs 8BITMIME or SMTPUTF8.
-MESSAGE_POLICY: Final = email.policy.SMTP.clone(cte_type="7bit")
+MESSAGE_POLICY: Final = email.policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
 #: Seconds to wait for the server to connect or answer.
 DEFAULT_SMTP_TIMEOUT = 30.0
 
@@ -173,6 +195,12 @@ def build_message(
         part = parts[-1]
         assert isinstance(part, EmailMessage) and part["Content-Transfer-Encoding"] == "base64"
         part.set_payload(_base64_body(attachment.content))
+    # Boundaries chosen now: left to the generator, it makes one and searches the whole
+    # flattened mail for it (a regular expression over the attachment's base64, per mail).
+    # "=_" appears in neither base64 nor quoted-printable text, and the token in no text.
+    for part in message.walk():
+        if part.is_multipart():
+            part.set_boundary(f"=_reportd_{secrets.token_hex(16)}")
     return message
 
 

@@ -148,6 +148,34 @@ def test_when_flattened_then_the_bytes_are_the_standard_generators(text_body):
     assert flatten(message) == message.as_bytes(policy=MESSAGE_POLICY)
 
 
+def test_when_built_then_each_mail_has_its_own_boundaries_found_only_as_delimiters():
+    # A name or body that looks like a boundary line cannot split the mail.
+    hostile = "--=_reportd_0123456789abcdef0123456789abcdef--"
+    first, second = a_message(to_name=hostile, text_body=f"{hostile}\n"), a_message()
+    raw = flatten(first)
+    boundaries = [part.get_boundary() for part in first.walk() if part.is_multipart()]
+
+    assert len(boundaries) == 2 and all(b and b.startswith("=_reportd_") for b in boundaries)
+    assert not set(boundaries) & {p.get_boundary() for p in second.walk() if p.is_multipart()}
+    lines = raw.split(b"\r\n")
+    for boundary in boundaries:
+        assert boundary is not None
+        found = [line for line in lines if boundary.encode() in line]
+        # Two parts in each: two openings, one closing, and the Content-Type parameter.
+        assert found.count(f"--{boundary}".encode()) == 2
+        assert found.count(f"--{boundary}--".encode()) == 1
+        assert len(found) == 4 and f'boundary="{boundary}"'.encode() in b"".join(found)
+    parsed = parse(raw)
+    assert [part.get_content_type() for part in parsed.walk()] == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "application/pdf",
+    ]
+    assert parsed.get_body(("plain",)).get_content().splitlines() == [hostile]
+
+
 def test_given_no_html_and_no_attachment_when_built_then_it_is_plain_text():
     parsed = parse(a_message(html_body=None, attachments=[]).as_bytes())
 
