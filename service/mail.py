@@ -11,7 +11,6 @@ mail filters can tell a duplicate.
 
 from __future__ import annotations
 
-import base64
 import email.policy
 import io
 import logging
@@ -43,7 +42,6 @@ from service.errors import (
 from service.smtp_connections import SmtpConnections
 
 log = logging.getLogger(__name__)
-
 
 
 class _HeaderClasses(HeaderRegistry):
@@ -169,7 +167,7 @@ def build_message(
     if not _MESSAGE_ID.fullmatch(message_id):
         raise InvalidInput(f"{message_id!r} is not a Message-ID like <id@domain>")
     message = EmailMessage(policy=MESSAGE_POLICY)
-    message["From"] = _sender_address(sender)
+    message["From"] = _sender_header(sender)
     message["To"] = Address(
         display_name=_header_text(to_name), addr_spec=_ascii_address(to_address)
     )
@@ -178,37 +176,70 @@ def build_message(
     message["Message-ID"] = message_id
     for name, value in (headers or {}).items():
         message[_header_name(name)] = _header_text(value)
-    message.set_content(text_body)
-    if html_body is not None:
-        message.add_alternative(html_body, subtype="html")
+    if not attachments:
+        message.set_content(text_body)
+        if html_body is not None:
+            message.add_alternative(html_body, subtype="html")
+        _choose_boundaries(message)
+        return message
+    # The parts below are built by the standard content manager once per content and shared
+    # by every mail that carries them (a fan-out mails the same text and the same PDF to
+    # many): nothing changes a part once it is built, and flattening only reads it.
+    message["MIME-Version"] = "1.0"
+    message["Content-Type"] = f'multipart/mixed; boundary="{_boundary()}"'
+    message.attach(_body_part(text_body, html_body))
     for attachment in attachments:
         maintype, _, subtype = attachment.mime_type.partition("/")
         if not maintype or not subtype or maintype in ("multipart", "message"):
             raise InvalidInput(f"attachment MIME type {attachment.mime_type!r} is not usable")
-        # Headers from the standard content manager, the body from our cache: a report shared
-        # by many recipients is base64-encoded once, not once per mail.
-        message.add_attachment(
-            b"", maintype=maintype, subtype=subtype, filename=_header_text(attachment.filename)
+        message.attach(
+            _attachment_part(
+                _header_text(attachment.filename), maintype, subtype, attachment.content
+            )
         )
-        parts = message.get_payload()
-        assert isinstance(parts, list)
-        part = parts[-1]
-        assert isinstance(part, EmailMessage) and part["Content-Transfer-Encoding"] == "base64"
-        part.set_payload(_base64_body(attachment.content))
-    # Boundaries chosen now: left to the generator, it makes one and searches the whole
-    # flattened mail for it (a regular expression over the attachment's base64, per mail).
-    # "=_" appears in neither base64 nor quoted-printable text, and the token in no text.
-    for part in message.walk():
-        if part.is_multipart():
-            part.set_boundary(f"=_reportd_{secrets.token_hex(16)}")
     return message
 
 
-@lru_cache(maxsize=32)
-def _base64_body(content: bytes) -> str:
-    """``content`` in base64 lines of 76 characters, as the standard content manager writes
-    them; the last 32 kept (a bytes object hashes once, so a hit costs nothing)."""
-    return base64.encodebytes(content).decode("ascii")
+def _boundary() -> str:
+    """A multipart boundary no part contains: "=_" appears in neither base64 nor
+    quoted-printable text, and the random token in no text. Chosen here, because left to
+    the generator it searches the whole flattened mail (the attachment's base64 included)
+    for the boundary it made up, per container and per mail."""
+    return f"=_reportd_{secrets.token_hex(16)}"
+
+
+def _choose_boundaries(message: EmailMessage) -> None:
+    for part in message.walk():
+        if part.is_multipart() and part.get_boundary() is None:
+            part.set_boundary(_boundary())
+
+
+@lru_cache(maxsize=128)
+def _body_part(text_body: str, html_body: str | None) -> EmailMessage:
+    """The text (and HTML) of a mail as one part, shared by mails with the same text."""
+    part = EmailMessage(policy=MESSAGE_POLICY)
+    part.set_content(text_body)
+    if html_body is not None:
+        part.add_alternative(html_body, subtype="html")
+        _choose_boundaries(part)
+    return part
+
+
+@lru_cache(maxsize=64)
+def _attachment_part(filename: str, maintype: str, subtype: str, content: bytes) -> EmailMessage:
+    """An attachment as the standard content manager writes it (base64, the file name in
+    RFC 2231 when it is not ASCII); the last 64 kept, so a PDF shared by many recipients is
+    encoded once (a bytes object hashes once, so a hit costs nothing)."""
+    part = EmailMessage(policy=MESSAGE_POLICY)
+    part.set_content(content, maintype=maintype, subtype=subtype, filename=filename)
+    return part
+
+
+@lru_cache(maxsize=8)
+def _sender_header(sender: str) -> BaseHeader:
+    """The From header, parsed once per sender (every mail of a worker has the same)."""
+    header: BaseHeader = MESSAGE_POLICY.header_factory("From", _sender_address(sender))
+    return header
 
 
 def send_message(

@@ -9,6 +9,7 @@ import email.policy
 import ipaddress
 import socket
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from email.message import EmailMessage
 from typing import Any
@@ -174,6 +175,31 @@ def test_when_built_then_each_mail_has_its_own_boundaries_found_only_as_delimite
         "application/pdf",
     ]
     assert parsed.get_body(("plain",)).get_content().splitlines() == [hostile]
+
+
+def test_mails_sharing_a_text_and_a_pdf_flattened_in_threads_each_carry_their_own_recipient():
+    pdf = PDF * 100
+
+    def mail(index: int) -> bytes:
+        return flatten(
+            a_message(
+                to_name=f"Recipient {index}",
+                to_address=f"r{index}@example.com",
+                text_body=f"Report for group {index % 3}.\n",
+                attachments=[Attachment("report.pdf", pdf, "application/pdf")],
+                message_id=make_message_id(f"delivery-{index}", "reportd.invalid"),
+            )
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        raws = list(pool.map(mail, range(60)))
+
+    for index, raw in enumerate(raws):
+        parsed = parse(raw)
+        assert parsed["To"].addresses[0].addr_spec == f"r{index}@example.com"
+        assert parsed.get_body(("plain",)).get_content().strip() == f"Report for group {index % 3}."
+        [attachment] = parsed.iter_attachments()
+        assert attachment.get_content() == pdf
 
 
 def test_given_no_html_and_no_attachment_when_built_then_it_is_plain_text():
