@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 
 from service.config import Settings
+from service.encryption import Encryptor
 from service.mail import SmtpConfig
 from service.pdf import PdfRenderer
 from service.pipeline import Deps
@@ -34,6 +35,7 @@ def build_deps(settings: Settings) -> Deps:
         lease=timedelta(seconds=settings.reconcile_after),
         max_attempts=settings.max_delivery_attempts,
         min_backoff=timedelta(seconds=settings.retry_min_backoff),
+        encrypt=Encryptor(),
     )
 
 

@@ -1,8 +1,10 @@
 """Password protection of rendered PDFs: pikepdf AES-256 (PDF 2.0 security handler, R=6).
 
 A report is rendered once and encrypted per recipient (about 20 ms each), so this is where
-each contact's password meets the shared PDF. The user password opens the document; the
-owner password is random and thrown away, so nobody can lift the permissions below with it.
+each contact's password meets the shared PDF. Workers encrypt through an :class:`Encryptor`,
+in a helper process: pikepdf holds the GIL for the whole of an encryption. The user password
+opens the document; the owner password is random and thrown away, so nobody can lift the
+permissions below with it.
 
 Permissions are advisory (readers honour them, tools need not), so they state intent: print
 in full quality, read aloud and copy text (host names and CVE ids go into tickets), but do not
@@ -12,13 +14,18 @@ edit, annotate, fill in or reassemble the report.
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 import secrets
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import pikepdf
 
-from service.errors import EncryptionError
+from service.errors import EncryptionError, EncryptionUnavailable
 
-__all__ = ["PERMISSIONS", "encrypt_pdf"]
+__all__ = ["PERMISSIONS", "Encryptor", "encrypt_pdf"]
 
 #: What a reader may do with an opened report.
 PERMISSIONS = pikepdf.Permissions(
@@ -60,3 +67,53 @@ def encrypt_pdf(pdf: bytes, password: str) -> bytes:
     except pikepdf.PdfError as exc:
         raise EncryptionError(f"the PDF cannot be read: {exc}") from exc
     return out.getvalue()
+
+
+class Encryptor:
+    """``encrypt_pdf`` in a helper process, for the threads of a worker.
+
+    pikepdf holds the GIL for the whole of an encryption (15-25 ms, most of it the
+    deliberately slow password hashing of AES-256 R=6), so in a worker every other thread,
+    and the mail of every recipient without a password, would wait that long; the helper
+    runs it beside them, on another core, for a copy of the PDF each way (~0.3 ms). The
+    helper starts at first use, in the process that uses it (dramatiq forks its worker
+    processes after start-up), and again after it died; a call it died during raises
+    :class:`EncryptionUnavailable` (retried), and errors of ``encrypt_pdf`` come back as
+    they are.
+    """
+
+    def __init__(self, processes: int = 1) -> None:
+        self.processes = processes
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._owner = 0  # the pid that started the helper
+
+    def __call__(self, pdf: bytes, password: str) -> bytes:
+        executor = self._running()
+        try:
+            return executor.submit(encrypt_pdf, pdf, password).result()
+        except BrokenProcessPool as error:
+            self._forget(executor)
+            raise EncryptionUnavailable(f"the encryption process stopped: {error}") from error
+
+    def close(self) -> None:
+        """Stop the helper (a later call starts a new one)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None and self._owner == os.getpid():
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _running(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None or self._owner != os.getpid():
+                # spawn, not fork: a fork of a worker would copy its threads' locks mid-use.
+                context = multiprocessing.get_context("spawn")
+                self._executor = ProcessPoolExecutor(self.processes, mp_context=context)
+                self._owner = os.getpid()
+            return self._executor
+
+    def _forget(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        executor.shutdown(wait=False, cancel_futures=True)

@@ -70,5 +70,9 @@ class MailOutcomeUnknown(TransientFailure):
     """The connection broke after the message was sent: it may or may not have been accepted."""
 
 
+class EncryptionUnavailable(TransientFailure):
+    """The helper process that encrypts PDFs stopped; a later attempt gets a new one."""
+
+
 class RenderFailed(TransientFailure):
     """Chromium crashed, hung or timed out while printing the PDF."""

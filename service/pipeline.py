@@ -111,6 +111,8 @@ class Deps:
     #: Read PDFs other worker processes printed for a run, and keep ours for them
     #: (``service.shared_pdfs``); off only for the benchmarks' per-contact baseline.
     share_pdfs: bool = True
+    #: Encrypts a PDF with a contact's password (``service.encryption.Encryptor`` in workers).
+    encrypt: Callable[[bytes, str], bytes] = encrypt_pdf
     #: Sessions for reading only, on the same database: on SQLite they read beside the one
     #: writer instead of queueing for its lock.
     readers: sessionmaker[Session] = field(init=False)
@@ -370,7 +372,7 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
             ),
         )
         if prepared.password is not None:
-            pdf = encrypt_pdf(pdf, prepared.password)
+            pdf = deps.encrypt(pdf, prepared.password)
         attachments.append(Attachment(mail.attachment_filename, pdf, "application/pdf"))
     if prepared.attach_csv or prepared.report_format == "csv":
         csv_name = mail.attachment_filename.rsplit(".", 1)[0] + ".csv"

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from service.encryption import encrypt_pdf
-from service.errors import EncryptionError
+from service.encryption import Encryptor, encrypt_pdf
+from service.errors import EncryptionError, EncryptionUnavailable
+from service.proctree import tree
 
 PASSWORD = "correct horse battery staple"
 
@@ -103,3 +110,61 @@ def test_given_pdf_encrypted_without_user_password_when_encrypting_then_encrypti
 
     with pytest.raises(EncryptionError, match="already encrypted"):
         encrypt_pdf(out.getvalue(), PASSWORD)
+
+
+# The helper process workers encrypt in
+
+
+@pytest.fixture
+def encryptor() -> Iterator[Encryptor]:
+    helper = Encryptor()
+    yield helper
+    helper.close()
+
+
+def _helpers() -> list[int]:
+    """This process's children started by multiprocessing's spawn (not its resource tracker)."""
+    found = []
+    for process in tree(os.getpid())[1:]:
+        try:
+            command = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            found.append(process.pid)
+    return found
+
+
+def test_an_encryptor_encrypts_for_many_threads_in_a_process_of_its_own(encryptor):
+    passwords = [f"{PASSWORD} {index}" for index in range(6)]
+    with ThreadPoolExecutor(max_workers=4) as threads:
+        results = list(threads.map(lambda p: encryptor(plain_pdf(p), p), passwords))
+
+    assert _helpers(), "no helper process"
+    for password, result in zip(passwords, results, strict=True):
+        with pikepdf.open(io.BytesIO(result), password=password) as document:
+            assert str(document.docinfo["/Title"]) == password
+            assert document.encryption.R == 6
+
+
+def test_an_encryptor_raises_what_encrypt_pdf_raises(encryptor):
+    with pytest.raises(EncryptionError, match="empty"):
+        encryptor(plain_pdf(), "  ")
+    with pytest.raises(EncryptionError, match="not a PDF"):
+        encryptor(b"GIF89a", PASSWORD)
+
+
+def test_a_dead_helper_fails_that_call_as_transient_and_the_next_call_gets_a_new_one(encryptor):
+    encryptor(plain_pdf(), PASSWORD)
+    [helper] = _helpers()
+    os.kill(helper, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while helper in _helpers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    with pytest.raises(EncryptionUnavailable):
+        encryptor(plain_pdf(), PASSWORD)
+    result = encryptor(plain_pdf(), PASSWORD)
+    with pikepdf.open(io.BytesIO(result), password=PASSWORD) as document:
+        assert len(document.pages) == 1
+    assert _helpers() and helper not in _helpers()
