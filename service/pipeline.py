@@ -45,7 +45,7 @@ from service.render_cache import (
     SharedCache,
     content_key,
 )
-from service.rendering import render_footer_html, render_mail, render_report_html
+from service.rendering import MailText, render_footer_html, render_mail, render_report_html
 from service.report_builder import build_report, request_from_parameters
 from service.report_model import ReportData
 from service.runs import Claim, DeliveryState, claim, finish_run_if_done, move
@@ -143,6 +143,20 @@ class Document:
     html: str
     footer: str
     pdf_key: str
+    #: The mail's text in the document's language, by (encrypted, CSV attached): rendered
+    #: once per document, not once per recipient.
+    mails: dict[tuple[bool, bool], MailText] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def mail(self, *, encrypted: bool, csv_attached: bool) -> MailText:
+        key = (encrypted, csv_attached)
+        text = self.mails.get(key)
+        if text is None:  # two threads may both render it; either result is the same
+            text = self.mails[key] = render_mail(
+                self.data, encrypted=encrypted, csv_attached=csv_attached
+            )
+        return text
 
     @property
     def weight(self) -> int:
@@ -356,8 +370,7 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
     data = document.data
     attachments: list[Attachment] = []
     key = ""
-    mail = render_mail(
-        data,
+    mail = document.mail(
         encrypted=prepared.password is not None,
         csv_attached=prepared.attach_csv or prepared.report_format == "csv",
     )

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import update
 
 from actors.embedded import EmbeddedWorker
+from service import pipeline
 from service.pdf import PdfRenderer
+from service.rendering import render_mail
 from service.runs import Recipients
 from storage.db import transaction
 from storage.models import Contact, ReportRun, Role
@@ -182,3 +184,36 @@ def test_deliveries_renders_and_finished_runs_are_counted_in_metrics(
     exposition = generate_latest(ledger).decode()
     assert 'reportd_deliveries{state="sent"} 3.0' in exposition
     assert "reportd_runs_open 0.0" in exposition
+
+
+def test_the_mail_text_of_a_document_is_rendered_once_for_all_its_recipients(
+    world: World, renderer: PdfRenderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with transaction(world.sessions) as session:
+        alex = session.get(Contact, world.contacts[ALEX])
+        assert alex is not None
+        session.add(  # Alex's clearance and language: Alex's document and mail text
+            Contact(
+                account_id=alex.account_id,
+                name="Sam Morgan",
+                email_address="sam.morgan@example.com",
+                role_id=alex.role_id,
+                locale=alex.locale,
+                time_zone=alex.time_zone,
+            )
+        )
+    rendered: list[bool] = []
+
+    def counted(data: object, *, encrypted: bool, csv_attached: bool) -> object:
+        rendered.append(encrypted)
+        return render_mail(data, encrypted=encrypted, csv_attached=csv_attached)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "render_mail", counted)
+    with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
+        run_id, deliveries = world.new_run(Recipients(all_contacts=True))
+        worker.start_run(run_id)
+        world.wait_finished(run_id)
+
+    assert len(deliveries) == 4 and len(rendered) == 3
+    sam, alex_mail = world.mails_to("sam.morgan@example.com"), world.mails_to(ALEX)
+    assert len(sam) == 1 and sam[0]["Subject"] == alex_mail[0]["Subject"]
