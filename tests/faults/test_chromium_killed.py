@@ -56,7 +56,8 @@ def test_chromium_killed_under_a_worker_mid_render_is_relaunched_and_each_contac
 
         # ... the same worker starts another one, and the run completes.
         run = world.wait_finished(run_id, timeout=90)
-        assert worker.popen.poll() is None and worker.python_pids() == python
+        # The same processes (an encryption helper may have started beside them).
+        assert worker.popen.poll() is None and set(python) <= set(worker.python_pids())
         relaunched = worker.chromium_pids()
         assert relaunched and not set(relaunched) & set(killed)
 
