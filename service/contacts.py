@@ -140,11 +140,23 @@ def list_contacts(session: Session, *, account_id: int) -> list[ContactView]:
 
 def report_password(contact: Contact, box: SecretBox) -> str | None:
     """The password to encrypt this contact's reports with, or None if they are not protected."""
-    if not contact.report_pdf_password_enabled:
+    return open_report_password(
+        name=contact.name,
+        enabled=contact.report_pdf_password_enabled,
+        sealed=contact.report_pdf_password_encrypted,
+        box=box,
+    )
+
+
+def open_report_password(
+    *, name: str, enabled: bool, sealed: bytes | None, box: SecretBox
+) -> str | None:
+    """``report_password`` from a contact's stored columns (read without loading a Contact)."""
+    if not enabled:
         return None
-    if contact.report_pdf_password_encrypted is None:
-        raise InvalidInput(f"contact {contact.name!r}: protected reports but no report password")
-    return box.open(contact.report_pdf_password_encrypted)
+    if sealed is None:
+        raise InvalidInput(f"contact {name!r}: protected reports but no report password")
+    return box.open(sealed)
 
 
 def _get(session: Session, account_id: int, contact_id: int) -> Contact:

@@ -17,15 +17,15 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.clearance import scope_for
 from service.compaction import compact_pdf
-from service.contacts import report_password
+from service.contacts import open_report_password
 from service.csv_export import render_csv
 from service.encryption import encrypt_pdf
 from service.errors import (
@@ -283,19 +283,46 @@ class SentNotRecorded(RuntimeError):
     to pending (it would be resent as if new); it stays in sending until its lease lapses."""
 
 
+_deliveries = cast(Table, Delivery.__table__)
+_contacts = cast(Table, Contact.__table__)
+#: A delivery and its contact (none if it is for a user, or the contact was deleted), read
+#: for every delivery: columns, not ORM objects.
+_RECIPIENT = (
+    select(
+        _deliveries.c.run_id,
+        _deliveries.c.account_id,
+        _deliveries.c.contact_id,
+        _deliveries.c.user_id,
+        _contacts.c.role_id,
+        _contacts.c.name,
+        _contacts.c.email_address,
+        _contacts.c.locale,
+        _contacts.c.time_zone,
+        _contacts.c.report_pdf_password_enabled,
+        _contacts.c.report_pdf_password_encrypted,
+    )
+    .select_from(_deliveries.outerjoin(_contacts, _contacts.c.id == _deliveries.c.contact_id))
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+)
+
+
 def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
     """Resolve the recipient and their clearance now, and build (or share) their document."""
-    delivery = session.get(Delivery, delivery_id)
-    assert delivery is not None
+    delivery = session.execute(_RECIPIENT, {"delivery_id": delivery_id}).one()
     run_id_var.set(delivery.run_id)  # for the logs; delivery_context restores it
-    run = deps.runs.get_or_compute(delivery.run_id, lambda: _run_facts(session, delivery))
+    run = deps.runs.get_or_compute(
+        delivery.run_id, lambda: _run_facts(session, delivery.run_id, delivery.account_id)
+    )
     password: str | None = None
     if delivery.contact_id is not None:
-        contact = session.get(Contact, delivery.contact_id)
-        assert contact is not None
-        role_id, name, address = contact.role_id, contact.name, contact.email_address
-        locale, zone = contact.locale, contact.time_zone
-        password = report_password(contact, deps.box)
+        role_id, name, address = delivery.role_id, delivery.name, delivery.email_address
+        locale, zone = delivery.locale, delivery.time_zone
+        password = open_report_password(
+            name=name,
+            enabled=delivery.report_pdf_password_enabled,
+            sealed=delivery.report_pdf_password_encrypted,
+            box=deps.box,
+        )
     elif delivery.user_id is not None:
         user = session.get(User, delivery.user_id)
         assert user is not None
@@ -344,9 +371,9 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
     )
 
 
-def _run_facts(session: Session, delivery: Delivery) -> RunFacts:
-    run = session.get(ReportRun, delivery.run_id)
-    account = session.get(Account, delivery.account_id)
+def _run_facts(session: Session, run_id: int, account_id: int) -> RunFacts:
+    run = session.get(ReportRun, run_id)
+    account = session.get(Account, account_id)
     assert run is not None and account is not None
     return RunFacts(
         run_id=run.id,
