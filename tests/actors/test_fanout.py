@@ -13,7 +13,7 @@ from service.pdf import PdfRenderer
 from service.rendering import render_mail
 from service.runs import Recipients
 from storage.db import transaction
-from storage.models import Contact, ReportRun, Role
+from storage.models import Contact, Membership, ReportRun, Role, User
 from tests.actors.conftest import ALEX, HANAKO, JONAS, World, pdf_text
 
 #: Computers of the sample by group: the Web Team sees web-* and fron-* only.
@@ -217,3 +217,31 @@ def test_the_mail_text_of_a_document_is_rendered_once_for_all_its_recipients(
     assert len(deliveries) == 4 and len(rendered) == 3
     sam, alex_mail = world.mails_to("sam.morgan@example.com"), world.mails_to(ALEX)
     assert len(sam) == 1 and sam[0]["Subject"] == alex_mail[0]["Subject"]
+
+
+def test_a_user_named_as_recipient_gets_what_their_role_in_the_account_allows(
+    world: World, worker: EmbeddedWorker
+) -> None:
+    address = f"admin.{world.account_id}@example.com"
+    with transaction(world.sessions) as session:
+        hanako = session.get(Contact, world.contacts[HANAKO])
+        assert hanako is not None
+        user = User(email_address=address, name="Web Admin", locale="en-US", time_zone="UTC")
+        session.add(user)
+        session.flush()
+        # The Web Team's role, as Hanako's clearance is: web servers and their sub-group.
+        session.add(
+            Membership(account_id=world.account_id, user_id=user.id, role_id=hanako.role_id)
+        )
+        user_id = user.id
+
+    run_id, _ = world.new_run(Recipients(user_ids=[user_id]), report_type="computer")
+    worker.start_run(run_id)
+    run = world.wait_finished(run_id)
+
+    assert (run.sent, run.failed) == (1, 0)
+    [mail] = world.mails()
+    assert mail["To"].addresses[0].addr_spec == address
+    text = pdf_text(mail)
+    assert all(name in text for name in WEB)
+    assert not any(name in text for name in ELSEWHERE)
