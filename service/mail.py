@@ -18,6 +18,7 @@ import re
 import secrets
 import smtplib
 import ssl
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
@@ -222,7 +223,7 @@ def _body_part(text_body: str, html_body: str | None) -> EmailMessage:
     if html_body is not None:
         part.add_alternative(html_body, subtype="html")
         _choose_boundaries(part)
-    return part
+    return _flattened_once(part)
 
 
 @lru_cache(maxsize=64)
@@ -232,7 +233,7 @@ def _attachment_part(filename: str, maintype: str, subtype: str, content: bytes)
     encoded once (a bytes object hashes once, so a hit costs nothing)."""
     part = EmailMessage(policy=MESSAGE_POLICY)
     part.set_content(content, maintype=maintype, subtype=subtype, filename=filename)
-    return part
+    return _flattened_once(part)
 
 
 @lru_cache(maxsize=8)
@@ -294,14 +295,35 @@ def flatten(message: EmailMessage) -> bytes:
     return out.getvalue()
 
 
+#: The bytes of each shared part (``_body_part``, ``_attachment_part``) as the generator
+#: writes it inside a mail; a part and its bytes go when the part's cache lets it go.
+_FLATTENED: weakref.WeakKeyDictionary[EmailMessage, bytes] = weakref.WeakKeyDictionary()
+
+
+def _flattened_once(part: EmailMessage) -> EmailMessage:
+    """Keep the bytes of a shared part, so that every mail carrying it copies them."""
+    out = io.BytesIO()
+    _Generator(out, policy=MESSAGE_POLICY).flatten(part, linesep=MESSAGE_POLICY.linesep)
+    _FLATTENED[part] = out.getvalue()
+    return part
+
+
 class _Generator(BytesGenerator):
-    """The standard generator, writing a body's lines in one piece instead of one by one.
+    """The standard generator, writing a body's lines in one piece instead of one by one,
+    and a shared part's bytes as they were written the first time.
 
     A 400 KB attachment is 5,300 base64 lines; the generator splits them and writes each
     line and each line end separately, 10,600 writes that were most of a mail's encoding time.
     Replacing every line end (CRLF, CR or LF, as the generator's ``NLCRE`` matches them) with
     the policy's is the same text, written once.
     """
+
+    def flatten(self, msg: Any, unixfrom: bool = False, linesep: str | None = None) -> None:
+        written = _FLATTENED.get(msg)
+        if written is not None and not unixfrom and linesep == MESSAGE_POLICY.linesep:
+            self._fp.write(written)  # type: ignore[attr-defined]  # the generator's output
+            return
+        super().flatten(msg, unixfrom, linesep)
 
     def _write_lines(self, lines: str) -> None:
         if lines:
