@@ -91,6 +91,9 @@ class Attachment:
     filename: str
     content: bytes
     mime_type: str
+    #: The same file goes to other recipients too (a shared PDF, not one encrypted for this
+    #: recipient): its encoded part is kept and shared rather than built for this mail.
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,10 +196,9 @@ def build_message(
         maintype, _, subtype = attachment.mime_type.partition("/")
         if not maintype or not subtype or maintype in ("multipart", "message"):
             raise InvalidInput(f"attachment MIME type {attachment.mime_type!r} is not usable")
+        build = _attachment_part if attachment.reused else _new_attachment_part
         message.attach(
-            _attachment_part(
-                _header_text(attachment.filename), maintype, subtype, attachment.content
-            )
+            build(_header_text(attachment.filename), maintype, subtype, attachment.content)
         )
     return message
 
@@ -226,14 +228,21 @@ def _body_part(text_body: str, html_body: str | None) -> EmailMessage:
     return _flattened_once(part)
 
 
-@lru_cache(maxsize=64)
-def _attachment_part(filename: str, maintype: str, subtype: str, content: bytes) -> EmailMessage:
+def _new_attachment_part(
+    filename: str, maintype: str, subtype: str, content: bytes
+) -> EmailMessage:
     """An attachment as the standard content manager writes it (base64, the file name in
-    RFC 2231 when it is not ASCII); the last 64 kept, so a PDF shared by many recipients is
-    encoded once (a bytes object hashes once, so a hit costs nothing)."""
+    RFC 2231 when it is not ASCII)."""
     part = EmailMessage(policy=MESSAGE_POLICY)
     part.set_content(content, maintype=maintype, subtype=subtype, filename=filename)
-    return _flattened_once(part)
+    return part
+
+
+@lru_cache(maxsize=64)
+def _attachment_part(filename: str, maintype: str, subtype: str, content: bytes) -> EmailMessage:
+    """A reused attachment's part, the last 64 kept, so a PDF shared by many recipients is
+    encoded once (a bytes object hashes once, so a hit costs nothing)."""
+    return _flattened_once(_new_attachment_part(filename, maintype, subtype, content))
 
 
 @lru_cache(maxsize=8)

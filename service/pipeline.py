@@ -411,9 +411,16 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
                 else _print(deps.renderer, document)
             ),
         )
-        if prepared.password is not None:
+        if prepared.password is not None:  # then this recipient's alone
             pdf = deps.encrypt(pdf, prepared.password)
-        attachments.append(Attachment(mail.attachment_filename, pdf, "application/pdf"))
+        attachments.append(
+            Attachment(
+                mail.attachment_filename,
+                pdf,
+                "application/pdf",
+                reused=prepared.password is None,
+            )
+        )
     if prepared.attach_csv or prepared.report_format == "csv":
         csv_name = mail.attachment_filename.rsplit(".", 1)[0] + ".csv"
         attachments.append(Attachment(csv_name, render_csv(data), "text/csv"))

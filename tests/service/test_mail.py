@@ -140,7 +140,7 @@ def test_when_built_then_text_and_html_are_alternatives_inside_mixed_with_attach
 )
 def test_when_flattened_then_the_bytes_are_the_standard_generators(text_body):
     attachments = [
-        Attachment("report.pdf", PDF * 300, "application/pdf"),
+        Attachment("report.pdf", PDF * 300, "application/pdf", reused=True),
         Attachment(JAPANESE_FILENAME, PDF, "application/pdf"),
         Attachment("rows.csv", b"a,b\r\n1,2\n3,4\r", "text/csv"),
     ]
@@ -186,7 +186,9 @@ def test_mails_sharing_a_text_and_a_pdf_flattened_in_threads_each_carry_their_ow
                 to_name=f"Recipient {index}",
                 to_address=f"r{index}@example.com",
                 text_body=f"Report for group {index % 3}.\n",
-                attachments=[Attachment("report.pdf", pdf, "application/pdf")],
+                attachments=[
+                    Attachment("report.pdf", pdf, "application/pdf", reused=index % 2 == 0)
+                ],
                 message_id=make_message_id(f"delivery-{index}", "reportd.invalid"),
             )
         )
