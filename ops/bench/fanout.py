@@ -49,6 +49,7 @@ from actors.runtime import build_deps
 from service import pipeline
 from service.accounts import create_account
 from service.config import Settings
+from service.encryption import Encryptor
 from service.pdf import PdfRenderer
 from service.pipeline import Deps
 from service.render_cache import RenderCache, SharedCache
@@ -579,8 +580,11 @@ def main() -> None:
             renderer = deps.renderer
             assert isinstance(renderer, PdfRenderer)
             try:
-                # The browser's launch is once per process; keep it out of both figures.
+                # The browser's launch and the encryption helper's start are once per
+                # process; keep them out of both figures.
                 renderer.render("<p>warm-up</p>")
+                if isinstance(deps.encrypt, Encryptor):
+                    deps.encrypt.start()
                 print(
                     f"one worker: {args.threads} threads, {settings.render_slots} render slots, "
                     f"one Chromium; SMTP sink {'in' if args.sink_in_process else 'out of'} "

@@ -168,3 +168,11 @@ def test_a_dead_helper_fails_that_call_as_transient_and_the_next_call_gets_a_new
     with pikepdf.open(io.BytesIO(result), password=PASSWORD) as document:
         assert len(document.pages) == 1
     assert _helpers() and helper not in _helpers()
+
+
+def test_an_encryptor_started_ahead_has_its_helper_before_the_first_call(encryptor):
+    assert _helpers() == []
+    encryptor.start()
+    [helper] = _helpers()
+    encryptor(plain_pdf(), PASSWORD)
+    assert _helpers() == [helper]
