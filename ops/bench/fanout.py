@@ -304,7 +304,7 @@ def cpu_by_process(sink: int | None) -> dict[str, float]:
 #: The steps of ``service.pipeline.deliver`` timed by ``--stages``, by the names it calls them.
 STAGES = (
     "claim",
-    "report_password",
+    "open_report_password",
     "load_role",
     "build_report",
     "render_report_html",
