@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actors import delivery as delivery_actors
 from actors.embedded import EmbeddedWorker
 from actors.runtime import build_deps
-from service import pipeline
+from service import pipeline, proctree
 from service.accounts import create_account
 from service.config import Settings
 from service.encryption import Encryptor
@@ -271,35 +271,15 @@ def cpu_by_process(sink: int | None) -> dict[str, float]:
     """CPU seconds of this process, the sink process (pid ``sink``), other Python children
     (the encryption helper), Playwright's driver (node) and Chromium, reaped children
     included (Chromium's renderer processes come and go with contexts)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, str, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2 :].split()
-        seconds = sum(int(value) for value in fields[11:15]) / ticks
-        stats[int(entry.name)] = (int(fields[1]), comm, seconds)
-    me = os.getpid()
-    totals = {"python": stats[me][2], "sink": 0.0, "helper": 0.0, "node": 0.0, "chromium": 0.0}
-    todo = [me]
-    while todo:
-        parent = todo.pop()
-        for pid, (ppid, comm, seconds) in stats.items():
-            if ppid == parent:
-                todo.append(pid)
-                if comm.startswith("node"):
-                    totals["node"] += seconds
-                elif pid == sink:
-                    totals["sink"] += seconds
-                elif comm.startswith("python"):
-                    totals["helper"] += seconds  # encryption (and spawn's resource tracker)
-                else:
-                    totals["chromium"] += seconds
+    me, *children = proctree.tree(os.getpid())
+    totals = dict.fromkeys(("python", "sink", "helper", "node", "chromium"), 0.0)
+    totals["python"] = proctree.cpu_seconds(me.pid)
+    for child in children:
+        if child.pid == sink:
+            name = "sink"
+        else:  # the encryption helper (and spawn's resource tracker), the driver, Chromium
+            name = {"python": "helper", "playwright": "node"}.get(child.kind, "chromium")
+        totals[name] += proctree.cpu_seconds(child.pid)
     return totals
 
 
