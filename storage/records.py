@@ -31,27 +31,28 @@ class RoleRecord:
     policy_ids: frozenset[int]
 
 
-def role_record(role: Role) -> RoleRecord:
-    columns = {attr.key: getattr(role, attr.key) for attr in inspect(Role).column_attrs}
-    return RoleRecord(
-        id=role.id,
-        account_id=role.account_id,
-        name=role.name,
-        description=role.description,
-        immutable=role.immutable,
-        rights={k: v for k, v in columns.items() if k not in ROLE_IDENTITY_COLUMNS},
-        computer_group_ids=frozenset(link.group_id for link in role.computer_groups),
-        computer_ids=frozenset(link.computer_id for link in role.computers),
-        policy_ids=frozenset(link.policy_id for link in role.policies),
-    )
-
-
 #: The role's columns that are rights, with the attribute names ``RoleRecord.rights`` uses.
 _RIGHTS = [
     (attr.key, attr.columns[0])
     for attr in inspect(Role).column_attrs
     if attr.key not in ROLE_IDENTITY_COLUMNS
 ]
+
+
+def role_record(role: Role) -> RoleRecord:
+    return RoleRecord(
+        id=role.id,
+        account_id=role.account_id,
+        name=role.name,
+        description=role.description,
+        immutable=role.immutable,
+        rights={key: getattr(role, key) for key, _ in _RIGHTS},
+        computer_group_ids=frozenset(link.group_id for link in role.computer_groups),
+        computer_ids=frozenset(link.computer_id for link in role.computers),
+        policy_ids=frozenset(link.policy_id for link in role.policies),
+    )
+
+
 _roles = cast(Table, Role.__table__)
 _ROLE = select(_roles).where(
     _roles.c.account_id == bindparam("account_id"), _roles.c.id == bindparam("role_id")
