@@ -250,10 +250,10 @@ class _BlockReadingSMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        data = await self._read_data()
-        if data is None:  # the client went away mid-DATA
+        read = await self._read_data()
+        if read is None:  # the client went away mid-DATA
             return
-        refusal = self._refusal(data)
+        data, refusal = read
         if refusal is not None:
             await self.push(refusal)
             self._set_post_data_state()  # type: ignore[no-untyped-call]
@@ -279,27 +279,43 @@ class _BlockReadingSMTP(SMTP):
         self._set_post_data_state()  # type: ignore[no-untyped-call]
         await self.push("250 OK" if status is MISSING else status)
 
-    async def _read_data(self) -> bytearray | None:
-        """Everything up to the line ``.`` (not included); None if the connection closed."""
-        data = bytearray()
+    async def _read_data(self) -> tuple[bytearray, str | None] | None:
+        """Everything up to the line ``.`` (not included) and the reply refusing it, if it is
+        refused; None if the connection closed. Once a mail is refused only its last bytes
+        are kept (to see where it ends): aiosmtpd too drops what it will not take."""
+        data, refusal = bytearray(), None
         while True:
             try:
                 data += await self._reader.readuntil(b".\r\n")
             except asyncio.LimitOverrunError as error:  # no ".\r\n" in what has come so far
                 data += await self._reader.read(error.consumed)
-                continue
             except asyncio.IncompleteReadError:
                 return None
-            if data == b".\r\n" or data.endswith(b"\r\n.\r\n"):
-                del data[-3:]
-                return data
+            else:
+                if data == b".\r\n" or data.endswith(b"\r\n.\r\n"):
+                    del data[-3:]
+                    return data, refusal or self._refusal(data)
+            limit = self.data_size_limit
+            if refusal is None and limit and len(data) > limit:
+                refusal = self._refusal(data)
+            if refusal is not None:
+                del data[:-5]
 
     def _refusal(self, data: bytearray) -> str | None:
-        if self.data_size_limit and len(data) > self.data_size_limit:
-            return "552 Error: Too much mail data"
-        if data and max(map(len, data.split(b"\r\n"))) + 2 > self.line_length_limit:
-            return "500 Line too long (see RFC5321 4.5.3.1.6)"
-        return None
+        """Why the mail is refused: a line too long or too much data, whichever aiosmtpd,
+        reading line by line, would meet first; None if it is taken."""
+        lines = data.split(b"\r\n")
+        limit, longest = self.data_size_limit, self.line_length_limit
+        if (not limit or len(data) <= limit) and max(map(len, lines)) + 2 <= longest:
+            return None
+        read = 0
+        for line in lines:
+            if len(line) + 2 > longest:
+                return "500 Line too long (see RFC5321 4.5.3.1.6)"
+            read += len(line) + 2
+            if limit and read > limit:
+                break
+        return "552 Error: Too much mail data"
 
 
 class _Controller(Controller):

@@ -6,6 +6,7 @@ Each case is sent over a raw socket, in pieces that cut through line ends and th
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import SMTP
 
-from service.smtp_sink import SERVER_NAME, OutboxHandler, _Controller
+from service.smtp_sink import SERVER_NAME, OutboxHandler, _BlockReadingSMTP, _Controller
 
 LIMIT = 4096  # data_size_limit of both servers, so that "too much" is quick to reach
 
@@ -81,7 +82,12 @@ def _stored(directory: Path) -> list[bytes]:
 
 
 #: What the end of DATA is answered with, by case (250 unless named here).
-REFUSED = {"line too long": b"500", "too much data": b"552"}
+REFUSED = {
+    "line too long": b"500",
+    "too much data": b"552",
+    "a long line, then too much": b"500",
+    "too much, then a long line": b"552",
+}
 CASES = {
     "empty mail": b".\r\n",
     "one line": b"Subject: x\r\n\r\nhello\r\n.\r\n",
@@ -92,6 +98,8 @@ CASES = {
     "base64 lines": b"Subject: x\r\n\r\n" + (b"QUJD" * 19 + b"\r\n") * 40 + b".\r\n",
     "line too long": b"Subject: x\r\n\r\n" + b"x" * 1200 + b"\r\nok\r\n.\r\n",
     "too much data": (b"y" * 70 + b"\r\n") * 80 + b".\r\n",
+    "a long line, then too much": b"x" * 1200 + b"\r\n" + (b"y" * 70 + b"\r\n") * 80 + b".\r\n",
+    "too much, then a long line": (b"y" * 70 + b"\r\n") * 80 + b"x" * 1200 + b"\r\n.\r\n",
 }
 
 
@@ -107,3 +115,25 @@ def test_the_block_reader_answers_and_stores_as_aiosmtpd_reads_line_by_line(
     assert replies["blocks"][0] == REFUSED.get(case, b"250")
     assert replies["blocks"][1:] == [b"250", b"250", b"221"]  # the commands after the mail
     assert _stored(tmp_path / "blocks") == _stored(tmp_path / "lines")
+
+
+def test_a_mail_over_the_size_limit_is_not_kept_in_memory_while_it_arrives() -> None:
+    # 8 MB against a 4 KB limit, fed as a client would send it: what is kept stays small.
+    line = b"z" * 70 + b"\r\n"
+
+    async def read() -> tuple[bytearray, str | None] | None:
+        loop = asyncio.get_running_loop()
+        server = _BlockReadingSMTP(OutboxHandler(Path("unused")), data_size_limit=LIMIT, loop=loop)
+        reader = asyncio.StreamReader(limit=server.line_length_limit)
+        server._reader = reader
+        for _ in range(8 * 1024 * 1024 // (len(line) * 100)):
+            reader.feed_data(line * 100)
+        reader.feed_data(b".\r\n")
+        reader.feed_eof()
+        return await server._read_data()
+
+    result = asyncio.run(read())
+
+    assert result is not None
+    kept, refusal = result
+    assert refusal is not None and refusal.startswith("552") and len(kept) < 10_000
