@@ -95,6 +95,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option of the engines behind read-only session factories.
+READ_ONLY = "reportd_read_only"
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock when a transaction begins, not when it first writes.
 
@@ -108,10 +112,6 @@ def _sqlite_begin_immediate(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-#: Execution option of the engines behind read-only session factories.
-READ_ONLY = "reportd_read_only"
 
 
 def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
