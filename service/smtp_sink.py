@@ -18,6 +18,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -236,7 +239,17 @@ class _BlockReadingSMTP(SMTP):
     the whole mail at once: lines of at most ``line_length_limit`` bytes (else 500), at most
     ``data_size_limit`` bytes (else 552), a leading dot removed from every line (RFC 5321
     4.5.2), and the handler's DATA hook called as aiosmtpd calls it.
+
+    It also parses the addresses of MAIL and RCPT without defining a class per call, as
+    aiosmtpd 1.4's ``_getaddr`` does (a sixth of the sink's CPU per mail).
     """
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        address, rest = _parse_address(arg)
+        if address and self.local_part_limit:
+            if len(address.rpartition("@")[0]) > self.local_part_limit:
+                return None, None
+        return address, rest
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
@@ -316,6 +329,22 @@ class _BlockReadingSMTP(SMTP):
             if limit and read > limit:
                 break
         return "552 Error: Too much mail data"
+
+
+@lru_cache(maxsize=1024)
+def _parse_address(arg: str) -> tuple[str | None, str | None]:
+    """The address of a MAIL or RCPT argument and what follows it, as aiosmtpd 1.4's
+    ``SMTP._getaddr`` finds them; (None, None) if it is not an address."""
+    if not arg:
+        return "", ""
+    try:
+        if arg.lstrip().startswith("<"):
+            angle, rest = get_angle_addr(arg)
+            return angle.addr_spec, rest
+        spec, rest = get_addr_spec(arg)
+        return spec.addr_spec, rest
+    except HeaderParseError:
+        return None, None
 
 
 class _Controller(Controller):

@@ -137,3 +137,43 @@ def test_a_mail_over_the_size_limit_is_not_kept_in_memory_while_it_arrives() -> 
     assert result is not None
     kept, refusal = result
     assert refusal is not None and refusal.startswith("552") and len(kept) < 10_000
+
+
+ADDRESSES = [
+    "",
+    "<>",
+    "<a@example.com>",
+    "<a@example.com> SIZE=1000 BODY=8BITMIME",
+    "a@example.com",
+    "a@example.com SIZE=10",
+    "  <spaced@example.com>",
+    "<a.very.long.local.part@example.com>",
+    '<"quoted local"@example.com>',
+    "<@route:a@example.com>",
+    "<a@[127.0.0.1]>",
+    "<no-at-sign>",
+    "<unclosed@example.com",
+    "not an address at all <",
+    "<a@example.com>>",
+    "<ünïcode@example.com>",
+    "@",
+]
+
+
+@pytest.mark.parametrize("local_part_limit", [0, 10])
+def test_mail_and_rcpt_addresses_are_parsed_as_aiosmtpd_parses_them(local_part_limit: int) -> None:
+    async def parse() -> list[tuple[object, object]]:
+        loop = asyncio.get_running_loop()
+        handler = OutboxHandler(Path("unused"))
+        ours = _BlockReadingSMTP(handler, loop=loop)
+        theirs = SMTP(handler, loop=loop)
+        pairs = []
+        for server in (ours, theirs):
+            server.local_part_limit = local_part_limit
+        for argument in ADDRESSES * 2:  # the second time from the cache
+            pairs.append((ours._getaddr(argument), theirs._getaddr(argument)))
+        return pairs
+
+    for ours, theirs in asyncio.run(parse()):
+        assert ours == theirs
+    assert asyncio.run(parse())[3][0][0] == "a@example.com"
