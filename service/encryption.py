@@ -38,8 +38,10 @@ PERMISSIONS = pikepdf.Permissions(
     modify_form=False,
     modify_other=False,
 )
-#: Bytes of randomness in the owner password nobody keeps.
-OWNER_PASSWORD_BYTES = 32
+#: Bytes of randomness in the owner password nobody keeps: 128 bits, out of reach of a
+#: search. Not more: revision 6 hashes the password 64 times over in each of its 64 or more
+#: rounds, twice, so 32 bytes (43 characters) made an encryption ~9 % slower (20.5 vs 18.7 ms).
+OWNER_PASSWORD_BYTES = 16
 
 
 def encrypt_pdf(pdf: bytes, password: str) -> bytes:
