@@ -52,7 +52,7 @@ from service.runs import Claim, DeliveryState, claim, finish_run_if_done, move
 from service.secretbox import SecretBox
 from service.shared_pdfs import store_pdf, stored_pdf
 from service.smtp_connections import SmtpConnections
-from storage.db import read_only_sessions, transaction
+from storage.db import read_only_sessions, statement_sessions, transaction
 from storage.models import Account, Contact, Delivery, Membership, ReportRun, User
 from storage.records import load_role
 
@@ -116,9 +116,14 @@ class Deps:
     #: Sessions for reading only, on the same database: on SQLite they read beside the one
     #: writer instead of queueing for its lock.
     readers: sessionmaker[Session] = field(init=False)
+    #: Sessions for the claim and the move to sending, each statement of which stands on
+    #: its own: on PostgreSQL they run without a transaction around them (a round trip less
+    #: at each end); elsewhere they are ``sessions``.
+    statements: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:
         self.readers = read_only_sessions(self.sessions)
+        self.statements = statement_sessions(self.sessions)
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,7 @@ def _deliver(delivery_id: int, deps: Deps) -> Result:
     # The claim is a short write of its own; everything the mail needs is read after it, in
     # a read-only session, so that on SQLite the reading (a new document's whole report
     # among it) does not hold the one write lock every other delivery waits for.
-    with transaction(deps.sessions) as session:
+    with transaction(deps.statements) as session:
         held = claim(session, delivery_id, now=deps.clock(), lease=deps.lease)
     if held is None:
         return Result(Outcome.skipped)
@@ -243,7 +248,7 @@ def _deliver_claimed(held: Claim, prepared: Prepared | ReportdError, deps: Deps)
         # password sealed with another key, a deleted recipient) will not heal by itself.
         return _settle(held, deps, DeliveryState.failed, str(error), held_in=RENDERING)
 
-    with transaction(deps.sessions) as session:
+    with transaction(deps.statements) as session:
         if not move(
             session,
             held,

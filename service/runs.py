@@ -198,7 +198,7 @@ _pdfs = cast(Table, RenderedPdf.__table__)
 _CLAIMABLE = select(_deliveries.c.state, _deliveries.c.updated, _deliveries.c.lease_until).where(
     _deliveries.c.id == bindparam("delivery_id")
 )
-_CLAIM = (
+_CLAIM_UPDATE = (
     update(_deliveries)
     .where(
         _deliveries.c.id == bindparam("delivery_id"),
@@ -219,7 +219,9 @@ _CLAIM = (
         ),
         updated=bindparam("now"),
     )
-    .returning(_deliveries.c.attempts, _deliveries.c.possible_duplicate, _deliveries.c.run_id)
+)
+_CLAIM = _CLAIM_UPDATE.returning(
+    _deliveries.c.attempts, _deliveries.c.possible_duplicate, _deliveries.c.run_id
 )
 _HELD_STATE = select(_deliveries.c.state).where(
     _deliveries.c.id == bindparam("delivery_id"),
@@ -234,6 +236,39 @@ _LOG = insert(_transitions).values(
 )
 
 
+def _logged(changed: Any) -> Any:
+    """The transition INSERT for the rows a data-modifying CTE ``changed`` returns: on
+    PostgreSQL a move and its record are one statement, one round trip instead of two."""
+    return insert(_transitions).from_select(
+        ["delivery_id", "from_state", "to_state", "at", "note"],
+        select(
+            changed.c.id,
+            bindparam("before", type_=_transitions.c.from_state.type),
+            bindparam("after", type_=_transitions.c.to_state.type),
+            bindparam("logged_at", type_=_transitions.c.at.type),
+            bindparam("text", type_=_transitions.c.note.type),
+        ),
+    )
+
+
+_CLAIMED = _CLAIM_UPDATE.returning(
+    _deliveries.c.id,
+    _deliveries.c.attempts,
+    _deliveries.c.possible_duplicate,
+    _deliveries.c.run_id,
+).cte("claimed")
+#: The claim and its record in one statement, for PostgreSQL.
+_CLAIM_AND_LOG = select(
+    _CLAIMED.c.attempts, _CLAIMED.c.possible_duplicate, _CLAIMED.c.run_id
+).add_cte(_logged(_CLAIMED).cte("logged"))
+
+
+def _one_statement_moves(session: Session) -> bool:
+    """Whether the database takes a move and its record as one statement (PostgreSQL's
+    data-modifying CTEs; SQLite has none)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta) -> Claim | None:
     """Take a pending delivery, or one whose owner's lease lapsed; None if it is not ours."""
     seen = session.execute(_CLAIMABLE, {"delivery_id": delivery_id}).first()
@@ -245,20 +280,23 @@ def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta
     ):
         return None
     token = uuid.uuid4().hex
-    taken = session.execute(
-        _CLAIM,
-        {
-            "delivery_id": delivery_id,
-            "seen_state": state.value,
-            "now": now,
-            "token": token,
-            "lease_end": now + lease,
-        },
-    ).first()
+    note = "claimed" if state is DeliveryState.pending else "taken over after the lease lapsed"
+    params = {
+        "delivery_id": delivery_id,
+        "seen_state": state.value,
+        "now": now,
+        "token": token,
+        "lease_end": now + lease,
+    }
+    if _one_statement_moves(session):
+        record = _record_params(state, DeliveryState.rendering, now, note)
+        taken = session.execute(_CLAIM_AND_LOG, params | record).first()
+    else:
+        taken = session.execute(_CLAIM, params).first()
+        if taken is not None:
+            _log(session, delivery_id, state, DeliveryState.rendering, now, note)
     if taken is None:  # another worker got there between the two statements
         return None
-    note = "claimed" if state is DeliveryState.pending else "taken over after the lease lapsed"
-    _log(session, delivery_id, state, DeliveryState.rendering, now, note)
     return Claim(
         delivery_id=delivery_id,
         token=token,
@@ -302,15 +340,18 @@ def move(
     changes.update(
         {"claim_token": None, "lease_until": None} if release else {"lease_until": now + held.lease}
     )
-    result = session.execute(
-        _move_statement(tuple(sorted(changes))),
-        {
-            "delivery_id": held.delivery_id,
-            "token": held.token,
-            "held_in": held_in.value,
-            **{f"new_{name}": value for name, value in changes.items()},
-        },
-    )
+    columns = tuple(sorted(changes))
+    params = {
+        "delivery_id": held.delivery_id,
+        "token": held.token,
+        "held_in": held_in.value,
+        **{f"new_{name}": value for name, value in changes.items()},
+    }
+    if _one_statement_moves(session):
+        record = _record_params(held_in, to, now, note)
+        result = session.execute(_move_and_log_statement(columns), params | record)
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    result = session.execute(_move_statement(columns), params)
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     _log(session, held.delivery_id, held_in, to, now, note)
@@ -329,6 +370,20 @@ def _move_statement(columns: tuple[str, ...]) -> Any:
         )
         .values({name: bindparam(f"new_{name}") for name in columns})
     )
+
+
+@lru_cache(maxsize=64)
+def _move_and_log_statement(columns: tuple[str, ...]) -> Any:
+    """The move that sets ``columns`` and its record, as one statement (PostgreSQL)."""
+    moved = _move_statement(columns).returning(_deliveries.c.id).cte("moved")
+    # An INSERT's rowcount is kept only when asked for: it says whether the move happened.
+    return _logged(moved).execution_options(preserve_rowcount=True)
+
+
+def _record_params(
+    before: DeliveryState, after: DeliveryState, now: datetime, note: str
+) -> dict[str, Any]:
+    return {"before": before.value, "after": after.value, "logged_at": now, "text": note[:2000]}
 
 
 def _log(

@@ -132,10 +132,30 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
 
 def read_only_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     """Read-only sessions on the engine of ``sessions``."""
+    return make_session_factory(_engine_of(sessions), read_only=True)
+
+
+def statement_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for work whose every statement stands on its own, such as a claim (a look,
+    then an UPDATE that checks again what it looked at) or a move that is one statement.
+
+    On PostgreSQL each statement commits by itself (autocommit), which spares a BEGIN and a
+    COMMIT round trip; elsewhere these are ``sessions`` themselves. Work that must see and
+    change several rows as one (closing a run) keeps to ``sessions``.
+    """
+    engine = _engine_of(sessions)
+    if engine.dialect.name != "postgresql":
+        return sessions
+    return sessionmaker(
+        bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
+def _engine_of(sessions: sessionmaker[Session]) -> Engine:
     engine = sessions.kw.get("bind")
     if not isinstance(engine, Engine):
         raise TypeError("the session factory is not bound to an engine")
-    return make_session_factory(engine, read_only=True)
+    return engine
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from service.runs import (
 from service.sample import sample_dataset
 from service.secretbox import SecretBox
 from service.transfer import import_dataset, parse_dataset
-from storage.db import make_session_factory, transaction
+from storage.db import make_session_factory, statement_sessions, transaction
 from storage.models import Delivery, DeliveryTransition, ReportRun
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -199,8 +199,11 @@ def test_a_run_without_recipients_or_with_a_foreign_contact_is_refused(session: 
         )
 
 
-def test_concurrent_claims_have_exactly_one_winner(engine: Engine) -> None:
+@pytest.mark.parametrize("sessions", ["transactions", "statement sessions"])
+def test_concurrent_claims_have_exactly_one_winner(engine: Engine, sessions: str) -> None:
+    # The pipeline claims through statement sessions: on PostgreSQL, outside a transaction.
     factory = make_session_factory(engine)
+    claiming = factory if sessions == "transactions" else statement_sessions(factory)
     with transaction(factory) as session:
         run_id, ids = _run(session)
     winners: list[int] = []
@@ -208,7 +211,7 @@ def test_concurrent_claims_have_exactly_one_winner(engine: Engine) -> None:
 
     def contend() -> None:
         barrier.wait()
-        with transaction(factory) as session:
+        with transaction(claiming) as session:
             if claim(session, ids[0], now=NOW, lease=LEASE) is not None:
                 winners.append(1)
 
@@ -219,6 +222,53 @@ def test_concurrent_claims_have_exactly_one_winner(engine: Engine) -> None:
         t.join()
     try:
         assert len(winners) == 1
+        with factory() as session:
+            claimed = session.scalars(
+                select(DeliveryTransition.to_state).where(DeliveryTransition.delivery_id == ids[0])
+            ).all()
+        assert claimed == ["rendering"]  # one record, the winner's
+    finally:
+        with transaction(factory) as session:
+            session.execute(ReportRun.__table__.delete().where(ReportRun.id == run_id))
+
+
+def test_a_claim_and_a_move_in_statement_sessions_are_recorded_and_seen_at_once(
+    engine: Engine,
+) -> None:
+    factory = make_session_factory(engine)
+    statements = statement_sessions(factory)
+    with transaction(factory) as session:
+        run_id, ids = _run(session)
+    try:
+        with transaction(statements) as session:
+            held = claim(session, ids[0], now=NOW, lease=LEASE)
+            assert held is not None
+            with factory() as other:  # committed already on PostgreSQL: autocommit
+                if engine.dialect.name == "postgresql":
+                    seen = other.get(Delivery, ids[0])
+                    assert seen is not None and seen.state == "rendering"
+            assert move(
+                session, held, to=DeliveryState.sending, now=NOW, held_in=DeliveryState.rendering
+            )
+            assert not move(
+                session, held, to=DeliveryState.sending, now=NOW, held_in=DeliveryState.rendering
+            )
+        with factory() as session:
+            delivery = session.get(Delivery, ids[0])
+            assert delivery is not None and delivery.state == "sending"
+            rows = session.execute(
+                select(
+                    DeliveryTransition.from_state,
+                    DeliveryTransition.to_state,
+                    DeliveryTransition.note,
+                )
+                .where(DeliveryTransition.delivery_id == ids[0])
+                .order_by(DeliveryTransition.id)
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            ("pending", "rendering", "claimed"),
+            ("rendering", "sending", ""),
+        ]
     finally:
         with transaction(factory) as session:
             session.execute(ReportRun.__table__.delete().where(ReportRun.id == run_id))
