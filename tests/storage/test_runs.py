@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.accounts import create_account
 from service.errors import InvalidInput
@@ -199,13 +200,37 @@ def test_a_run_without_recipients_or_with_a_foreign_contact_is_refused(session: 
         )
 
 
-@pytest.mark.parametrize("sessions", ["transactions", "statement sessions"])
-def test_concurrent_claims_have_exactly_one_winner(engine: Engine, sessions: str) -> None:
-    # The pipeline claims through statement sessions: on PostgreSQL, outside a transaction.
+@pytest.fixture
+def committed_run(engine: Engine) -> Iterator[tuple[sessionmaker[Session], list[int]]]:
+    """Sessions on each backend and the deliveries of a run committed there (deleted after),
+    for tests whose sessions must see each other's work."""
     factory = make_session_factory(engine)
-    claiming = factory if sessions == "transactions" else statement_sessions(factory)
     with transaction(factory) as session:
         run_id, ids = _run(session)
+    yield factory, ids
+    with transaction(factory) as session:
+        session.execute(ReportRun.__table__.delete().where(ReportRun.id == run_id))
+
+
+def _transitions(factory: sessionmaker[Session], delivery_id: int) -> list[tuple[str, str, str]]:
+    with factory() as session:
+        rows = session.execute(
+            select(
+                DeliveryTransition.from_state, DeliveryTransition.to_state, DeliveryTransition.note
+            )
+            .where(DeliveryTransition.delivery_id == delivery_id)
+            .order_by(DeliveryTransition.id)
+        ).all()
+    return [(row.from_state, row.to_state, row.note) for row in rows]
+
+
+@pytest.mark.parametrize("sessions", ["transactions", "statement sessions"])
+def test_concurrent_claims_have_exactly_one_winner(
+    committed_run: tuple[sessionmaker[Session], list[int]], sessions: str
+) -> None:
+    # The pipeline claims through statement sessions: on PostgreSQL, outside a transaction.
+    factory, ids = committed_run
+    claiming = factory if sessions == "transactions" else statement_sessions(factory)
     winners: list[int] = []
     barrier = threading.Barrier(8)
 
@@ -220,58 +245,31 @@ def test_concurrent_claims_have_exactly_one_winner(engine: Engine, sessions: str
         t.start()
     for t in threads:
         t.join()
-    try:
-        assert len(winners) == 1
-        with factory() as session:
-            claimed = session.scalars(
-                select(DeliveryTransition.to_state).where(DeliveryTransition.delivery_id == ids[0])
-            ).all()
-        assert claimed == ["rendering"]  # one record, the winner's
-    finally:
-        with transaction(factory) as session:
-            session.execute(ReportRun.__table__.delete().where(ReportRun.id == run_id))
+    assert len(winners) == 1
+    assert _transitions(factory, ids[0]) == [("pending", "rendering", "claimed")]  # the winner's
 
 
 def test_a_claim_and_a_move_in_statement_sessions_are_recorded_and_seen_at_once(
-    engine: Engine,
+    committed_run: tuple[sessionmaker[Session], list[int]], engine: Engine
 ) -> None:
-    factory = make_session_factory(engine)
-    statements = statement_sessions(factory)
-    with transaction(factory) as session:
-        run_id, ids = _run(session)
-    try:
-        with transaction(statements) as session:
-            held = claim(session, ids[0], now=NOW, lease=LEASE)
-            assert held is not None
-            with factory() as other:  # committed already on PostgreSQL: autocommit
-                if engine.dialect.name == "postgresql":
-                    seen = other.get(Delivery, ids[0])
-                    assert seen is not None and seen.state == "rendering"
-            assert move(
-                session, held, to=DeliveryState.sending, now=NOW, held_in=DeliveryState.rendering
-            )
-            assert not move(
-                session, held, to=DeliveryState.sending, now=NOW, held_in=DeliveryState.rendering
-            )
-        with factory() as session:
-            delivery = session.get(Delivery, ids[0])
-            assert delivery is not None and delivery.state == "sending"
-            rows = session.execute(
-                select(
-                    DeliveryTransition.from_state,
-                    DeliveryTransition.to_state,
-                    DeliveryTransition.note,
-                )
-                .where(DeliveryTransition.delivery_id == ids[0])
-                .order_by(DeliveryTransition.id)
-            ).all()
-        assert [tuple(row) for row in rows] == [
-            ("pending", "rendering", "claimed"),
-            ("rendering", "sending", ""),
-        ]
-    finally:
-        with transaction(factory) as session:
-            session.execute(ReportRun.__table__.delete().where(ReportRun.id == run_id))
+    factory, ids = committed_run
+    with transaction(statement_sessions(factory)) as session:
+        held = claim(session, ids[0], now=NOW, lease=LEASE)
+        assert held is not None
+        if engine.dialect.name == "postgresql":  # committed already: autocommit
+            with factory() as other:
+                seen = other.get(Delivery, ids[0])
+                assert seen is not None and seen.state == "rendering"
+        rendering = DeliveryState.rendering
+        assert move(session, held, to=DeliveryState.sending, now=NOW, held_in=rendering)
+        assert not move(session, held, to=DeliveryState.sending, now=NOW, held_in=rendering)
+    with factory() as session:
+        delivery = session.get(Delivery, ids[0])
+        assert delivery is not None and delivery.state == "sending"
+    assert _transitions(factory, ids[0]) == [
+        ("pending", "rendering", "claimed"),
+        ("rendering", "sending", ""),
+    ]
 
 
 def test_entering_sending_renews_the_lease_so_a_slow_render_cannot_lead_to_a_double_send(
