@@ -156,7 +156,8 @@ def warm_up_contacts(records: list[dict[str, Any]], ids: dict[str, int]) -> list
     for index, record in enumerate(records):
         first.setdefault(record["locale"], index)
     chosen = set(first.values())
-    chosen.add(next(i for i, r in enumerate(records) if r.get("reportPDFPassword")))
+    protected = (i for i, record in enumerate(records) if record.get("reportPDFPassword"))
+    chosen.update(list(protected)[:1])
     return [ids[records[index]["emailAddress"]] for index in sorted(chosen)]
 
 
