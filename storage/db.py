@@ -146,9 +146,7 @@ def statement_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]
     engine = _engine_of(sessions)
     if engine.dialect.name != "postgresql":
         return sessions
-    return sessionmaker(
-        bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-    )
+    return make_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 def _engine_of(sessions: sessionmaker[Session]) -> Engine:
