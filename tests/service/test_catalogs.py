@@ -143,3 +143,30 @@ def test_given_german_when_a_count_is_plural_then_the_plural_form_is_used():
     assert translations.ngettext(singular, plural, 2) == (
         "%(count)s weitere Zeilen stehen im CSV-Export."
     )
+
+
+@pytest.mark.parametrize(
+    ("locale", "count", "expected"),
+    [
+        ("fr-FR", 0, "0 autre ligne figure dans l'export CSV."),
+        ("fr-FR", 2, "2 autres lignes figurent dans l'export CSV."),
+        ("fr-FR", 1_000_000, "1000000 autres lignes figurent dans l'export CSV."),
+        ("es-ES", 1_000_000, "1000000 filas más figuran en la exportación CSV."),
+        ("de-DE", 1_000_000, "1000000 weitere Zeilen stehen im CSV-Export."),
+    ],
+)
+def test_given_cldr_plural_categories_when_counting_rows_then_every_form_is_translated(
+    locale, count, expected
+):
+    # Given a locale whose CLDR rules have a "many" form for round millions (fr, es) or not (de)
+    translations = _translations(locale)
+
+    # When a plural message is formatted for a count
+    text = translations.ngettext(
+        "%(count)s more row is in the CSV export.",
+        "%(count)s more rows are in the CSV export.",
+        count,
+    ) % {"count": count}
+
+    # Then the form CLDR picks for that count is translated ("many" reads as "other": digits)
+    assert text == expected
