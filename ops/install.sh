@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what reportd needs on a fresh Debian machine: Chromium and fonts from Debian (never a
-# browser download), then reportd itself with its test tools. Safe to run again.
+# browser download), then the exact Python packages the suite passed with (ops/requirements.lock,
+# hashes checked) and reportd itself on top of them. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +15,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+# The lock, not pyproject.toml's ranges: a new machine gets what was tested, whatever was
+# released since. To move to newer releases, run ops/upgrade-deps.sh (docs/OPERATIONS.md).
+pip=(python3 -m pip install -q --disable-pip-version-check)
+"${pip[@]}" --require-hashes -r ops/requirements.lock
+"${pip[@]}" --no-deps --no-build-isolation -e .
