@@ -22,7 +22,7 @@ DELIVERIES_QUEUE = "deliveries"
 
 def worker_endpoints() -> dramatiq.Middleware:
     """dramatiq's Prometheus middleware, with reportd's endpoints (``/metrics``, ``/healthz``,
-    ``/readyz``: ``service.worker_http``) in place of its metrics-only exposition server.
+    ``/readyz``: ``service.health.worker_http``) in place of its metrics-only exposition server.
 
     Imported here, not at the top: the module makes its metrics folder when imported.
     """
@@ -45,9 +45,9 @@ def serve_worker_endpoints() -> int:
     """
     from dramatiq.middleware.prometheus import DB_PATH, HTTP_HOST, HTTP_PORT
 
-    from service.logs import configure_logging
-    from service.worker_http import WorkerEndpoints as Endpoints
-    from service.worker_http import serve
+    from service.health.worker_http import WorkerEndpoints as Endpoints
+    from service.health.worker_http import serve
+    from service.runtime.logs import configure_logging
 
     settings = Settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)

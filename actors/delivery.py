@@ -14,10 +14,10 @@ import dramatiq
 
 from actors import runtime
 from actors.broker import DELIVERIES_QUEUE, RUNS_QUEUE
-from service.outages import BROKER_UNREACHABLE, wait_out
-from service.pipeline import Outcome
-from service.pipeline import deliver as deliver_one
-from service.runs import pending_delivery_ids
+from service.delivery.ledger import pending_delivery_ids
+from service.delivery.pipeline import Outcome
+from service.delivery.pipeline import deliver as deliver_one
+from service.runtime.outages import BROKER_UNREACHABLE, wait_out
 from storage.db import transaction
 
 #: Attempts are counted in the database; this only stops a message that keeps crashing.

@@ -11,7 +11,7 @@ import dramatiq
 from actors import runtime
 from actors.broker import declare_actors, setup_broker
 from service.config import Settings
-from service.pipeline import Deps
+from service.delivery.pipeline import Deps
 
 #: Worker threads; renders in flight are bounded separately by the renderer's slots.
 DEFAULT_THREADS = 4

@@ -10,12 +10,12 @@ import threading
 from datetime import timedelta
 
 from service.config import Settings
-from service.encryption import Encryptor
-from service.mail import SmtpConfig
-from service.pdf import PdfRenderer
-from service.pipeline import Deps
-from service.render_cache import RenderCache
-from service.secretbox import SecretBox
+from service.delivery.encryption import Encryptor
+from service.delivery.mail import SmtpConfig
+from service.delivery.pdf import PdfRenderer
+from service.delivery.pipeline import Deps
+from service.delivery.render_cache import RenderCache
+from service.directory.secretbox import SecretBox
 from storage.db import make_engine, make_session_factory
 
 _deps: Deps | None = None

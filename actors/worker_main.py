@@ -6,7 +6,7 @@ import gc
 
 from actors.broker import declare_actors, setup_broker
 from service.config import Settings
-from service.logs import configure_logging
+from service.runtime.logs import configure_logging
 
 settings = Settings()
 configure_logging(settings.log_level, json_lines=settings.log_json)

@@ -400,7 +400,7 @@ class ReportRun(Base):
 class RenderedPdf(Base):
     """A run's printed PDF, for every worker process that delivers the run.
 
-    A process keeps its own PDFs in memory (``service.render_cache``); this table is how a
+    A process keeps its own PDFs in memory (``service.delivery.render_cache``); this table is how a
     process meets a document another one already printed and reads it instead of printing it
     again. Keyed by the run and the HTML's content hash; deleted when the run finishes.
     """

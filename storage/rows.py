@@ -1,6 +1,6 @@
 """Plain rows that scoped queries return: no ORM objects leave ``storage``.
 
-Templates and CSV writers receive these (through ``service.report_model.ReportData``), so
+Templates and CSV writers receive these (through ``service.reports.model.ReportData``), so
 rendering can never lazy-load something the clearance did not allow.
 """
 

@@ -1,8 +1,8 @@
 """Queries that return only what a scope allows, each one SQL statement.
 
-A :class:`Scope` is what a clearance resolved to (``service.clearance`` builds it). The trees
-(groups and their sub-groups, policies and their children) are walked by recursive CTEs in
-the database, never by Python loops, so a scope holds at 100k computers and millions of
+A :class:`Scope` is what a clearance resolved to (``service.directory.clearance`` builds it).
+The trees (groups and their sub-groups, policies and their children) are walked by recursive
+CTEs in the database, never by Python loops, so a scope holds at 100k computers and millions of
 events. Every statement filters on the scope's account; an empty scope matches nothing.
 """
 

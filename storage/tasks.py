@@ -4,7 +4,7 @@ A task keeps the console API's JSON as given (``schedule_details`` is the SDK's
 ``scheduleDetails``, ``parameters`` its ``generateReportTaskParameters``, both camelCase), so the
 API serves it unchanged. The scheduler claims a task when ``next_run`` has come (or ``run_now``
 is set), and in the same transaction writes one ``TaskOccurrence`` per due occurrence and moves
-``next_run`` on; see ``service.scheduler``.
+``next_run`` on; see ``service.scheduling.scheduler``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from storage.db import make_engine
 from storage.migrate import upgrade
 
 if TYPE_CHECKING:
-    from service.pdf import PdfRenderer
+    from service.delivery.pdf import PdfRenderer
 
 
 def need(component: str, available: bool, why: str = "") -> None:
@@ -139,7 +139,7 @@ def sqlite_session(sqlite_engine: Engine) -> Iterator[Session]:
 
 
 def chromium_available() -> bool:
-    from service.pdf import find_chromium
+    from service.delivery.pdf import find_chromium
 
     try:
         find_chromium()
@@ -152,7 +152,7 @@ def chromium_available() -> bool:
 def renderer() -> Iterator[PdfRenderer]:
     """One Chromium for the whole session: launching one per test would dominate the suite."""
     need("Chromium", chromium_available(), "apt-get install chromium")
-    from service.pdf import PdfRenderer
+    from service.delivery.pdf import PdfRenderer
 
     pdf = PdfRenderer(timeout=60)
     yield pdf

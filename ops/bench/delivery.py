@@ -30,9 +30,9 @@ import pikepdf
 from sqlalchemy import select
 
 from ops.bench.fanout import Outbox, contacts_for, load_account, new_run
-from service.mail import Attachment, _data_block, build_message, flatten, make_message_id
-from service.proctree import own_cpu_seconds
-from service.runs import DeliveryState, Recipients, claim, finish_run_if_done, move
+from service.delivery.ledger import DeliveryState, Recipients, claim, finish_run_if_done, move
+from service.delivery.mail import Attachment, _data_block, build_message, flatten, make_message_id
+from service.runtime.proctree import own_cpu_seconds
 from storage.db import make_engine, make_session_factory, statement_sessions, transaction
 from storage.migrate import upgrade
 from storage.models import Delivery
@@ -66,7 +66,7 @@ def ledger(deliveries: int) -> dict[str, float]:
         lease = timedelta(minutes=10)
         for delivery_id in ids:
             started = time.thread_time()
-            with transaction(statements) as session:  # as service.pipeline claims
+            with transaction(statements) as session:  # as service.delivery.pipeline claims
                 held = claim(session, delivery_id, now=now, lease=lease)
             assert held is not None
             claimed = time.thread_time()

@@ -46,19 +46,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from actors import delivery as delivery_actors
 from actors.embedded import EmbeddedWorker
 from actors.runtime import build_deps
-from service import pipeline, proctree
-from service.accounts import create_account
 from service.config import Settings
-from service.encryption import Encryptor
-from service.pdf import PdfRenderer
-from service.pipeline import Deps
-from service.render_cache import RenderCache, SharedCache
-from service.reports import new_report_run
-from service.runs import Recipients
-from service.sample import sample_dataset
-from service.secretbox import SecretBox
-from service.smtp_sink import SmtpSink
-from service.transfer import IMPORTED_TABLES, import_dataset, parse_dataset
+from service.delivery import pipeline
+from service.delivery.encryption import Encryptor
+from service.delivery.ledger import Recipients
+from service.delivery.pdf import PdfRenderer
+from service.delivery.pipeline import Deps
+from service.delivery.render_cache import RenderCache, SharedCache
+from service.delivery.request import new_report_run
+from service.delivery.smtp_sink import SmtpSink
+from service.directory.accounts import create_account
+from service.directory.importing import IMPORTED_TABLES, import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
+from service.runtime import proctree
 from storage.db import make_engine, make_session_factory, refresh_statistics, transaction
 from storage.migrate import upgrade
 from storage.models import Contact, ReportRun
@@ -297,7 +298,8 @@ def cpu_by_process(sink: int | None) -> dict[str, float]:
 
 # -- where a delivery's time goes (--stages) ----------------------------------------------------
 
-#: The steps of ``service.pipeline.deliver`` timed by ``--stages``, by the names it calls them.
+#: The steps of ``service.delivery.pipeline.deliver`` timed by ``--stages``, by the names it
+#: calls them.
 STAGES = (
     "claim",
     "open_report_password",

@@ -53,14 +53,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ops.bench.databases import fresh_database
 from ops.bench.fanout import COMPUTERS_PER_GROUP, EVENTS, LANGUAGES, SELECTIONS, contacts_for
-from service import proctree
-from service.accounts import create_account
 from service.config import Settings
-from service.reports import new_report_run
-from service.runs import FINAL_STATES, Recipients
-from service.sample import sample_dataset
-from service.secretbox import SecretBox
-from service.transfer import import_dataset, parse_dataset
+from service.delivery.ledger import FINAL_STATES, Recipients
+from service.delivery.request import new_report_run
+from service.directory.accounts import create_account
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
+from service.runtime import proctree
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Delivery, ReportRun
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from playwright.async_api import Page, async_playwright
 from pypdf import PdfReader
 
-from service.pdf import CHROMIUM_FLAGS, PdfRenderer, find_chromium
+from service.delivery.pdf import CHROMIUM_FLAGS, PdfRenderer, find_chromium
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 OS_NAMES = ("Debian 12", "Ubuntu 24.04", "RHEL 9.4", "Windows Server 2022", "Amazon Linux 2023")

@@ -46,17 +46,17 @@ from playwright.async_api import Browser, Page, Playwright, async_playwright
 from pypdf import PdfReader
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.accounts import create_account, find_role
-from service.clearance import scope_for
-from service.encryption import encrypt_pdf
-from service.pdf import CHROMIUM_FLAGS, PdfRenderer, find_chromium
-from service.render_cache import RenderCache, SharedCache, content_key
-from service.rendering import render_footer_html, render_report_html
-from service.report_builder import ReportRequest, build_report, request_from_parameters
-from service.report_model import ReportData, ReportType
-from service.sample import sample_dataset
-from service.secretbox import SecretBox
-from service.transfer import import_dataset, parse_dataset
+from service.delivery.encryption import encrypt_pdf
+from service.delivery.pdf import CHROMIUM_FLAGS, PdfRenderer, find_chromium
+from service.delivery.render_cache import RenderCache, SharedCache, content_key
+from service.directory.accounts import create_account, find_role
+from service.directory.clearance import scope_for
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
+from service.reports.builder import ReportRequest, build_report, request_from_parameters
+from service.reports.model import ReportData, ReportType
+from service.reports.rendering import render_footer_html, render_report_html
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.records import load_role

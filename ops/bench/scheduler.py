@@ -29,11 +29,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from ops.bench.databases import fresh_database
-from service.accounts import create_account
-from service.contacts import add_contact
-from service.scheduler import parse_task
-from service.secretbox import SecretBox
-from service.task_schema import to_epoch_millis
+from service.directory.accounts import create_account
+from service.directory.contacts import add_contact
+from service.directory.secretbox import SecretBox
+from service.scheduling.scheduler import parse_task
+from service.scheduling.task_schema import to_epoch_millis
 from storage.models import ReportRun
 from storage.tasks import ScheduledTaskRow, TaskOccurrence
 

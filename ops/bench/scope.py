@@ -34,12 +34,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from ops.bench.databases import fresh_database
-from service.accounts import create_account, create_role
-from service.clearance import scope_for
-from service.contacts import add_contact
-from service.report_model import EventModule
-from service.rights import RoleRights
-from service.secretbox import SecretBox
+from service.directory.accounts import create_account, create_role
+from service.directory.clearance import scope_for
+from service.directory.contacts import add_contact
+from service.directory.rights import RoleRights
+from service.directory.secretbox import SecretBox
+from service.reports.model import EventModule
 from storage.concurrent import read_concurrently
 from storage.db import make_engine, make_session_factory
 from storage.models import (

@@ -26,7 +26,7 @@ from service.api import (
 )
 from service.api.auth import RunStarter, Services
 from service.config import Settings
-from service.secretbox import SecretBox
+from service.directory.secretbox import SecretBox
 from storage.db import make_engine, make_session_factory
 
 #: Where the API lives, as in the console (``https://host/api``).

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.api.authz import Caller
 from service.api.keys import authenticate
-from service.secretbox import SecretBox
+from service.directory.secretbox import SecretBox
 from storage.db import transaction
 
 #: The header the SDK sends its secret in.

@@ -10,7 +10,7 @@ Gates (each raises :class:`Forbidden`, answered 403):
   users with equal or lesser rights" cannot change roles at all (seed 003);
 - API keys: the User Rights user flags (``can_view_users``...): the administrator rights
   govern API keys;
-- computers, groups and policies: the clearance (``service.clearance.scope_for``) decides
+- computers, groups and policies: the clearance (``service.directory.clearance.scope_for``) decides
   what exists for the caller; everything else answers 404.
 
 No escalation: a role given to a contact or an API key, or created or changed by the caller,
@@ -27,9 +27,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from service.api.role_io import RoleSpec, spec_of
-from service.clearance import scope_for
+from service.directory.clearance import scope_for
+from service.directory.rights import AccessLevel, RoleRights
 from service.errors import ReportdError
-from service.rights import AccessLevel, RoleRights
 from storage.models import ComputerGroup
 from storage.records import RoleRecord
 from storage.scoped import Scope, viewable_policy_ids, visible_computer_ids

@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from service import audit
 from service.api.authz import (
     Caller,
     can_read_contacts,
@@ -22,7 +21,8 @@ from service.api.authz import (
 )
 from service.api.role_io import spec_of
 from service.api.schemas import BodyID
-from service.contacts import (
+from service.directory import audit
+from service.directory.contacts import (
     API_NAMES,
     add_contact,
     delete_contact,
@@ -30,8 +30,8 @@ from service.contacts import (
     get_contact,
     list_contacts,
 )
+from service.directory.secretbox import SecretBox
 from service.errors import InvalidInput
-from service.secretbox import SecretBox
 from storage.records import load_role
 
 #: API name -> service field name.

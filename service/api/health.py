@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.api.auth import Services
-from service.checks import check_broker
+from service.health.checks import check_broker
 from storage.migrate import current_revision, head_revision
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +47,7 @@ def metrics(request: Request) -> Response:
         generate_latest,
     )
 
-    from service.metrics import LedgerCollector
+    from service.runtime.metrics import LedgerCollector
 
     services: Services = request.app.state.services
     ledger = CollectorRegistry()

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session, aliased
 
-from service import audit
 from service.api.authz import Caller, can_ingest
 from service.api.schemas import MAX_ID
-from service.dataset import AlertIn, SecurityEventIn, SystemEventIn
+from service.directory import audit
+from service.directory.dataset import AlertIn, SecurityEventIn, SystemEventIn
 from service.errors import InvalidInput, NotFound
 from storage.models import (
     Alert,

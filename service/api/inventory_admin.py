@@ -26,10 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, delete, exists, select
 from sqlalchemy.orm import Session
 
-from service import audit
 from service.api import inventory
 from service.api.authz import Caller, Forbidden, _group_subtree
 from service.api.schemas import BodyID
+from service.directory import audit
 from service.errors import InvalidInput, NotFound
 from storage.models import Alert, Computer, ComputerGroup, ComputerTag, Policy, SystemEvent
 from storage.scoped import Scope, viewable_policy_ids, visible_computer_ids

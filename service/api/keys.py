@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit
 from service.api.authz import Caller, can_api_keys, require_lesser_or_equal
 from service.api.role_io import spec_of
 from service.api.schemas import BodyID
+from service.directory import audit
 from service.errors import InvalidInput, NotFound, ReportdError
-from service.locales import normalize_locale, validate_time_zone
+from service.reports.locales import normalize_locale, validate_time_zone
 from storage.models import ApiKey
 from storage.records import RoleRecord, load_role
 

@@ -16,13 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit
 from service.api.authz import Caller, can_read_tasks, can_write_tasks
 from service.api.schemas import BodyID
+from service.delivery.ledger import Recipients
+from service.delivery.request import FORMATS, new_report_run
+from service.directory import audit
 from service.errors import InvalidInput, NotFound
-from service.report_model import REPORT_TEMPLATE_IDS, Classification, ReportType
-from service.reports import FORMATS, new_report_run
-from service.runs import Recipients
+from service.reports.model import REPORT_TEMPLATE_IDS, Classification, ReportType
 from storage.models import Delivery, ReportRun
 
 #: Title and description of each report template.

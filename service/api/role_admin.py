@@ -7,8 +7,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit
-from service.accounts import create_role
 from service.api.authz import (
     Caller,
     Forbidden,
@@ -25,8 +23,10 @@ from service.api.role_io import (
     role_to_api,
     spec_of,
 )
+from service.directory import audit
+from service.directory.accounts import create_role
+from service.directory.rights import NEW_ROLE_DEFAULTS
 from service.errors import InvalidInput, NotFound
-from service.rights import NEW_ROLE_DEFAULTS
 from storage.models import Role, RoleComputer, RoleComputerGroup, RolePolicy
 from storage.records import RoleRecord, role_record
 

@@ -32,8 +32,7 @@ from sqlalchemy.orm import Session
 
 from service.api.rights_schema import FEATURE_FLAGS, Rights
 from service.api.schemas import BodyID
-from service.errors import InvalidInput
-from service.rights import (
+from service.directory.rights import (
     OTHER_RIGHTS_FEATURES,
     OTHER_RIGHTS_KEYS,
     USER_RIGHTS_BY_PRESET,
@@ -41,6 +40,7 @@ from service.rights import (
     RoleRights,
     UserRightsPreset,
 )
+from service.errors import InvalidInput
 from storage.models import Computer, ComputerGroup, Policy
 from storage.records import RoleRecord
 

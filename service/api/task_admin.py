@@ -2,10 +2,10 @@
 account, an audit event per change, and run-now.
 
 Reading needs ``scheduledTaskRights`` view-only; creating, modifying, deleting and running need
-full. The task itself is stored, checked and fired by :mod:`service.scheduler`; this module adds
-what the API needs on top: recipients named in another account are a 400 naming the field
-(``contactIDs`` or ``administratorIDs``), times are kept within what a schedule can compute
-with, and each change is a system event (8400-8403).
+full. The task itself is stored, checked and fired by :mod:`service.scheduling.scheduler`;
+this module adds what the API needs on top: recipients named in another account are a 400
+naming the field (``contactIDs`` or ``administratorIDs``), times are kept within what a
+schedule can compute with, and each change is a system event (8400-8403).
 
 Run now (``runNow: true`` on create or modify) is the scheduler's: ``request_run_now`` sets
 the flag and a ``tick`` limited to that task fires it in the same transaction, exactly as
@@ -26,11 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit
 from service.api.authz import Caller, can_read_tasks, can_write_tasks
 from service.api.schemas import MAX_ID
+from service.directory import audit
 from service.errors import InvalidInput
-from service.scheduler import (
+from service.scheduling.scheduler import (
     TaskView,
     create_task,
     delete_task,
@@ -40,7 +40,7 @@ from service.scheduler import (
     request_run_now,
     tick,
 )
-from service.task_schema import (
+from service.scheduling.task_schema import (
     GenerateReportTaskParameters,
     MisfirePolicy,
     ScheduleDetails,

@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
+from service.directory.secretbox import SecretBox
 from service.errors import ReportdError
-from service.logs import configure_logging
-from service.secretbox import SecretBox
+from service.runtime.logs import configure_logging
 from storage.db import make_engine, make_session_factory, transaction
 
 

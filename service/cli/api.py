@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import click
 
-from service import audit
-from service.accounts import find_account, find_role
 from service.api.keys import key_to_api, list_keys, new_key
 from service.cli import App, cli, pass_app
 from service.cli.distribution import dispatcher
+from service.directory import audit
+from service.directory.accounts import find_account, find_role
 from service.errors import InvalidInput
 
 #: Where ``reportd api`` listens unless told otherwise.

@@ -13,20 +13,20 @@ import click
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
-from service import audit
-from service.accounts import create_account, find_account, find_role
-from service.clearance import scope_for
 from service.cli import App, cli, pass_app
-from service.contacts import (
+from service.directory import audit
+from service.directory.accounts import create_account, find_account, find_role
+from service.directory.clearance import scope_for
+from service.directory.contacts import (
     add_contact,
     delete_contact,
     edit_contact,
     find_contact,
     list_contacts,
 )
+from service.directory.export import export_dataset
+from service.directory.importing import IMPORTED_TABLES, import_dataset, parse_dataset
 from service.errors import InvalidInput
-from service.export import export_dataset
-from service.transfer import IMPORTED_TABLES, import_dataset, parse_dataset
 from storage.db import refresh_statistics
 from storage.migrate import upgrade
 from storage.models import Account, Role

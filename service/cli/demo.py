@@ -17,17 +17,17 @@ from pathlib import Path
 import click
 import pikepdf
 
-from service.accounts import create_account
-from service.clearance import scope_for
 from service.cli import App, cli, pass_app
 from service.cli.distribution import dispatcher, print_outcomes, wait_for_run
 from service.config import SmtpSecurity
-from service.contacts import list_contacts
-from service.reports import new_report_run
-from service.runs import Recipients
-from service.sample import sample_dataset
-from service.smtp_sink import SmtpSink
-from service.transfer import import_dataset, parse_dataset
+from service.delivery.ledger import Recipients
+from service.delivery.request import new_report_run
+from service.delivery.smtp_sink import SmtpSink
+from service.directory.accounts import create_account
+from service.directory.clearance import scope_for
+from service.directory.contacts import list_contacts
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
 from storage.migrate import upgrade
 from storage.records import load_role
 from storage.scoped import count_scope, permitted_computers

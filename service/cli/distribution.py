@@ -16,16 +16,16 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import func, select
 
-from service.accounts import find_account
 from service.cli import App, cli, pass_app
 from service.cli.data import parse_last
-from service.contacts import find_contact
+from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed, stale_deliveries
+from service.delivery.request import FORMATS, new_report_run
+from service.directory.accounts import find_account
+from service.directory.contacts import find_contact
 from service.errors import InvalidInput
-from service.metrics import metrics
-from service.outages import OUTAGE_ERRORS, describe_outage
-from service.report_model import ReportType
-from service.reports import FORMATS, new_report_run
-from service.runs import FINAL_STATES, Recipients, retry_failed, stale_deliveries
+from service.reports.model import ReportType
+from service.runtime.metrics import metrics
+from service.runtime.outages import OUTAGE_ERRORS, describe_outage
 from storage.models import Delivery, DeliveryTransition, ReportRun
 
 log = logging.getLogger(__name__)
@@ -367,7 +367,7 @@ def worker(app: App, processes: int, threads: int, http_host: str, http_port: in
     os.environ["dramatiq_prom_host"] = http_host
     os.environ["dramatiq_prom_port"] = str(http_port)
     if "dramatiq_prom_db" not in os.environ:
-        from service.worker_http import fresh_metrics_dir
+        from service.health.worker_http import fresh_metrics_dir
 
         # dramatiq's command keeps this process's id (execv): the folder is this worker's.
         folder = fresh_metrics_dir(Path(tempfile.gettempdir()), os.getpid())
@@ -391,7 +391,7 @@ def worker(app: App, processes: int, threads: int, http_host: str, http_port: in
 @click.option("--port", default=8025, show_default=True)
 def smtp_sink(directory: Path, host: str, port: int) -> None:
     """A local SMTP server writing every mail it receives into DIRECTORY as an .eml file."""
-    from service.smtp_sink import SmtpSink
+    from service.delivery.smtp_sink import SmtpSink
 
     sink = SmtpSink(directory, host=host, port=port)
     sink.run_forever(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from service.checks import run_checks
 from service.cli import App, cli, pass_app
+from service.health.checks import run_checks
 
 
 @cli.command()

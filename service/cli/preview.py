@@ -8,18 +8,18 @@ from typing import Any
 
 import click
 
-from service.accounts import find_account
-from service.clearance import scope_for
 from service.cli import App, cli, pass_app
 from service.cli.data import parse_last
 from service.cli.distribution import report_options, report_parameters
-from service.compaction import compact_pdf
-from service.contacts import find_contact, report_password
-from service.csv_export import render_csv
-from service.encryption import encrypt_pdf
-from service.pdf import PdfRenderer
-from service.rendering import render_footer_html, render_report_html
-from service.report_builder import build_report, request_from_parameters
+from service.delivery.compaction import compact_pdf
+from service.delivery.encryption import encrypt_pdf
+from service.delivery.pdf import PdfRenderer
+from service.directory.accounts import find_account
+from service.directory.clearance import scope_for
+from service.directory.contacts import find_contact, report_password
+from service.reports.builder import build_report, request_from_parameters
+from service.reports.csv_export import render_csv
+from service.reports.rendering import render_footer_html, render_report_html
 from storage.models import Contact
 from storage.records import load_role
 

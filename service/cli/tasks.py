@@ -15,19 +15,19 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from service.accounts import find_account
-from service.audit import AuditCode, describe_changes, describe_values, record_cli
 from service.cli import App, cli, pass_app
 from service.cli.data import LAST_PATTERN
 from service.cli.distribution import dispatcher
-from service.contacts import find_contact
+from service.delivery.ledger import stale_deliveries
+from service.delivery.request import FORMATS
+from service.directory.accounts import find_account
+from service.directory.audit import AuditCode, describe_changes, describe_values, record_cli
+from service.directory.contacts import find_contact
 from service.errors import InvalidInput
-from service.metrics import metrics, serve_metrics
-from service.outages import OUTAGE_ERRORS, describe_outage
-from service.report_model import REPORT_TEMPLATE_IDS, ReportType
-from service.reports import FORMATS
-from service.runs import stale_deliveries
-from service.scheduler import (
+from service.reports.model import REPORT_TEMPLATE_IDS, ReportType
+from service.runtime.metrics import metrics, serve_metrics
+from service.runtime.outages import OUTAGE_ERRORS, describe_outage
+from service.scheduling.scheduler import (
     DEFAULT_TICK_LIMIT,
     TaskView,
     create_task,
@@ -40,7 +40,7 @@ from service.scheduler import (
     tick,
     upcoming,
 )
-from service.task_schema import (
+from service.scheduling.task_schema import (
     DailyScheduleParameters,
     DayOfWeek,
     HourlyScheduleParameters,

@@ -22,24 +22,24 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.accounts import create_account
 from service.config import Settings
-from service.mail import SmtpConfig
-from service.pdf import PdfRenderer
-from service.pipeline import Deps
-from service.render_cache import RenderCache
-from service.reports import new_report_run
-from service.runs import FINAL_STATES, Recipients
-from service.sample import sample_dataset
-from service.secretbox import SecretBox
-from service.smtp_sink import SmtpSink
-from service.transfer import import_dataset, parse_dataset
+from service.delivery.ledger import FINAL_STATES, Recipients
+from service.delivery.mail import SmtpConfig
+from service.delivery.pdf import PdfRenderer
+from service.delivery.pipeline import Deps
+from service.delivery.render_cache import RenderCache
+from service.delivery.request import new_report_run
+from service.delivery.smtp_sink import SmtpSink
+from service.directory.accounts import create_account
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import Contact, Delivery, ReportRun
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-#: The sample contacts (service.sample) and their report passwords.
+#: The sample contacts (service.directory.sample) and their report passwords.
 ALEX, HANAKO, JONAS = "alex.morgan@example.com", "hanako.sato@example.jp", "jonas.weber@example.de"
 PASSWORDS = {JONAS: "weber-2026"}
 SECRET = "test-secret-key"

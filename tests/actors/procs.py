@@ -25,8 +25,8 @@ import dramatiq.broker
 import redis
 
 from actors.broker import declare_actors, setup_broker
-from service import proctree
 from service.config import Settings
+from service.runtime import proctree
 
 #: The checkout under test: child processes import it, whatever else is installed.
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import update
 
 from actors.embedded import EmbeddedWorker
-from service import pipeline
-from service.pdf import PdfRenderer
-from service.rendering import render_mail
-from service.runs import Recipients
+from service.delivery import pipeline
+from service.delivery.ledger import Recipients
+from service.delivery.pdf import PdfRenderer
+from service.reports.rendering import render_mail
 from storage.db import transaction
 from storage.models import Contact, Membership, ReportRun, Role, User
 from tests.actors.conftest import ALEX, HANAKO, JONAS, World, pdf_text
@@ -165,7 +165,7 @@ def test_deliveries_renders_and_finished_runs_are_counted_in_metrics(
 ) -> None:
     from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-    from service.metrics import LedgerCollector
+    from service.runtime.metrics import LedgerCollector
 
     def sample(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0.0

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from service import pipeline
-from service.pdf import PdfRenderer
-from service.runs import DeliveryState, Recipients
+from service.delivery import pipeline
+from service.delivery.ledger import DeliveryState, Recipients
+from service.delivery.pdf import PdfRenderer
 from tests.actors.conftest import ALEX, World
 
 CONNECTION_DROPPED = OperationalError("UPDATE", {}, Exception("server closed the connection"))

@@ -9,7 +9,7 @@ import pytest
 from dramatiq.brokers.redis import RedisBroker
 
 from actors import runtime
-from service.pdf import PdfRenderer
+from service.delivery.pdf import PdfRenderer
 from tests.actors.conftest import ALEX, HANAKO, JONAS, World, pdf_text
 from tests.actors.procs import REDIS_URL, actors_on, claimed_redis, redis_available
 from tests.actors.test_fanout import ELSEWHERE, WEB

@@ -1,7 +1,7 @@
 """Render sharing between worker processes: a document printed by one is read by another.
 
 Two ``Deps`` with caches of their own are two worker processes as far as sharing goes: the
-same database, separate memories. The pipeline is called directly (``service.pipeline``),
+same database, separate memories. The pipeline is called directly (``service.delivery.pipeline``),
 with a real Chromium and a real SMTP server.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from service.contacts import add_contact
-from service.pdf import PdfRenderer
-from service.pipeline import Outcome, deliver
-from service.secretbox import SecretBox
+from service.delivery.pdf import PdfRenderer
+from service.delivery.pipeline import Outcome, deliver
+from service.directory.contacts import add_contact
+from service.directory.secretbox import SecretBox
 from storage.db import transaction
 from storage.models import Contact, Delivery, RenderedPdf
 from tests.actors.conftest import ALEX, SECRET, World, pdf_text

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from actors.embedded import EmbeddedWorker
-from service.pdf import PdfRenderer
-from service.runs import Recipients
-from service.smtp_sink import OutboxHandler, SmtpSink
+from service.delivery.ledger import Recipients
+from service.delivery.pdf import PdfRenderer
+from service.delivery.smtp_sink import OutboxHandler, SmtpSink
 from storage.models import Delivery
 from tests.actors.conftest import ALEX, HANAKO, JONAS, World, make_world
 

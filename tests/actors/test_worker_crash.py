@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from service.contacts import add_contact
-from service.runs import LEASED_STATES, DeliveryState
-from service.secretbox import SecretBox
-from service.smtp_sink import SmtpSink
+from service.delivery.ledger import LEASED_STATES, DeliveryState
+from service.delivery.smtp_sink import SmtpSink
+from service.directory.contacts import add_contact
+from service.directory.secretbox import SecretBox
 from storage.db import transaction
 from storage.models import Contact, Delivery
 from tests.actors.conftest import JONAS, SECRET, World, make_world

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.smtp_sink import SmtpSink
+from service.delivery.smtp_sink import SmtpSink
 from tests.actors.conftest import World, make_world
 from tests.conftest import chromium_available, need
 from tests.faults.harness import Processes

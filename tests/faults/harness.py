@@ -23,10 +23,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from service.contacts import add_contact
-from service.mail import make_message_id
-from service.runs import DeliveryState
-from service.secretbox import SecretBox
+from service.delivery.ledger import DeliveryState
+from service.delivery.mail import make_message_id
+from service.directory.contacts import add_contact
+from service.directory.secretbox import SecretBox
 from storage.db import transaction
 from storage.models import Contact, Delivery, DeliveryTransition, ReportRun
 from tests.actors.conftest import HANAKO, SECRET, World

@@ -26,7 +26,7 @@ import psycopg
 import redis
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from service.smtp_sink import OutboxHandler
+from service.delivery.smtp_sink import OutboxHandler
 
 #: Seconds a server may take to start answering, or to go away.
 START_TIMEOUT = 30.0

@@ -2,7 +2,7 @@
 one, and every delivery completes, each exactly once, without the worker restarting.
 
 Only the browser's processes are killed (``kill -9``), never the worker's own: the renderer
-(``service.pdf``) sees its browser gone, launches another and renders again.
+(``service.delivery.pdf``) sees its browser gone, launches another and renders again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from service.runs import DeliveryState
+from service.delivery.ledger import DeliveryState
 from tests.actors.conftest import World
 from tests.faults.harness import (
     REPORT_TYPE,

@@ -23,10 +23,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from service.report_model import REPORT_TEMPLATE_IDS, ReportType
-from service.runs import DeliveryState
-from service.scheduler import create_task
-from service.task_schema import to_epoch_millis
+from service.delivery.ledger import DeliveryState
+from service.reports.model import REPORT_TEMPLATE_IDS, ReportType
+from service.scheduling.scheduler import create_task
+from service.scheduling.task_schema import to_epoch_millis
 from storage.db import transaction
 from storage.models import ReportRun
 from tests.actors.conftest import World
@@ -117,7 +117,7 @@ def freeze_while_sending(
     ``sending``. The sink keeps holding mails until the caller releases them.
 
     A mail already answered is being recorded, in a transaction the crash would cut: recording
-    it again after such a cut is ``service.pipeline``'s to do, not this test's subject.
+    it again after such a cut is ``service.delivery.pipeline``'s to do, not this test's subject.
     """
     sink.hold()
     deadline = time.monotonic() + timeout

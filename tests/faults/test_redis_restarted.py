@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from service.runs import DeliveryState, Recipients
+from service.delivery.ledger import DeliveryState, Recipients
 from tests.actors.conftest import ALEX, World
 from tests.faults.harness import (
     LEASE,

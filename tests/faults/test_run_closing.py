@@ -17,8 +17,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from service.runs import Claim, DeliveryState, Recipients, claim, finish_run_if_done, move
-from service.smtp_sink import SmtpSink
+from service.delivery.ledger import (
+    Claim,
+    DeliveryState,
+    Recipients,
+    claim,
+    finish_run_if_done,
+    move,
+)
+from service.delivery.smtp_sink import SmtpSink
 from storage.db import transaction
 from storage.models import ReportRun
 from tests.actors.conftest import ALEX, HANAKO, NOW, World, make_world

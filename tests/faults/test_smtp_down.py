@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.runs import DeliveryState
+from service.delivery.ledger import DeliveryState
 from tests.actors.conftest import World
 from tests.faults.harness import (
     REPORT_TYPE,

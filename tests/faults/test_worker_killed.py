@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from service.runs import DeliveryState
+from service.delivery.ledger import DeliveryState
 from tests.actors.conftest import World
 from tests.faults.harness import (
     REPORT_TYPE,

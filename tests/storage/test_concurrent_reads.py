@@ -16,13 +16,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from service.accounts import create_account
-from service.clearance import scope_for
-from service.report_builder import ReportRequest, build_report
-from service.report_model import ReportType
-from service.sample import sample_dataset
-from service.secretbox import SecretBox
-from service.transfer import import_dataset, parse_dataset
+from service.directory.accounts import create_account
+from service.directory.clearance import scope_for
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
+from service.reports.builder import ReportRequest, build_report
+from service.reports.model import ReportType
 from storage.concurrent import read_concurrently, reads_in_parallel
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.accounts import create_account
-from service.export import export_dataset
-from service.sample import sample_dataset
-from service.secretbox import SecretBox
-from service.transfer import import_dataset, parse_dataset
+from service.directory.accounts import create_account
+from service.directory.export import export_dataset
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
 from storage.models import Alert, Computer, ComputerGroup, Policy, SecurityEvent, SystemEvent
 from storage.scoped import (
     Scope,

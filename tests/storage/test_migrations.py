@@ -10,10 +10,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from service.accounts import create_account
-from service.sample import sample_dataset
-from service.secretbox import SecretBox
-from service.transfer import import_dataset, parse_dataset
+from service.directory.accounts import create_account
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
 from storage.models import Alert, Base, Computer, SystemEvent
 from storage.scoped import Scope, permitted_alerts, permitted_system_events
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.accounts import create_account
-from service.sample import sample_dataset
-from service.secretbox import SecretBox
-from service.transfer import import_dataset, parse_dataset
+from service.directory.accounts import create_account
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
 from storage.models import Computer, Role, RoleComputer
 from storage.records import load_role, role_record
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.accounts import create_account
-from service.clearance import scope_for
-from service.sample import sample_dataset
-from service.secretbox import SecretBox
-from service.transfer import import_dataset, parse_dataset
+from service.directory.accounts import create_account
+from service.directory.clearance import scope_for
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
 from storage.models import Computer, ComputerGroup, Contact, Policy
 from storage.records import load_role
 from storage.scoped import (

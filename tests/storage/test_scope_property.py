@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from service.accounts import create_account, create_role
-from service.clearance import scope_for
-from service.rights import RoleRights
+from service.directory.accounts import create_account, create_role
+from service.directory.clearance import scope_for
+from service.directory.rights import RoleRights
 from storage.models import (
     Alert,
     Computer,

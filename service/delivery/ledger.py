@@ -1,0 +1,522 @@
+"""Report runs and the delivery ledger: creation, claims, state changes, reconciliation.
+
+The database is the truth; queue messages only carry delivery ids. A delivery moves
+
+::
+
+    pending ──claim──> rendering ──> sending ──> sent
+       ^                  │  │          │
+       └── retry later ───┘  │          ├──> pending (4xx / unknown outcome: retry later)
+                             └──────────┴──> failed  (permanent, or out of attempts)
+
+and a claim whose lease lapsed (a worker died) may be taken over from rendering or sending;
+taking over from sending marks the delivery a possible duplicate. Every change is a
+conditional UPDATE on the state (and the owner's claim token), so two workers holding the
+same message can never both send; each change also writes a ``DeliveryTransition`` row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, cast
+
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput
+from storage.models import (
+    Contact,
+    Delivery,
+    DeliveryTransition,
+    Membership,
+    RenderedPdf,
+    ReportRun,
+    User,
+)
+
+
+class DeliveryState(StrEnum):
+    pending = "pending"
+    rendering = "rendering"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+FINAL_STATES = frozenset({DeliveryState.sent, DeliveryState.failed})
+#: States whose owner may have died; a lapsed lease lets another worker take over.
+LEASED_STATES = (DeliveryState.rendering, DeliveryState.sending)
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who a run goes to, as the console's ``Recipients`` object says it."""
+
+    all_contacts: bool = False
+    contact_ids: Sequence[int] = ()
+    user_ids: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
+class NewRun:
+    run_id: int
+    delivery_ids: list[int] = field(default_factory=list)
+
+
+def create_run(
+    session: Session,
+    *,
+    account_id: int,
+    report_type: str,
+    parameters: dict[str, Any],
+    recipients: Recipients,
+    triggered_by: str,
+    period_start: datetime,
+    period_end: datetime,
+    now: datetime,
+    scheduled_task_id: int | None = None,
+    occurrence: datetime | None = None,
+) -> NewRun:
+    """A run and one pending delivery per recipient, in the caller's transaction.
+
+    The caller enqueues the delivery ids only after committing.
+    """
+    if period_end <= period_start:
+        raise InvalidInput("the report period must end after it starts")
+    contacts = _contacts(session, account_id, recipients)
+    users = _users(session, account_id, recipients.user_ids)
+    if not contacts and not users:
+        raise InvalidInput("the report has no recipients")
+    run = ReportRun(
+        account_id=account_id,
+        report_type=report_type,
+        parameters=parameters,
+        triggered_by=triggered_by,
+        scheduled_task_id=scheduled_task_id,
+        occurrence=occurrence,
+        period_start=period_start,
+        period_end=period_end,
+        created=now,
+        total=len(contacts) + len(users),
+    )
+    session.add(run)
+    session.flush()
+    deliveries = [
+        Delivery(
+            account_id=account_id,
+            run_id=run.id,
+            contact_id=c.id,
+            recipient_name=c.name,
+            recipient_address=c.email_address,
+            created=now,
+            updated=now,
+        )
+        for c in contacts
+    ] + [
+        Delivery(
+            account_id=account_id,
+            run_id=run.id,
+            user_id=u.id,
+            recipient_name=u.name,
+            recipient_address=u.email_address,
+            created=now,
+            updated=now,
+        )
+        for u in users
+    ]
+    session.add_all(deliveries)
+    session.flush()
+    return NewRun(run_id=run.id, delivery_ids=[d.id for d in deliveries])
+
+
+def _contacts(session: Session, account_id: int, recipients: Recipients) -> list[Contact]:
+    statement = select(Contact).where(Contact.account_id == account_id).order_by(Contact.id)
+    if recipients.all_contacts:
+        return list(session.scalars(statement))
+    wanted = set(recipients.contact_ids)
+    found = list(session.scalars(statement.where(Contact.id.in_(sorted(wanted)))))
+    missing = wanted - {c.id for c in found}
+    if missing:
+        raise InvalidInput(f"contactIDs: no contact {sorted(missing)} in this account")
+    return found
+
+
+def _users(session: Session, account_id: int, user_ids: Sequence[int]) -> list[User]:
+    if not user_ids:
+        return []
+    statement = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.account_id == account_id, User.id.in_(sorted(set(user_ids))))
+    )
+    found = list(session.scalars(statement))
+    missing = set(user_ids) - {u.id for u in found}
+    if missing:
+        raise InvalidInput(f"administratorIDs: no user {sorted(missing)} in this account")
+    return found
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on a delivery: only the holder of ``token`` may move it on."""
+
+    delivery_id: int
+    token: str
+    attempt: int
+    possible_duplicate: bool
+    #: How long the delivery waited since it was created or last changed.
+    waited: timedelta = timedelta(0)
+    #: The lease, renewed when the delivery moves to sending.
+    lease: timedelta = timedelta(minutes=10)
+    #: The run the delivery belongs to (None when the claim was made up in a test).
+    run_id: int | None = None
+
+
+# The ledger's statements are built once, with bound parameters: a delivery moves three
+# times, and building and hashing a statement each time cost more than running it.
+_deliveries = cast(Table, Delivery.__table__)
+_transitions = cast(Table, DeliveryTransition.__table__)
+_runs = cast(Table, ReportRun.__table__)
+_pdfs = cast(Table, RenderedPdf.__table__)
+
+_CLAIMABLE = select(_deliveries.c.state, _deliveries.c.updated, _deliveries.c.lease_until).where(
+    _deliveries.c.id == bindparam("delivery_id")
+)
+_CLAIM_UPDATE = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id == bindparam("delivery_id"),
+        _deliveries.c.state == bindparam("seen_state"),
+        or_(
+            _deliveries.c.state == DeliveryState.pending.value,
+            _deliveries.c.lease_until < bindparam("now"),
+        ),
+    )
+    .values(
+        state=DeliveryState.rendering.value,
+        claim_token=bindparam("token"),
+        lease_until=bindparam("lease_end"),
+        attempts=_deliveries.c.attempts + 1,
+        possible_duplicate=case(
+            (_deliveries.c.state == DeliveryState.sending.value, True),
+            else_=_deliveries.c.possible_duplicate,
+        ),
+        updated=bindparam("now"),
+    )
+)
+_CLAIM = _CLAIM_UPDATE.returning(
+    _deliveries.c.attempts, _deliveries.c.possible_duplicate, _deliveries.c.run_id
+)
+_HELD_STATE = select(_deliveries.c.state).where(
+    _deliveries.c.id == bindparam("delivery_id"),
+    _deliveries.c.claim_token == bindparam("token"),
+)
+_LOG = insert(_transitions).values(
+    delivery_id=bindparam("delivery"),
+    from_state=bindparam("before"),
+    to_state=bindparam("after"),
+    at=bindparam("now"),
+    note=bindparam("text"),
+)
+
+
+def _logged(changed: Any) -> Any:
+    """The transition INSERT for the rows a data-modifying CTE ``changed`` returns: on
+    PostgreSQL a move and its record are one statement, one round trip instead of two."""
+    return insert(_transitions).from_select(
+        ["delivery_id", "from_state", "to_state", "at", "note"],
+        select(
+            changed.c.id,
+            bindparam("before", type_=_transitions.c.from_state.type),
+            bindparam("after", type_=_transitions.c.to_state.type),
+            bindparam("logged_at", type_=_transitions.c.at.type),
+            bindparam("text", type_=_transitions.c.note.type),
+        ),
+    )
+
+
+_CLAIMED = _CLAIM_UPDATE.returning(
+    _deliveries.c.id,
+    _deliveries.c.attempts,
+    _deliveries.c.possible_duplicate,
+    _deliveries.c.run_id,
+).cte("claimed")
+#: The claim and its record in one statement, for PostgreSQL.
+_CLAIM_AND_LOG = select(
+    _CLAIMED.c.attempts, _CLAIMED.c.possible_duplicate, _CLAIMED.c.run_id
+).add_cte(_logged(_CLAIMED).cte("logged"))
+
+
+def _one_statement_moves(session: Session) -> bool:
+    """Whether the database takes a move and its record as one statement (PostgreSQL's
+    data-modifying CTEs; SQLite has none)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta) -> Claim | None:
+    """Take a pending delivery, or one whose owner's lease lapsed; None if it is not ours."""
+    seen = session.execute(_CLAIMABLE, {"delivery_id": delivery_id}).first()
+    if seen is None:
+        return None
+    state = DeliveryState(seen.state)
+    if state is not DeliveryState.pending and not (
+        state in LEASED_STATES and seen.lease_until is not None and seen.lease_until < now
+    ):
+        return None
+    token = uuid.uuid4().hex
+    note = "claimed" if state is DeliveryState.pending else "taken over after the lease lapsed"
+    params = {
+        "delivery_id": delivery_id,
+        "seen_state": state.value,
+        "now": now,
+        "token": token,
+        "lease_end": now + lease,
+    }
+    if _one_statement_moves(session):
+        record = _record_params(state, DeliveryState.rendering, now, note)
+        taken = session.execute(_CLAIM_AND_LOG, params | record).first()
+    else:
+        taken = session.execute(_CLAIM, params).first()
+        if taken is not None:
+            _log(session, delivery_id, state, DeliveryState.rendering, now, note)
+    if taken is None:  # another worker got there between the two statements
+        return None
+    return Claim(
+        delivery_id=delivery_id,
+        token=token,
+        attempt=taken.attempts,
+        possible_duplicate=taken.possible_duplicate or state is DeliveryState.sending,
+        waited=now - seen.updated,
+        lease=lease,
+        run_id=taken.run_id,
+    )
+
+
+def move(
+    session: Session,
+    held: Claim,
+    *,
+    to: DeliveryState,
+    now: datetime,
+    note: str = "",
+    held_in: DeliveryState | None = None,
+    **values: Any,
+) -> bool:
+    """Move a claimed delivery on; False if the claim was lost (someone else took over).
+
+    ``held_in`` is the state the holder last moved the delivery to, when it knows it (it
+    saves reading it back); the move still happens only if the delivery is in that state.
+    """
+    if held_in is None:
+        current = session.scalar(
+            _HELD_STATE, {"delivery_id": held.delivery_id, "token": held.token}
+        )
+        if current is None:
+            return False
+        held_in = DeliveryState(current)
+    if held_in not in LEASED_STATES:
+        return False
+    # Entering sending renews the lease, so the send (bounded by the SMTP time-out, which
+    # the settings keep below the lease) finishes before anyone may take the delivery over;
+    # a lease that lapses while rendering is harmless: this token can then no longer send.
+    release = to is not DeliveryState.sending
+    changes = {"state": to.value, "updated": now, **values}
+    changes.update(
+        {"claim_token": None, "lease_until": None} if release else {"lease_until": now + held.lease}
+    )
+    columns = tuple(sorted(changes))
+    params = {
+        "delivery_id": held.delivery_id,
+        "token": held.token,
+        "held_in": held_in.value,
+        **{f"new_{name}": value for name, value in changes.items()},
+    }
+    if _one_statement_moves(session):
+        record = _record_params(held_in, to, now, note)
+        result = session.execute(_move_and_log_statement(columns), params | record)
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    result = session.execute(_move_statement(columns), params)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    _log(session, held.delivery_id, held_in, to, now, note)
+    return True
+
+
+@lru_cache(maxsize=64)
+def _move_statement(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of a move that sets ``columns``; one per set of columns a caller uses."""
+    return (
+        update(_deliveries)
+        .where(
+            _deliveries.c.id == bindparam("delivery_id"),
+            _deliveries.c.claim_token == bindparam("token"),
+            _deliveries.c.state == bindparam("held_in"),
+        )
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
+
+
+@lru_cache(maxsize=64)
+def _move_and_log_statement(columns: tuple[str, ...]) -> Any:
+    """The move that sets ``columns`` and its record, as one statement (PostgreSQL)."""
+    moved = _move_statement(columns).returning(_deliveries.c.id).cte("moved")
+    # An INSERT's rowcount is kept only when asked for: it says whether the move happened.
+    return _logged(moved).execution_options(preserve_rowcount=True)
+
+
+def _record_params(
+    before: DeliveryState, after: DeliveryState, now: datetime, note: str
+) -> dict[str, Any]:
+    return {"before": before.value, "after": after.value, "logged_at": now, "text": note[:2000]}
+
+
+def _log(
+    session: Session,
+    delivery_id: int,
+    before: DeliveryState,
+    after: DeliveryState,
+    now: datetime,
+    note: str,
+) -> None:
+    session.execute(
+        _LOG,
+        {
+            "delivery": delivery_id,
+            "before": before.value,
+            "after": after.value,
+            "now": now,
+            "text": note[:2000],
+        },
+    )
+
+
+_OPEN_RUN = (
+    select(_runs.c.id)
+    .where(_runs.c.id == bindparam("run_id"), _runs.c.finished.is_(None))
+    .with_for_update()
+)
+_OPEN_DELIVERY = (
+    select(_deliveries.c.id)
+    .where(
+        _deliveries.c.run_id == bindparam("run_id"),
+        _deliveries.c.state.in_([s.value for s in DeliveryState if s not in FINAL_STATES]),
+    )
+    .limit(1)
+)
+
+
+def _counted(state: DeliveryState) -> Any:
+    return (
+        select(func.count(_deliveries.c.id))
+        .where(_deliveries.c.run_id == bindparam("run_id"), _deliveries.c.state == state.value)
+        .scalar_subquery()
+    )
+
+
+_FINISH = (
+    update(_runs)
+    .where(_runs.c.id == bindparam("run_id"), _runs.c.finished.is_(None))
+    .values(
+        finished=bindparam("now"),
+        sent=_counted(DeliveryState.sent),
+        failed=_counted(DeliveryState.failed),
+    )
+)
+_FORGET_PDFS = delete(_pdfs).where(_pdfs.c.run_id == bindparam("run_id"))
+
+
+def finish_run_if_done(session: Session, run_id: int, *, now: datetime) -> bool:
+    """Close the run when every delivery is final, with its counts. True if it closed now.
+
+    The run's row is locked first: two workers settling the run's last two deliveries at once
+    would otherwise each see the other's delivery as open (neither has committed) and
+    leave the run open forever. With the lock the second waits for the first to commit, and
+    its look, a new statement, sees the first's delivery final (PostgreSQL's read committed;
+    SQLite lets one writer in at a time anyway). The look stops at the first open delivery,
+    so settling each of a large run's deliveries does not count the whole run.
+    """
+    params = {"run_id": run_id, "now": now}
+    if session.scalar(_OPEN_RUN, params) is None:
+        return False
+    if session.scalar(_OPEN_DELIVERY, params) is not None:
+        return False
+    if session.execute(_FINISH, params).rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    # The PDFs its workers shared (service.delivery.shared_pdfs) are not needed any more.
+    session.execute(_FORGET_PDFS, params)
+    return True
+
+
+def stale_deliveries(
+    session: Session, *, now: datetime, pending_for: timedelta, limit: int = 10_000
+) -> list[int]:
+    """Deliveries whose message was probably lost, to enqueue again.
+
+    Pending ones untouched for ``pending_for`` (their message vanished with a broker restart)
+    are touched so the next pass waits again; rendering or sending ones whose lease lapsed
+    (their worker died) are taken over by whichever worker claims them next.
+    """
+    lost = select(Delivery.id).where(
+        or_(
+            and_(
+                Delivery.state == DeliveryState.pending.value,
+                Delivery.updated < now - pending_for,
+            ),
+            and_(
+                Delivery.state.in_([s.value for s in LEASED_STATES]),
+                Delivery.lease_until < now,
+            ),
+        )
+    )
+    ids = list(session.scalars(lost.order_by(Delivery.id).limit(limit)))
+    if ids:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.state == DeliveryState.pending.value)
+            .values(updated=now)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def retry_failed(session: Session, *, account_id: int, delivery_id: int, now: datetime) -> int:
+    """Put a failed delivery back to pending (an admin's manual re-send); returns its run id."""
+    delivery = session.scalars(
+        select(Delivery).where(Delivery.account_id == account_id, Delivery.id == delivery_id)
+    ).first()
+    if delivery is None:
+        raise InvalidInput(f"no delivery {delivery_id} in this account")
+    if delivery.state != DeliveryState.failed.value:
+        raise InvalidInput(f"delivery {delivery_id} is {delivery.state}; only failed ones retry")
+    delivery.state = DeliveryState.pending.value
+    delivery.updated = now
+    delivery.attempts = 0
+    _log(session, delivery_id, DeliveryState.failed, DeliveryState.pending, now, "manual retry")
+    session.execute(update(ReportRun).where(ReportRun.id == delivery.run_id).values(finished=None))
+    return delivery.run_id
+
+
+def pending_delivery_ids(session: Session, run_id: int) -> list[int]:
+    """The run's deliveries still waiting for a worker."""
+    statement = (
+        select(Delivery.id)
+        .where(Delivery.run_id == run_id, Delivery.state == DeliveryState.pending.value)
+        .order_by(Delivery.id)
+    )
+    return list(session.scalars(statement))

@@ -1,0 +1,549 @@
+"""One delivery, start to finish: claim, resolve, query, render, encrypt, send, record.
+
+Orchestration only; each step is a function of its own module. The clearance is resolved when
+the delivery runs, not when the run was created, so a right revoked after fan-out counts.
+Database work happens in short transactions around the slow parts (Chromium, SMTP), and the
+state moves to ``sending`` before the mail goes out, so a crash after that point is known to
+be a possible duplicate rather than silently sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
+from enum import StrEnum
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.delivery.compaction import compact_pdf
+from service.delivery.encryption import encrypt_pdf
+from service.delivery.ledger import Claim, DeliveryState, claim, finish_run_if_done, move
+from service.delivery.mail import (
+    Attachment,
+    SmtpConfig,
+    build_message,
+    make_message_id,
+    send_message,
+)
+from service.delivery.render_cache import (
+    DEFAULT_DOCUMENT_BUDGET_BYTES,
+    ROW_BYTES,
+    RenderCache,
+    SharedCache,
+    content_key,
+)
+from service.delivery.shared_pdfs import store_pdf, stored_pdf
+from service.delivery.smtp_connections import SmtpConnections
+from service.directory.clearance import scope_for
+from service.directory.contacts import open_report_password
+from service.directory.secretbox import SecretBox
+from service.errors import (
+    MailOutcomeUnknown,
+    PermanentFailure,
+    ReportdError,
+    TransientFailure,
+)
+from service.reports.builder import build_report, request_from_parameters
+from service.reports.csv_export import render_csv
+from service.reports.model import ReportData
+from service.reports.rendering import MailText, render_footer_html, render_mail, render_report_html
+from service.runtime.logs import delivery_context, run_id_var
+from service.runtime.metrics import metrics
+from service.runtime.outages import wait_out
+from storage.db import read_only_sessions, statement_sessions, transaction
+from storage.models import Account, Contact, Delivery, Membership, ReportRun, User
+from storage.records import load_role
+
+log = logging.getLogger(__name__)
+
+#: First retry after this long; doubled per attempt up to ``MAX_BACKOFF``.
+MIN_BACKOFF = timedelta(seconds=15)
+MAX_BACKOFF = timedelta(minutes=30)
+#: Runs whose facts a worker keeps (a few hundred bytes each).
+RUN_BUDGET = 256
+#: The states a claimed delivery is in while its worker holds it.
+RENDERING, SENDING = DeliveryState.rendering, DeliveryState.sending
+
+
+class Renderer(Protocol):
+    def render(self, html: str, footer_html: str | None = None) -> bytes: ...
+
+
+class Outcome(StrEnum):
+    sent = "sent"
+    failed = "failed"
+    retry = "retry"  # back to pending; the message should be retried after ``retry_in``
+    skipped = "skipped"  # not ours: final already, or another worker holds it
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    retry_in: timedelta | None = None
+    detail: str = ""
+
+
+@dataclass
+class Deps:
+    """A worker process's collaborators, built once at its entry point."""
+
+    sessions: sessionmaker[Session]
+    box: SecretBox
+    renderer: Renderer
+    smtp: SmtpConfig
+    mail_from: str
+    cache: RenderCache
+    lease: timedelta
+    max_attempts: int
+    min_backoff: timedelta = MIN_BACKOFF
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    documents: SharedCache[Document] = field(
+        default_factory=lambda: SharedCache[Document](
+            DEFAULT_DOCUMENT_BUDGET_BYTES, weigh=lambda document: document.weight
+        )
+    )
+    #: The runs this worker delivers for, read once each.
+    runs: SharedCache[RunFacts] = field(default_factory=lambda: SharedCache[RunFacts](RUN_BUDGET))
+    #: Each worker thread's SMTP connection, kept open from one mail to the next.
+    connections: SmtpConnections = field(default_factory=SmtpConnections)
+    #: Read PDFs other worker processes printed for a run, and keep ours for them
+    #: (``service.delivery.shared_pdfs``); off only for the benchmarks' per-contact baseline.
+    share_pdfs: bool = True
+    #: Encrypts a PDF with a contact's password (``service.delivery.encryption.Encryptor`` in
+    #: workers).
+    encrypt: Callable[[bytes, str], bytes] = encrypt_pdf
+    #: Sessions for reading only, on the same database: on SQLite they read beside the one
+    #: writer instead of queueing for its lock.
+    readers: sessionmaker[Session] = field(init=False)
+    #: Sessions for the claim and the move to sending, each statement of which stands on
+    #: its own: on PostgreSQL they run without a transaction around them (a round trip less
+    #: at each end); elsewhere they are ``sessions``.
+    statements: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readers = read_only_sessions(self.sessions)
+        self.statements = statement_sessions(self.sessions)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a run asked for; it never changes once the run exists, so a worker reads it once."""
+
+    run_id: int
+    account_id: int
+    account_name: str
+    report_type: str
+    parameters: dict[str, Any]
+    period_start: datetime
+    period_end: datetime
+    created: datetime
+
+
+@dataclass(frozen=True)
+class Document:
+    """A report as built for one set of inputs: shared by every recipient with those inputs."""
+
+    data: ReportData
+    html: str
+    footer: str
+    pdf_key: str
+    #: The mail's text in the document's language, by (encrypted, CSV attached): rendered
+    #: once per document, not once per recipient.
+    mails: dict[tuple[bool, bool], MailText] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def mail(self, *, encrypted: bool, csv_attached: bool) -> MailText:
+        key = (encrypted, csv_attached)
+        text = self.mails.get(key)
+        if text is None:  # two threads may both render it; either result is the same
+            text = self.mails[key] = render_mail(
+                self.data, encrypted=encrypted, csv_attached=csv_attached
+            )
+        return text
+
+    @property
+    def weight(self) -> int:
+        """About how many bytes this document holds, for the cache's budget."""
+        data = self.data
+        rows = (
+            len(data.computers)
+            + len(data.events)
+            + len(data.alerts)
+            + len(data.system_events)
+            + len(data.policies)
+        )
+        return len(self.html) + len(self.footer) + ROW_BYTES * rows
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a send needs, read in one short transaction."""
+
+    run_id: int
+    account_id: int
+    document: Document
+    recipient_name: str
+    recipient_address: str
+    password: str | None
+    report_format: str
+    attach_csv: bool
+
+
+def deliver(delivery_id: int, *, deps: Deps) -> Result:
+    """Deliver one delivery if it is ours to deliver; never mails a delivery twice knowingly."""
+    with delivery_context(delivery_id=delivery_id):
+        started = time.monotonic()
+        result = _deliver(delivery_id, deps)
+        metrics().deliveries.labels(result.outcome.value).inc()
+        log.info(
+            "delivery %s: %s%s",
+            delivery_id,
+            result.outcome.value,
+            f" ({result.detail})" if result.detail and result.outcome is not Outcome.sent else "",
+            extra={
+                "outcome": result.outcome.value,
+                "duration_ms": round((time.monotonic() - started) * 1000),
+            },
+        )
+        return result
+
+
+def _deliver(delivery_id: int, deps: Deps) -> Result:
+    # The claim is a short write of its own; everything the mail needs is read after it, in
+    # a read-only session, so that on SQLite the reading (a new document's whole report
+    # among it) does not hold the one write lock every other delivery waits for.
+    with transaction(deps.statements) as session:
+        held = claim(session, delivery_id, now=deps.clock(), lease=deps.lease)
+    if held is None:
+        return Result(Outcome.skipped)
+    metrics().queue_lag_seconds.observe(held.waited.total_seconds())
+    try:
+        prepared: Prepared | ReportdError
+        try:
+            with deps.readers() as session:
+                prepared = _prepare(session, delivery_id, deps)
+        except ReportdError as error:  # raised on purpose: recorded as the claim's outcome
+            prepared = error
+        return _deliver_claimed(held, prepared, deps)
+    except SentNotRecorded:
+        raise  # left in sending: taken over once its lease lapses, as a possible duplicate
+    except BaseException as error:
+        # A bug, an outage we did not foresee, or dramatiq's time limit: give the delivery
+        # back (it is retried by the message, or found by the reconciler) and re-raise.
+        _settle(held, deps, DeliveryState.pending, f"unexpected: {error!r}")
+        raise
+
+
+def _deliver_claimed(held: Claim, prepared: Prepared | ReportdError, deps: Deps) -> Result:
+    try:
+        if isinstance(prepared, ReportdError):
+            raise prepared
+        message, key = _compose(held, prepared, deps)
+    except TransientFailure as error:
+        return _retry(held, deps, str(error), held_in=RENDERING)
+    except ReportdError as error:
+        # Everything else raised on purpose (bad stored parameters, an unknown locale, a
+        # password sealed with another key, a deleted recipient) will not heal by itself.
+        return _settle(held, deps, DeliveryState.failed, str(error), held_in=RENDERING)
+
+    with transaction(deps.statements) as session:
+        if not move(
+            session,
+            held,
+            to=DeliveryState.sending,
+            now=deps.clock(),
+            held_in=RENDERING,
+            content_key=key,
+        ):
+            return Result(Outcome.skipped, detail="claim lost before sending")
+    try:
+        with metrics().send_seconds.time():
+            result = send_message(message, config=deps.smtp, connections=deps.connections)
+    except PermanentFailure as error:
+        return _settle(held, deps, DeliveryState.failed, str(error), held_in=SENDING)
+    except MailOutcomeUnknown as error:
+        return _retry(held, deps, str(error), possible_duplicate=True, held_in=SENDING)
+    except TransientFailure as error:
+        return _retry(held, deps, str(error), held_in=SENDING)
+    try:
+        return _settle(
+            held,
+            deps,
+            DeliveryState.sent,
+            result.reply,
+            held_in=SENDING,
+            message_id=result.message_id,
+            size=result.size,
+            sent_at=deps.clock(),
+            last_error="",
+        )
+    except BaseException as error:
+        raise SentNotRecorded(f"delivery {held.delivery_id} was mailed: {error!r}") from error
+
+
+class SentNotRecorded(RuntimeError):
+    """The mail went out but the database could not be told. The delivery must not go back
+    to pending (it would be resent as if new); it stays in sending until its lease lapses."""
+
+
+_deliveries = cast(Table, Delivery.__table__)
+_contacts = cast(Table, Contact.__table__)
+#: A delivery and its contact (none if it is for a user, or the contact was deleted), read
+#: for every delivery: columns, not ORM objects.
+_RECIPIENT = (
+    select(
+        _deliveries.c.run_id,
+        _deliveries.c.account_id,
+        _deliveries.c.contact_id,
+        _deliveries.c.user_id,
+        _contacts.c.role_id,
+        _contacts.c.name,
+        _contacts.c.email_address,
+        _contacts.c.locale,
+        _contacts.c.time_zone,
+        _contacts.c.report_pdf_password_enabled,
+        _contacts.c.report_pdf_password_encrypted,
+    )
+    .select_from(_deliveries.outerjoin(_contacts, _contacts.c.id == _deliveries.c.contact_id))
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+)
+
+
+def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
+    """Resolve the recipient and their clearance now, and build (or share) their document."""
+    delivery = session.execute(_RECIPIENT, {"delivery_id": delivery_id}).one()
+    run_id_var.set(delivery.run_id)  # for the logs; delivery_context restores it
+    run = deps.runs.get_or_compute(
+        delivery.run_id, lambda: _run_facts(session, delivery.run_id, delivery.account_id)
+    )
+    password: str | None = None
+    if delivery.contact_id is not None:
+        role_id, name, address = delivery.role_id, delivery.name, delivery.email_address
+        locale, zone = delivery.locale, delivery.time_zone
+        password = open_report_password(
+            name=name,
+            enabled=delivery.report_pdf_password_enabled,
+            sealed=delivery.report_pdf_password_encrypted,
+            box=deps.box,
+        )
+    elif delivery.user_id is not None:
+        user = session.get(User, delivery.user_id)
+        assert user is not None
+        role_id = session.scalar(
+            select(Membership.role_id).where(
+                Membership.account_id == run.account_id, Membership.user_id == user.id
+            )
+        )
+        name, address, locale, zone = user.name, user.email_address, user.locale, user.time_zone
+    else:
+        raise RecipientGone(f"the recipient of delivery {delivery_id} was deleted")
+
+    scope = scope_for(load_role(session, run.account_id, role_id), run.account_id)
+    request = request_from_parameters(
+        run.report_type,
+        run.parameters,
+        period_start=run.period_start,
+        period_end=run.period_end,
+        generated_at=run.created,
+    )
+
+    def build() -> Document:
+        data = build_report(
+            session,
+            scope=scope,
+            request=request,
+            account_name=run.account_name,
+            locale=locale,
+            time_zone=zone,
+            sessions=deps.sessions,
+        )
+        html, footer = render_report_html(data), render_footer_html(data)
+        return Document(data=data, html=html, footer=footer, pdf_key=content_key(html, footer))
+
+    # Same run, same resolved scope, same language and zone: the same document.
+    document = deps.documents.get_or_compute((run.run_id, scope, locale, zone), build)
+    return Prepared(
+        document=document,
+        recipient_name=name,
+        recipient_address=address,
+        password=password,
+        report_format=str(run.parameters.get("format", "pdf")),
+        attach_csv=bool(run.parameters.get("attachCSV", False)),
+        run_id=run.run_id,
+        account_id=run.account_id,
+    )
+
+
+def _run_facts(session: Session, run_id: int, account_id: int) -> RunFacts:
+    run = session.get(ReportRun, run_id)
+    account = session.get(Account, account_id)
+    assert run is not None and account is not None
+    return RunFacts(
+        run_id=run.id,
+        account_id=account.id,
+        account_name=account.name,
+        report_type=run.report_type,
+        parameters=run.parameters,
+        period_start=run.period_start,
+        period_end=run.period_end,
+        created=run.created,
+    )
+
+
+class RecipientGone(PermanentFailure):
+    """The contact or user was deleted after the run was created."""
+
+
+def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage, str]:
+    """Render (shared across identical documents), encrypt per recipient, build the mail."""
+    document = prepared.document
+    data = document.data
+    attachments: list[Attachment] = []
+    key = ""
+    mail = document.mail(
+        encrypted=prepared.password is not None,
+        csv_attached=prepared.attach_csv or prepared.report_format == "csv",
+    )
+    if prepared.report_format != "csv":
+        key = document.pdf_key
+        pdf = deps.cache.get_or_render(
+            key,
+            lambda: (
+                _shared_print(prepared, deps)
+                if deps.share_pdfs
+                else _print(deps.renderer, document)
+            ),
+        )
+        if prepared.password is not None:  # then this recipient's alone
+            pdf = deps.encrypt(pdf, prepared.password)
+        attachments.append(
+            Attachment(
+                mail.attachment_filename,
+                pdf,
+                "application/pdf",
+                reused=prepared.password is None,
+            )
+        )
+    if prepared.attach_csv or prepared.report_format == "csv":
+        csv_name = mail.attachment_filename.rsplit(".", 1)[0] + ".csv"
+        attachments.append(Attachment(csv_name, render_csv(data), "text/csv"))
+    domain = parseaddr(deps.mail_from)[1].rpartition("@")[2] or "reportd.invalid"
+    message = build_message(
+        sender=deps.mail_from,
+        to_name=prepared.recipient_name,
+        to_address=prepared.recipient_address,
+        subject=mail.subject,
+        text_body=mail.text_body,
+        html_body=mail.html_body,
+        attachments=attachments,
+        message_id=make_message_id(f"delivery-{held.delivery_id}", domain),
+    )
+    return message, key
+
+
+def _shared_print(prepared: Prepared, deps: Deps) -> bytes:
+    """The document's PDF as another worker process printed it for this run, or printed here
+    and kept for the others (``service.delivery.shared_pdfs``)."""
+    run_id, key = prepared.run_id, prepared.document.pdf_key
+    with deps.readers() as session:
+        stored = stored_pdf(session, account_id=prepared.account_id, run_id=run_id, key=key)
+    if stored is not None:
+        metrics().pdfs_from_other_workers.inc()
+        return stored
+    pdf = _print(deps.renderer, prepared.document)
+    try:
+        with transaction(deps.sessions) as session:
+            store_pdf(
+                session,
+                account_id=prepared.account_id,
+                run_id=run_id,
+                key=key,
+                pdf=pdf,
+                now=deps.clock(),
+            )
+    except SQLAlchemyError as error:  # the others print it themselves; this mail goes on
+        log.warning("run %s: could not keep PDF %s for other workers: %s", run_id, key, error)
+    return pdf
+
+
+def _print(renderer: Renderer, document: Document) -> bytes:
+    """The document's PDF as mailed: printed by Chromium, compacted once for all recipients."""
+    with metrics().render_seconds.time():
+        return compact_pdf(renderer.render(document.html, document.footer))
+
+
+def _retry(
+    held: Claim,
+    deps: Deps,
+    error: str,
+    *,
+    possible_duplicate: bool = False,
+    held_in: DeliveryState | None = None,
+) -> Result:
+    if held.attempt >= deps.max_attempts:
+        return _settle(
+            held,
+            deps,
+            DeliveryState.failed,
+            f"gave up after {held.attempt} attempts: {error}",
+            held_in=held_in,
+        )
+    extra = {"possible_duplicate": True} if possible_duplicate else {}
+    result = _settle(held, deps, DeliveryState.pending, error, held_in=held_in, **extra)
+    if result.outcome is Outcome.skipped:
+        return result
+    delay = min(deps.min_backoff * 2 ** (held.attempt - 1), MAX_BACKOFF)
+    return Result(Outcome.retry, retry_in=delay, detail=error)
+
+
+def _settle(
+    held: Claim,
+    deps: Deps,
+    to: DeliveryState,
+    note: str,
+    *,
+    held_in: DeliveryState | None = None,
+    **values: object,
+) -> Result:
+    """Record the outcome and close the run if this was its last open delivery.
+
+    ``held_in`` is the state this worker last moved the delivery to, None when unsure.
+    """
+    now = deps.clock()
+    if to is not DeliveryState.sent:
+        values.setdefault("last_error", note[:2000])
+
+    # The outcome is known now (a mail may be out): a database that drops the connection is
+    # waited for, within half the lease, rather than leave the delivery to be sent again.
+    def record() -> bool:
+        with transaction(deps.sessions) as session:
+            if not move(session, held, to=to, now=now, note=note, held_in=held_in, **values):
+                return False
+            run_id = held.run_id
+            if run_id is None:
+                run_id = session.scalar(
+                    select(Delivery.run_id).where(Delivery.id == held.delivery_id)
+                )
+            final = to in (DeliveryState.sent, DeliveryState.failed)
+            if final and run_id is not None and finish_run_if_done(session, run_id, now=now):
+                metrics().runs_finished.inc()
+        return True
+
+    wait = held.lease.total_seconds() / 2
+    if not wait_out(record, wait=wait, what=f"database unreachable, recording {to.value}"):
+        return Result(Outcome.skipped, detail="claim lost")
+    outcome = {
+        DeliveryState.sent: Outcome.sent,
+        DeliveryState.failed: Outcome.failed,
+        DeliveryState.pending: Outcome.retry,
+    }[to]
+    return Result(outcome, detail=note)

@@ -1,0 +1,232 @@
+"""Contacts: people who cannot sign in but receive reports, seen through their clearance.
+
+Fields follow the Workload Security API's contact object (``emailAddress``, ``roleID``,
+``reportPDFPasswordEnabled``...). Every field is checked before anything is written; the
+report password is sealed with the settings' key and never handed back in clear except to
+the encryption step of a delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.directory.secretbox import SecretBox
+from service.errors import InvalidInput, NotFound
+from service.reports.locales import normalize_locale, validate_time_zone
+from storage.models import Contact, Role
+
+#: Contact fields that can be set, with their API (camelCase) names.
+API_NAMES: dict[str, str] = {
+    "name": "name",
+    "description": "description",
+    "email_address": "emailAddress",
+    "phone_number": "phoneNumber",
+    "mobile_number": "mobileNumber",
+    "pager_number": "pagerNumber",
+    "locale": "locale",
+    "time_zone": "timeZone",
+    "role_id": "roleID",
+    "report_pdf_password_enabled": "reportPDFPasswordEnabled",
+    "report_pdf_password": "reportPDFPassword",
+}
+FIELDS = frozenset(API_NAMES)
+#: Longest phone, mobile or pager number accepted.
+MAX_NUMBER_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """A contact as shown to admins: everything but the password."""
+
+    id: int
+    name: str
+    description: str
+    email_address: str
+    phone_number: str
+    mobile_number: str
+    pager_number: str
+    locale: str
+    time_zone: str
+    role_id: int | None
+    report_pdf_password_enabled: bool
+
+    def to_api(self) -> dict[str, Any]:
+        """The API's JSON shape (``reportPDFPassword`` is write-only and never present)."""
+        data = {API_NAMES[k]: getattr(self, k) for k in API_NAMES if k != "report_pdf_password"}
+        data["ID"] = self.id
+        return data
+
+
+def view(contact: Contact) -> ContactView:
+    return ContactView(
+        id=contact.id,
+        name=contact.name,
+        description=contact.description,
+        email_address=contact.email_address,
+        phone_number=contact.phone_number,
+        mobile_number=contact.mobile_number,
+        pager_number=contact.pager_number,
+        locale=contact.locale,
+        time_zone=contact.time_zone,
+        role_id=contact.role_id,
+        report_pdf_password_enabled=contact.report_pdf_password_enabled,
+    )
+
+
+def normalize_email(address: str) -> str:
+    """The normalised form of ``address``; a clear InvalidInput when it is not an address."""
+    try:
+        return validate_email(str(address), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise InvalidInput(f"emailAddress: {address!r} is not a valid address: {error}") from None
+
+
+def add_contact(session: Session, *, account_id: int, box: SecretBox, **values: Any) -> ContactView:
+    """Create a contact; ``name``, ``email_address`` and ``role_id`` are required."""
+    missing = [API_NAMES[k] for k in ("name", "email_address") if not values.get(k)]
+    if missing:
+        raise InvalidInput(f"{', '.join(missing)}: required")
+    if "role_id" not in values:
+        raise InvalidInput("roleID: required (the contact's clearance)")
+    contact = Contact(account_id=account_id)
+    _apply(session, contact, box, values)
+    session.add(contact)
+    session.flush()
+    return view(contact)
+
+
+def edit_contact(
+    session: Session, *, account_id: int, contact_id: int, box: SecretBox, **changes: Any
+) -> ContactView:
+    """Change some fields of a contact; the others stay as they are."""
+    contact = _get(session, account_id, contact_id)
+    _apply(session, contact, box, changes)
+    session.flush()
+    return view(contact)
+
+
+def delete_contact(session: Session, *, account_id: int, contact_id: int) -> None:
+    session.delete(_get(session, account_id, contact_id))
+    session.flush()
+
+
+def get_contact(session: Session, *, account_id: int, contact_id: int) -> ContactView:
+    return view(_get(session, account_id, contact_id))
+
+
+def find_contact(session: Session, *, account_id: int, ref: str) -> ContactView:
+    """A contact by id, name or email address."""
+    statement = select(Contact).where(Contact.account_id == account_id)
+    if ref.isdigit():
+        found = session.scalars(statement.where(Contact.id == int(ref))).first()
+    else:
+        found = session.scalars(statement.where(Contact.name == ref)).first()
+        if found is None and "@" in ref:
+            found = session.scalars(statement.where(Contact.email_address == ref)).first()
+    if found is None:
+        raise NotFound(f"no contact {ref!r} in this account")
+    return view(found)
+
+
+def list_contacts(session: Session, *, account_id: int) -> list[ContactView]:
+    statement = select(Contact).where(Contact.account_id == account_id).order_by(Contact.name)
+    return [view(c) for c in session.scalars(statement)]
+
+
+def report_password(contact: Contact, box: SecretBox) -> str | None:
+    """The password to encrypt this contact's reports with, or None if they are not protected."""
+    return open_report_password(
+        name=contact.name,
+        enabled=contact.report_pdf_password_enabled,
+        sealed=contact.report_pdf_password_encrypted,
+        box=box,
+    )
+
+
+def open_report_password(
+    *, name: str, enabled: bool, sealed: bytes | None, box: SecretBox
+) -> str | None:
+    """``report_password`` from a contact's stored columns (read without loading a Contact)."""
+    if not enabled:
+        return None
+    if sealed is None:
+        raise InvalidInput(f"contact {name!r}: protected reports but no report password")
+    return box.open(sealed)
+
+
+def _get(session: Session, account_id: int, contact_id: int) -> Contact:
+    contact = session.scalars(
+        select(Contact).where(Contact.account_id == account_id, Contact.id == contact_id)
+    ).first()
+    if contact is None:
+        raise NotFound(f"no contact with ID {contact_id} in this account")
+    return contact
+
+
+def _apply(session: Session, contact: Contact, box: SecretBox, values: dict[str, Any]) -> None:
+    """Check every value first, then set them all: a bad field writes nothing."""
+    unknown = set(values) - FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown contact field(s): {', '.join(sorted(unknown))}")
+    clean = {key: _clean(session, contact.account_id, key, value) for key, value in values.items()}
+    password = clean.pop("report_pdf_password", None)
+    enabled = clean.get("report_pdf_password_enabled", contact.report_pdf_password_enabled)
+    if enabled and password is None and contact.report_pdf_password_encrypted is None:
+        raise InvalidInput("reportPDFPassword: required when reportPDFPasswordEnabled is true")
+    if "name" in clean and clean["name"] != contact.name:
+        taken = select(Contact.id).where(
+            Contact.account_id == contact.account_id, Contact.name == clean["name"]
+        )
+        if session.scalars(taken).first() is not None:
+            raise InvalidInput(f"name: a contact named {clean['name']!r} already exists")
+    for key, value in clean.items():
+        setattr(contact, key, value)
+    if password is not None:
+        contact.report_pdf_password_encrypted = box.seal(password)
+
+
+def _clean(session: Session, account_id: int, key: str, value: Any) -> Any:  # noqa: C901
+    api = API_NAMES[key]
+    if key == "name":
+        name = str(value or "").strip()
+        if not name or any(ch in name for ch in "\r\n\x00"):
+            raise InvalidInput(f"{api}: must be a non-empty single line")
+        return name
+    if key == "email_address":
+        return normalize_email(value)
+    if key == "locale":
+        return normalize_locale(value)
+    if key == "time_zone":
+        return validate_time_zone(value)
+    if key == "role_id":
+        return _role_id(session, account_id, value)
+    if key == "report_pdf_password_enabled":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{api}: must be true or false")
+        return value
+    if key == "report_pdf_password":
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(f"{api}: must be a non-empty string")
+        return value
+    text = "" if value is None else str(value)
+    if key.endswith("_number") and len(text) > MAX_NUMBER_LENGTH:
+        raise InvalidInput(f"{api}: longer than {MAX_NUMBER_LENGTH} characters")
+    return text
+
+
+def _role_id(session: Session, account_id: int, value: Any) -> int | None:
+    if value is None:
+        return None  # no clearance: the contact's reports show nothing
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"roleID: must be a role's numeric ID, not {value!r}")
+    exists = select(Role.id).where(Role.account_id == account_id, Role.id == value)
+    if session.scalars(exists).first() is None:
+        raise InvalidInput(f"roleID: no role with ID {value} in this account")
+    return value

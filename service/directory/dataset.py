@@ -1,0 +1,232 @@
+"""The JSON dataset format of ``reportd import`` and ``reportd export``.
+
+Keys follow the Workload Security API (camelCase, ``ID`` suffixes: ``groupID``,
+``parentGroupID``, ``parentID``, ``roleID``). ``ID`` values inside a file are the file's own
+references; importing gives every object a new id in the target account. The pydantic models
+below are the format's definition; ``docs/dataset.schema.json`` is generated from them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from service.directory.rights import (
+    OTHER_RIGHTS_FEATURES,
+    OTHER_RIGHTS_KEYS,
+    AccessLevel,
+    RoleRights,
+    UserRightsPreset,
+)
+from service.reports.model import EventModule
+
+#: The value of ``format`` this module reads and writes.
+FORMAT = "reportd-dataset/1"
+
+
+def _aware_time(value: Any) -> Any:
+    """Epoch milliseconds (the API's way) or ISO 8601 with a zone; never a naive time."""
+    if isinstance(value, bool):
+        raise ValueError("a time must be epoch milliseconds or ISO 8601 with a zone")
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"time {value!r} ms is out of range") from None
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            raise ValueError(f"time {value!r} has no zone; add Z or an offset")
+        return parsed.astimezone(UTC)
+    return value
+
+
+Time = Annotated[
+    datetime,
+    BeforeValidator(_aware_time),
+    PlainSerializer(lambda t: int(t.timestamp() * 1000), return_type=int),
+]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", serialize_by_alias=True)
+
+
+class ComputerRightsIn(Record):
+    can_view_computers: bool = Field(True, alias="canViewComputers")
+    can_edit_computer_properties: bool = Field(False, alias="canEditComputerProperties")
+    can_delete_computers: bool = Field(False, alias="canDeleteComputers")
+    can_dismiss_alerts: bool = Field(False, alias="canDismissAlerts")
+    can_tag_computers: bool = Field(False, alias="canTagComputers")
+    can_view_other_computers: bool = Field(True, alias="canViewOtherComputers")
+    can_view_not_related_to_computers: bool = Field(True, alias="canViewNotRelatedToComputers")
+    can_create_new_computers: bool = Field(False, alias="canCreateNewComputers")
+    can_add_and_remove_computer_groups: bool = Field(False, alias="canAddAndRemoveComputerGroups")
+    can_import_computers: bool = Field(False, alias="canImportComputers")
+    can_manage_directories: bool = Field(False, alias="canManageDirectories")
+    can_manage_v_centers: bool = Field(False, alias="canManageVCenters")
+    can_manage_cloud_accounts: bool = Field(False, alias="canManageCloudAccounts")
+
+
+class PolicyRightsIn(Record):
+    can_view_policies: bool = Field(True, alias="canViewPolicies")
+    can_edit_policy_properties: bool = Field(False, alias="canEditPolicyProperties")
+    can_delete_policies: bool = Field(False, alias="canDeletePolicies")
+    can_view_other_policies: bool = Field(True, alias="canViewOtherPolicies")
+    can_create_new_policies: bool = Field(False, alias="canCreateNewPolicies")
+    can_import_policies: bool = Field(False, alias="canImportPolicies")
+
+
+class PlatformRightsIn(Record):
+    computer_rights: ComputerRightsIn = Field(
+        default_factory=ComputerRightsIn, alias="computerRights"
+    )
+    policy_rights: PolicyRightsIn = Field(default_factory=PolicyRightsIn, alias="policyRights")
+
+
+class RightsIn(Record):
+    platform_rights: PlatformRightsIn = Field(
+        default_factory=PlatformRightsIn, alias="platformRights"
+    )
+
+
+class RoleIn(Record):
+    """A role; rights absent from the record take the seed's "New Role Defaults"."""
+
+    id: int = Field(alias="ID")
+    name: str = Field(min_length=1)
+    description: str = ""
+    immutable: bool = False
+    allow_user_interface: bool = Field(True, alias="allowUserInterface")
+    allow_web_service: bool = Field(False, alias="allowWebService")
+    all_computers: bool = Field(True, alias="allComputers")
+    computer_ids: list[int] = Field(default_factory=list, alias="computerIDs")
+    computer_group_ids: list[int] = Field(default_factory=list, alias="computerGroupIDs")
+    all_policies: bool = Field(True, alias="allPolicies")
+    policy_ids: list[int] = Field(default_factory=list, alias="policyIDs")
+    rights: RightsIn = Field(default_factory=RightsIn)
+    user_rights: UserRightsPreset = Field(UserRightsPreset.change_own_password, alias="userRights")
+    other_rights: dict[str, AccessLevel] = Field(default_factory=dict, alias="otherRights")
+
+    def role_rights(self) -> RoleRights:
+        unknown = set(self.other_rights) - OTHER_RIGHTS_KEYS
+        if unknown:
+            raise ValueError(f"otherRights: unknown feature(s) {', '.join(sorted(unknown))}")
+        other = {key: level.value for key, _, level in OTHER_RIGHTS_FEATURES}
+        other.update({key: level.value for key, level in self.other_rights.items()})
+        platform = self.rights.platform_rights
+        return RoleRights(
+            allow_user_interface=self.allow_user_interface,
+            allow_web_service=self.allow_web_service,
+            all_computers=self.all_computers,
+            all_policies=self.all_policies,
+            other_rights=other,
+            **platform.computer_rights.model_dump(by_alias=False),
+            **platform.policy_rights.model_dump(by_alias=False),
+        ).with_user_rights(self.user_rights)
+
+
+class ComputerGroupIn(Record):
+    id: int = Field(alias="ID")
+    name: str = Field(min_length=1)
+    description: str = ""
+    parent_group_id: int | None = Field(None, alias="parentGroupID")
+
+
+class PolicyIn(Record):
+    id: int = Field(alias="ID")
+    name: str = Field(min_length=1)
+    description: str = ""
+    parent_id: int | None = Field(None, alias="parentID")
+
+
+class ComputerIn(Record):
+    id: int = Field(alias="ID")
+    host_name: str = Field(min_length=1, alias="hostName")
+    display_name: str = Field("", alias="displayName")
+    description: str = ""
+    platform: str = ""
+    group_id: int | None = Field(None, alias="groupID")
+    policy_id: int | None = Field(None, alias="policyID")
+    agent_status: Literal["active", "offline", "warning", "error", "unmanaged"] = Field(
+        "active", alias="agentStatus"
+    )
+    last_agent_communication: Time | None = Field(None, alias="lastAgentCommunication")
+    tags: list[str] = Field(default_factory=list)
+    modules: list[EventModule] = Field(default_factory=list)
+
+
+class SecurityEventIn(Record):
+    id: int | None = Field(None, alias="ID")
+    computer_id: int = Field(alias="computerID")
+    module: EventModule
+    time: Time
+    severity: Literal["info", "low", "medium", "high", "critical"] = "medium"
+    name: str = ""
+    action: str = ""
+    details: str = ""
+
+
+class SystemEventIn(Record):
+    id: int | None = Field(None, alias="ID")
+    computer_id: int | None = Field(None, alias="computerID")
+    time: Time
+    event_code: int = Field(0, alias="eventID")
+    level: Literal["info", "warning", "error"] = "info"
+    name: str = ""
+    description: str = ""
+    actor: str = Field("System", alias="actionPerformedBy")
+    origin: str = ""
+
+
+class AlertIn(Record):
+    id: int | None = Field(None, alias="ID")
+    computer_id: int | None = Field(None, alias="computerID")
+    raised: Time = Field(alias="timeRaised")
+    severity: Literal["warning", "critical"] = "warning"
+    name: str = ""
+    description: str = ""
+    dismissed: bool = False
+
+
+class ContactIn(Record):
+    id: int | None = Field(None, alias="ID")
+    name: str = Field(min_length=1)
+    description: str = ""
+    email_address: str = Field(alias="emailAddress")
+    phone_number: str = Field("", alias="phoneNumber")
+    mobile_number: str = Field("", alias="mobileNumber")
+    pager_number: str = Field("", alias="pagerNumber")
+    locale: str = "en-US"
+    time_zone: str = Field("UTC", alias="timeZone")
+    role_id: int | None = Field(
+        alias="roleID", description="The clearance; null means none, and reports show nothing."
+    )
+    report_pdf_password_enabled: bool = Field(False, alias="reportPDFPasswordEnabled")
+    report_pdf_password: str | None = Field(
+        None, alias="reportPDFPassword", description="Write-only: never exported."
+    )
+
+
+class Dataset(Record):
+    """A whole account's worth of objects; every list is optional."""
+
+    format: Literal["reportd-dataset/1"] = "reportd-dataset/1"
+    roles: list[RoleIn] = Field(default_factory=list)
+    computer_groups: list[ComputerGroupIn] = Field(default_factory=list, alias="computerGroups")
+    policies: list[PolicyIn] = Field(default_factory=list)
+    computers: list[ComputerIn] = Field(default_factory=list)
+    events: list[SecurityEventIn] = Field(default_factory=list)
+    system_events: list[SystemEventIn] = Field(default_factory=list, alias="systemEvents")
+    alerts: list[AlertIn] = Field(default_factory=list)
+    contacts: list[ContactIn] = Field(default_factory=list)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the format, as published in ``docs/dataset.schema.json``."""
+    schema = Dataset.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "reportd dataset"
+    return schema

@@ -1,0 +1,597 @@
+"""Scheduled tasks: storing them in the console's JSON shape, and firing what is due.
+
+Exactly once, with any number of scheduler processes: ``tick`` claims due tasks with
+``SELECT ... FOR UPDATE SKIP LOCKED`` (on SQLite, ``BEGIN IMMEDIATE`` lets one writer in at a
+time), and in that same transaction creates each run with its deliveries, records every due
+occurrence and moves ``next_run`` past them. A process that dies mid-tick loses its
+transaction and its locks together, so the next tick anywhere fires the same occurrences; the
+unique ``(scheduled_task_id, occurrence)`` of a run is the database's last word. The caller
+commits, then enqueues ``start_run`` for the returned runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, true
+from sqlalchemy.orm import Session
+
+from service.delivery.ledger import Recipients
+from service.delivery.request import FORMATS, new_report_run
+from service.errors import InvalidInput, NotFound
+from service.reports.builder import report_filter_from
+from service.reports.model import REPORT_TEMPLATE_IDS
+from service.scheduling.recurrences import (
+    DEFAULT_MISFIRE_GRACE,
+    FiringPlan,
+    next_occurrence,
+    occurrences,
+    plan_firing,
+    report_window,
+)
+from service.scheduling.task_schema import (
+    GenerateReportTaskParameters,
+    MisfirePolicy,
+    ScheduleDetails,
+    ScheduledTask,
+    TimeRange,
+    TimeUnit,
+    to_epoch_millis,
+)
+from service.scheduling.task_schema import Recipients as TaskRecipients
+from storage.models import Contact, Membership
+from storage.tasks import OccurrenceOutcome, ScheduledTaskRow, TaskOccurrence
+
+logger = logging.getLogger(__name__)
+
+#: Tasks one tick claims, and so fires, in one transaction.
+DEFAULT_TICK_LIMIT = 100
+#: The report window of a task without ``timeRange``: the day before the occurrence.
+DEFAULT_TIME_RANGE = TimeRange(units=TimeUnit.day, value=1)
+#: SDK fields the server sets; ignored when a client sends them back.
+READ_ONLY_FIELDS = frozenset({"ID", "lastRunTime", "nextRunTime"})
+
+
+@dataclass(frozen=True)
+class FiredRun:
+    """A run a tick created; enqueue ``start_run(run_id)`` once the tick is committed."""
+
+    task_id: int
+    run_id: int
+    occurrence: datetime
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A stored task; ``schedule_details`` and ``parameters`` are the SDK JSON as stored."""
+
+    id: int
+    account_id: int
+    name: str
+    description: str
+    enabled: bool
+    misfire_policy: MisfirePolicy
+    schedule_details: dict[str, Any]
+    parameters: dict[str, Any]
+    next_run: datetime | None
+    last_fired: datetime | None
+    last_run_time: datetime | None
+    created: datetime
+    run_now: bool
+
+    @property
+    def details(self) -> ScheduleDetails:
+        return ScheduleDetails.model_validate(self.schedule_details)
+
+    def to_api(self) -> dict[str, Any]:
+        """The SDK's ScheduledTask JSON (with reportd's ``misfirePolicy``)."""
+        data: dict[str, Any] = {
+            "ID": self.id,
+            "name": self.name,
+            "type": "generate-report",
+            "enabled": self.enabled,
+            "runNow": self.run_now,
+            "scheduleDetails": self.schedule_details,
+            "generateReportTaskParameters": self.parameters,
+            "misfirePolicy": self.misfire_policy.value,
+        }
+        if self.last_run_time is not None:
+            data["lastRunTime"] = to_epoch_millis(self.last_run_time)
+        if self.next_run is not None:
+            data["nextRunTime"] = to_epoch_millis(self.next_run)
+        return data
+
+
+@dataclass(frozen=True)
+class OccurrenceView:
+    occurrence: datetime
+    outcome: OccurrenceOutcome
+    run_id: int | None
+    reason: str
+    recorded: datetime
+
+
+# --- storing tasks ------------------------------------------------------------------------
+
+
+def parse_task(data: Mapping[str, Any]) -> ScheduledTask:
+    """The SDK's ScheduledTask JSON, checked; ``type`` defaults to generate-report."""
+    try:
+        return ScheduledTask.model_validate({"type": "generate-report", **data})
+    except ValidationError as error:
+        raise InvalidInput(_describe(error)) from None
+
+
+def create_task(
+    session: Session,
+    *,
+    account_id: int,
+    task: Mapping[str, Any],
+    now: datetime,
+    description: str = "",
+) -> TaskView:
+    """Store a new task; nothing before ``now`` is due, so it fires from its next occurrence."""
+    parsed = parse_task({k: v for k, v in task.items() if k not in READ_ONLY_FIELDS})
+    _check_report(session, account_id, parsed.generate_report_task_parameters)
+    _check_name_free(session, account_id, parsed.name)
+    next_run = _first_after(parsed, now)
+    row = ScheduledTaskRow(
+        account_id=account_id,
+        name=parsed.name,
+        description=description,
+        enabled=parsed.enabled,
+        schedule_details=parsed.schedule_details.to_api(),
+        parameters=parsed.generate_report_task_parameters.to_api(),
+        misfire_policy=parsed.misfire_policy.value,
+        next_run=next_run,
+        last_fired=now,
+        created=now,
+        run_now=bool(parsed.run_now),
+    )
+    session.add(row)
+    session.flush()
+    return _view(row)
+
+
+def edit_task(
+    session: Session,
+    *,
+    account_id: int,
+    task_id: int,
+    changes: Mapping[str, Any],
+    now: datetime,
+    description: str | None = None,
+) -> TaskView:
+    """Change top-level fields of a task (each given object replaces the stored one).
+
+    A new schedule, or enabling a disabled task, starts afresh from ``now``: occurrences of
+    the old state that had not fired are recorded as skipped, not run late.
+    """
+    row = _row(session, account_id, task_id, lock=True)
+    given = {k: v for k, v in changes.items() if k not in READ_ONLY_FIELDS}
+    parsed = parse_task({**_sdk_fields(row), **given})
+    _check_report(session, account_id, parsed.generate_report_task_parameters)
+    if parsed.name != row.name:
+        _check_name_free(session, account_id, parsed.name)
+    new_details = parsed.schedule_details.to_api()
+    rescheduled = new_details != row.schedule_details
+    enabling = parsed.enabled and not row.enabled
+    next_run = row.next_run
+    if rescheduled or enabling:
+        # _first_after refuses a schedule that never fires again, before anything is written.
+        next_run = _first_after(parsed, now) if rescheduled else None
+        reason = "the task was disabled" if not row.enabled else "the schedule was changed"
+        _close_gap(session, row, now=now, reason=reason)
+        next_run = next_run or next_occurrence(parsed.schedule_details, after=now)
+    row.name = parsed.name
+    row.enabled = parsed.enabled
+    row.schedule_details = new_details
+    row.parameters = parsed.generate_report_task_parameters.to_api()
+    row.misfire_policy = parsed.misfire_policy.value
+    row.next_run = next_run
+    row.run_now = row.run_now or bool(parsed.run_now)
+    if description is not None:
+        row.description = description
+    session.flush()
+    return _view(row)
+
+
+def delete_task(session: Session, *, account_id: int, task_id: int) -> None:
+    """Delete a task and its occurrence record; its runs stay in the ledger."""
+    session.delete(_row(session, account_id, task_id, lock=True))
+    session.flush()
+
+
+def request_run_now(session: Session, *, account_id: int, task_id: int) -> TaskView:
+    """Fire the task at the next tick, even if it is disabled; its schedule is unchanged."""
+    row = _row(session, account_id, task_id, lock=True)
+    row.run_now = True
+    session.flush()
+    return _view(row)
+
+
+def get_task(session: Session, *, account_id: int, task_id: int) -> TaskView:
+    return _view(_row(session, account_id, task_id))
+
+
+def find_task(session: Session, *, account_id: int, ref: str) -> TaskView:
+    """A task by ID or name."""
+    statement = select(ScheduledTaskRow).where(ScheduledTaskRow.account_id == account_id)
+    if ref.isdigit():
+        statement = statement.where(ScheduledTaskRow.id == int(ref))
+    else:
+        statement = statement.where(ScheduledTaskRow.name == ref)
+    row = session.scalars(statement).first()
+    if row is None:
+        raise NotFound(f"no scheduled task {ref!r} in this account")
+    return _view(row)
+
+
+def list_tasks(session: Session, *, account_id: int) -> list[TaskView]:
+    statement = (
+        select(ScheduledTaskRow)
+        .where(ScheduledTaskRow.account_id == account_id)
+        .order_by(ScheduledTaskRow.name)
+    )
+    return [_view(row) for row in session.scalars(statement)]
+
+
+def task_history(
+    session: Session, *, account_id: int, task_id: int, limit: int = 50
+) -> list[OccurrenceView]:
+    """The task's newest recorded occurrences, newest first."""
+    _row(session, account_id, task_id)
+    statement = (
+        select(TaskOccurrence)
+        .where(TaskOccurrence.task_id == task_id)
+        .order_by(TaskOccurrence.occurrence.desc())
+        .limit(limit)
+    )
+    return [
+        OccurrenceView(o.occurrence, OccurrenceOutcome(o.outcome), o.run_id, o.reason, o.recorded)
+        for o in session.scalars(statement)
+    ]
+
+
+def upcoming(task: TaskView, count: int, *, now: datetime) -> list[datetime]:
+    """The task's next ``count`` occurrences after ``now`` (UTC), whether enabled or not."""
+    return list(occurrences(task.details, after=now, limit=count))
+
+
+# --- firing -------------------------------------------------------------------------------
+
+
+def tick(
+    session: Session,
+    *,
+    now: datetime,
+    limit: int = DEFAULT_TICK_LIMIT,
+    grace: timedelta = DEFAULT_MISFIRE_GRACE,
+    only_task: int | None = None,
+) -> list[FiredRun]:
+    """Claim up to ``limit`` due tasks and fire them in the caller's transaction.
+
+    Due: enabled with ``next_run <= now``, or ``run_now`` set. Tasks another scheduler holds
+    are skipped, not waited for. ``only_task`` limits the tick to that one task (run now
+    from the API). The caller commits, then enqueues the returned runs.
+    """
+    # Two claims, each able to use its index: due by schedule (enabled, next_run), and
+    # run-now (a partial index on the few rows with the flag set).
+    by_schedule = (
+        select(ScheduledTaskRow)
+        .where(ScheduledTaskRow.enabled == true(), ScheduledTaskRow.next_run <= now)
+        .order_by(ScheduledTaskRow.next_run)
+    )
+    run_now = select(ScheduledTaskRow).where(ScheduledTaskRow.run_now == true())
+    if only_task is not None:
+        by_schedule = by_schedule.where(ScheduledTaskRow.id == only_task)
+        run_now = run_now.where(ScheduledTaskRow.id == only_task)
+    claimed: dict[int, ScheduledTaskRow] = {}
+    for statement in (run_now, by_schedule):
+        if len(claimed) >= limit:
+            break
+        rows = session.scalars(
+            statement.limit(limit - len(claimed))
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        claimed.update((row.id, row) for row in rows)
+    firing = _Tick(session, now=now, grace=grace)
+    fired: list[FiredRun] = []
+    # Task updates and occurrence records wait for the end, to be written in one batch each.
+    with session.no_autoflush:
+        for task in claimed.values():
+            fired.extend(firing.fire(task))
+        firing.write_records()
+    session.flush()
+    return fired
+
+
+class _Directory:
+    """The contact and user ids of each account, read once per tick or check."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._contacts: dict[int, set[int]] = {}
+        self._members: dict[int, set[int]] = {}
+
+    def contacts(self, account_id: int) -> set[int]:
+        if account_id not in self._contacts:
+            statement = select(Contact.id).where(Contact.account_id == account_id)
+            self._contacts[account_id] = set(self.session.scalars(statement))
+        return self._contacts[account_id]
+
+    def members(self, account_id: int) -> set[int]:
+        if account_id not in self._members:
+            statement = select(Membership.user_id).where(Membership.account_id == account_id)
+            self._members[account_id] = set(self.session.scalars(statement))
+        return self._members[account_id]
+
+    def live_recipients(self, account_id: int, wanted: TaskRecipients) -> tuple[Recipients, str]:
+        """The task's recipients that still exist, and a note naming those that do not."""
+        members = self.members(account_id)
+        if wanted.all_administrators_and_contacts:
+            return Recipients(all_contacts=True, user_ids=sorted(members)), ""
+        contact_ids = set(wanted.contact_ids or ())
+        user_ids = set(wanted.administrator_ids or ())
+        contacts = contact_ids & self.contacts(account_id) if contact_ids else set()
+        users = user_ids & members
+        gone = [
+            f"{kind} {sorted(missing)} no longer exist"
+            for kind, missing in (("contacts", contact_ids - contacts), ("users", user_ids - users))
+            if missing
+        ]
+        return Recipients(contact_ids=sorted(contacts), user_ids=sorted(users)), "; ".join(gone)
+
+
+class _Tick:
+    """Firing the tasks one tick claimed, in the caller's transaction."""
+
+    def __init__(self, session: Session, *, now: datetime, grace: timedelta) -> None:
+        self.session = session
+        self.now = now
+        self.grace = grace
+        self.directory = _Directory(session)
+        self.records: list[TaskOccurrence] = []
+        self.advances: list[tuple[ScheduledTaskRow, dict[str, Any]]] = []
+
+    def write_records(self) -> None:
+        """Advance the fired tasks and record their occurrences (after every run exists)."""
+        for task, values in self.advances:
+            for name, value in values.items():
+                setattr(task, name, value)
+        self.session.add_all(self.records)
+
+    def fire(self, task: ScheduledTaskRow) -> list[FiredRun]:
+        """Fire one claimed task: its due occurrences, then a pending run-now; advance it."""
+        try:
+            details = ScheduleDetails.model_validate(task.schedule_details)
+        except ValidationError as error:
+            # Stored before this zone or rule became invalid (tzdata changed): park the task.
+            logger.error("task %s: stored schedule is invalid, parked: %s", task.id, error)
+            self.advances.append((task, {"next_run": None, "run_now": False}))
+            return []
+        last_fired = task.last_fired or task.created
+        plan = FiringPlan(fire=None)
+        try:
+            if task.enabled:
+                policy = MisfirePolicy(task.misfire_policy)
+                plan = plan_firing(
+                    details, policy, last_fired=last_fired, now=self.now, grace=self.grace
+                )
+            following = next_occurrence(details, after=max(last_fired, plan.latest or last_fired))
+        except (OverflowError, ValueError) as error:
+            # Calendar math beyond datetime's range (a huge interval stored by hand): this
+            # task alone is parked; the rest of the tick goes on.
+            logger.error("task %s: its schedule cannot be computed, parked: %s", task.id, error)
+            self.advances.append((task, {"next_run": None, "run_now": False}))
+            return []
+        fired: list[FiredRun] = []
+        if plan.due:
+            fired += self._record(task, plan, details)
+            last_fired = max(last_fired, plan.latest or last_fired)
+        if task.run_now and plan.fire is None:
+            # A run-now fires at the tick's time; when the schedule fires now, that run is it.
+            fired += self._record(task, FiringPlan(fire=self.now), details, note="run now")
+        advance: dict[str, Any] = {
+            "last_fired": last_fired,
+            "next_run": following,
+            "run_now": False,
+        }
+        if fired:
+            advance["last_run_time"] = self.now
+        self.advances.append((task, advance))
+        return fired
+
+    def _record(
+        self, task: ScheduledTaskRow, plan: FiringPlan, details: ScheduleDetails, *, note: str = ""
+    ) -> list[FiredRun]:
+        """Create the plan's run, if any, and one TaskOccurrence per due occurrence."""
+        run_id: int | None = None
+        refused = ""
+        if plan.fire is not None:
+            try:
+                run_id, note = self._create_run(task, details, plan.fire, note=note)
+            except (InvalidInput, ValidationError) as error:
+                refused = f"run refused: {error}"
+                logger.warning("task %s, occurrence %s: %s", task.id, plan.fire, refused)
+        self.records.extend(
+            TaskOccurrence(
+                task_id=task.id,
+                occurrence=moment,
+                outcome=_outcome(moment, plan, run_id).value,
+                run_id=run_id if moment == plan.fire or moment in plan.coalesced else None,
+                reason=_reason(moment, plan, note=note, refused=refused),
+                recorded=self.now,
+            )
+            for moment in plan.due
+        )
+        if run_id is None or plan.fire is None:
+            return []
+        return [FiredRun(task_id=task.id, run_id=run_id, occurrence=plan.fire)]
+
+    def _create_run(
+        self, task: ScheduledTaskRow, details: ScheduleDetails, occurrence: datetime, *, note: str
+    ) -> tuple[int, str]:
+        """The run of one occurrence, its window ending at the occurrence; (run id, note).
+
+        ``new_report_run`` refuses (InvalidInput) before it writes anything, so a refused run
+        leaves the tick's transaction as it was: no savepoint needed.
+        """
+        params = GenerateReportTaskParameters.model_validate(task.parameters)
+        report_type = REPORT_TEMPLATE_IDS.get(params.report_template_id)
+        if report_type is None:
+            raise InvalidInput(f"reportTemplateID {params.report_template_id} is unknown")
+        recipients, gone = self.directory.live_recipients(task.account_id, params.recipients)
+        start, end = report_window(
+            params.time_range or DEFAULT_TIME_RANGE,
+            occurrence=occurrence,
+            time_zone=details.time_zone,
+        )
+        try:
+            new = new_report_run(
+                self.session,
+                account_id=task.account_id,
+                report_type=report_type.value,
+                parameters={k: v for k, v in task.parameters.items() if k != "recipients"},
+                recipients=recipients,
+                triggered_by=f"task:{task.id}",
+                period_start=start,
+                period_end=end,
+                now=self.now,
+                scheduled_task_id=task.id,
+                occurrence=occurrence,
+            )
+        except InvalidInput as error:
+            raise InvalidInput(f"{error} ({gone})" if gone else str(error)) from error
+        return new.run_id, "; ".join(part for part in (note, gone) if part)
+
+
+def _outcome(moment: datetime, plan: FiringPlan, run_id: int | None) -> OccurrenceOutcome:
+    if run_id is None or moment in plan.skipped:
+        return OccurrenceOutcome.skipped
+    if moment == plan.fire:
+        return OccurrenceOutcome.fired
+    return OccurrenceOutcome.coalesced
+
+
+def _reason(moment: datetime, plan: FiringPlan, *, note: str, refused: str) -> str:
+    if moment in plan.skipped:
+        return "missed while no scheduler ran (misfire policy skip)"
+    if moment == plan.fire:
+        return refused or note
+    assert plan.fire is not None
+    if refused:
+        return f"missed; the run of {plan.fire.isoformat()} that covered it: {refused}"
+    return f"missed; covered by the run of {plan.fire.isoformat()}"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _row(
+    session: Session, account_id: int, task_id: int, *, lock: bool = False
+) -> ScheduledTaskRow:
+    statement = select(ScheduledTaskRow).where(
+        ScheduledTaskRow.account_id == account_id, ScheduledTaskRow.id == task_id
+    )
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    row = session.scalars(statement).first()
+    if row is None:
+        raise NotFound(f"no scheduled task with ID {task_id} in this account")
+    return row
+
+
+def _view(row: ScheduledTaskRow) -> TaskView:
+    return TaskView(
+        id=row.id,
+        account_id=row.account_id,
+        name=row.name,
+        description=row.description,
+        enabled=row.enabled,
+        misfire_policy=MisfirePolicy(row.misfire_policy),
+        schedule_details=dict(row.schedule_details),
+        parameters=dict(row.parameters),
+        next_run=row.next_run,
+        last_fired=row.last_fired,
+        last_run_time=row.last_run_time,
+        created=row.created,
+        run_now=row.run_now,
+    )
+
+
+def _sdk_fields(row: ScheduledTaskRow) -> dict[str, Any]:
+    """The stored task as ScheduledTask input (no read-only fields)."""
+    return {
+        "name": row.name,
+        "type": "generate-report",
+        "enabled": row.enabled,
+        "scheduleDetails": row.schedule_details,
+        "generateReportTaskParameters": row.parameters,
+        "misfirePolicy": row.misfire_policy,
+    }
+
+
+def _first_after(task: ScheduledTask, now: datetime) -> datetime | None:
+    """The first occurrence after ``now``; a schedule that never fires again is refused."""
+    found = next_occurrence(task.schedule_details, after=now)
+    if found is None and not task.run_now:
+        raise InvalidInput(
+            "scheduleDetails: the schedule has no occurrence after now (its start, end or"
+            " recurrenceCount is in the past); set runNow to run it once"
+        )
+    return found
+
+
+def _close_gap(session: Session, row: ScheduledTaskRow, *, now: datetime, reason: str) -> None:
+    """Record the occurrences of the stored schedule up to ``now`` that never fired."""
+    details = ScheduleDetails.model_validate(row.schedule_details)
+    after = row.last_fired or row.created
+    missed = occurrences(details, after=after, until=now)
+    session.add_all(
+        TaskOccurrence(
+            task_id=row.id,
+            occurrence=moment,
+            outcome=OccurrenceOutcome.skipped.value,
+            reason=f"not fired: {reason}",
+            recorded=now,
+        )
+        for moment in missed
+    )
+    row.last_fired = max(after, now)
+
+
+def _check_name_free(session: Session, account_id: int, name: str) -> None:
+    taken = select(ScheduledTaskRow.id).where(
+        ScheduledTaskRow.account_id == account_id, ScheduledTaskRow.name == name
+    )
+    if session.scalars(taken).first() is not None:
+        raise InvalidInput(f"name: a scheduled task named {name!r} already exists")
+
+
+def _check_report(session: Session, account_id: int, params: GenerateReportTaskParameters) -> None:
+    """What the schema cannot know: template ids, formats reportd makes, who exists."""
+    if params.report_template_id not in REPORT_TEMPLATE_IDS:
+        known = ", ".join(f"{i} ({t.value})" for i, t in REPORT_TEMPLATE_IDS.items())
+        raise InvalidInput(f"reportTemplateID {params.report_template_id} is unknown; use {known}")
+    if params.format.value not in FORMATS:
+        raise InvalidInput(f"format {params.format.value!r}: reportd makes {', '.join(FORMATS)}")
+    report_filter_from(params.to_api())
+    _, gone = _Directory(session).live_recipients(account_id, params.recipients)
+    if gone:
+        raise InvalidInput(f"recipients: {gone} in this account")
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per problem, naming the JSON field."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or 'task'}: "
+        f"{e['msg'].removeprefix('Value error, ')}"
+        for e in error.errors()
+    )

@@ -1,0 +1,118 @@
+"""Import and export: all or nothing, errors that name the record and field, a round trip."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.directory.accounts import create_account
+from service.directory.dataset import json_schema
+from service.directory.export import export_dataset
+from service.directory.importing import import_dataset, parse_dataset
+from service.directory.sample import sample_dataset
+from service.directory.secretbox import SecretBox
+from service.errors import ImportFormatError
+from storage.models import Computer, ComputerGroup, Contact, SecurityEvent
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+BOX = SecretBox("test-key")
+
+
+def _load(session: Session, data: dict, account_name: str = "Import Inc.") -> int:
+    account = create_account(session, name=account_name)
+    import_dataset(session, account_id=account.id, dataset=parse_dataset(json.dumps(data)), box=BOX)
+    return account.id
+
+
+def _rows(session: Session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_the_sample_dataset_imports_completely(session: Session) -> None:
+    data = sample_dataset(now=NOW)
+    account_id = _load(session, data)
+    computers = session.scalars(select(Computer).where(Computer.account_id == account_id)).all()
+    assert len(computers) == len(data["computers"])
+    events = session.scalar(select(func.count()).where(SecurityEvent.account_id == account_id))
+    assert events == len(data["events"])
+
+
+def test_export_then_import_into_a_new_account_gives_the_same_dataset(session: Session) -> None:
+    first = _load(session, sample_dataset(now=NOW))
+    exported = export_dataset(session, account_id=first).model_dump(mode="json")
+    assert all(
+        "reportPDFPassword" not in c or c["reportPDFPassword"] is None for c in exported["contacts"]
+    )
+    for contact in exported["contacts"]:
+        if contact["reportPDFPasswordEnabled"]:
+            contact["reportPDFPassword"] = "re-entered"
+    second = create_account(session, name="Copy Inc.")
+    import_dataset(
+        session, account_id=second.id, dataset=parse_dataset(json.dumps(exported)), box=BOX
+    )
+    again = export_dataset(session, account_id=second.id).model_dump(mode="json")
+
+    def shape(d: dict) -> dict:
+        return {
+            "computers": sorted(c["hostName"] for c in d["computers"]),
+            "groups": sorted(g["name"] for g in d["computerGroups"]),
+            "events": len(d["events"]),
+            "contacts": sorted((c["name"], c["locale"]) for c in d["contacts"]),
+            "roles": sorted(r["name"] for r in d["roles"]),
+        }
+
+    assert shape(again) == shape(exported)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where"),
+    [
+        (lambda d: d["computers"][3].update(groupID=99), r"computers\[3\]\.groupID"),
+        (
+            lambda d: d["computerGroups"][0].update(parentGroupID=3),
+            r"computerGroups\[\d\]\.parentGroupID",
+        ),
+        (lambda d: d["contacts"][1].update(emailAddress="nope"), r"contacts\[1\]"),
+        (lambda d: d["contacts"][0].update(locale="xx-YY"), r"contacts\[0\]"),
+        (lambda d: d["contacts"][0].update(roleID=42), r"contacts\[0\]\.roleID"),
+        (lambda d: d["events"][5].update(time="2026-11-20T10:00:00"), r"events\[5\]\.time"),
+        (lambda d: d["events"][2].update(module="telepathy"), r"events\[2\]\.module"),
+        (lambda d: d["computers"][1].update(hostName=""), r"computers\[1\]\.hostName"),
+        (lambda d: d["computers"].append(dict(d["computers"][0])), r"computers\[\d+\]\.ID"),
+        (lambda d: d.update(surprise=True), r"surprise"),
+    ],
+)
+def test_a_malformed_file_names_the_record_and_field_and_writes_nothing(
+    session: Session, mutate, where: str
+) -> None:
+    data = sample_dataset(now=NOW)
+    mutate(data)
+    before = {m: _rows(session, m) for m in (Computer, ComputerGroup, Contact, SecurityEvent)}
+    account = create_account(session, name="Broken Inc.")
+    savepoint = session.begin_nested()
+    with pytest.raises(ImportFormatError, match=where):
+        import_dataset(
+            session, account_id=account.id, dataset=parse_dataset(json.dumps(data)), box=BOX
+        )
+    savepoint.rollback()
+    assert {m: _rows(session, m) for m in before} == before
+
+
+def test_a_file_that_is_not_json_is_a_clear_error() -> None:
+    with pytest.raises(ImportFormatError, match="not valid JSON"):
+        parse_dataset(b"{ nope")
+    with pytest.raises(ImportFormatError, match="JSON object"):
+        parse_dataset(b"[1, 2]")
+
+
+def test_the_published_json_schema_matches_the_format() -> None:
+    published = Path(__file__).parents[3] / "docs" / "dataset.schema.json"
+    assert json.loads(published.read_text()) == json_schema(), (
+        "regenerate with: python -c 'import json,service.directory.dataset as d; "
+        "print(json.dumps(d.json_schema(), indent=2))' > docs/dataset.schema.json"
+    )
