@@ -1,21 +1,32 @@
-"""The exception tree of reportd.
+"""The exception tree of reportd: every error it raises on purpose, in one drawing.
 
 ::
 
     ReportdError
-    ├── InvalidInput            bad data from a user or file; nothing was written
-    │   └── ImportFormatError   an import file record or field is wrong (names it)
-    ├── NotFound                an id that does not exist in this account
-    ├── PermanentFailure        retrying cannot help; the delivery fails with the reason
-    │   ├── MailRejected        the SMTP server refused the recipient or message (5xx)
-    │   ├── MailTooLarge        the message exceeds the configured size limit
-    │   └── EncryptionError     the PDF cannot be protected (e.g. empty password)
-    └── TransientFailure        worth another attempt later
-        ├── MailDeferred        4xx, connection refused or dropped before the server accepted
-        ├── MailOutcomeUnknown  connection lost after DATA: the mail may have been accepted
-        └── RenderFailed        the browser crashed, hung or timed out
+    ├── InvalidInput              bad data from a user or file; nothing was written
+    │   └── ImportFormatError     an import file record or field is wrong (names it)
+    ├── NotFound                  an id that does not exist in this account
+    ├── SecretUnreadable          a stored secret was sealed with another key, or is damaged
+    ├── PermanentFailure          retrying cannot help; the delivery fails with the reason
+    │   ├── MailRejected          the SMTP server refused the recipient or message (5xx)
+    │   ├── MailTooLarge          the message exceeds the configured size limit
+    │   ├── EncryptionError       the PDF cannot be protected (e.g. empty password)
+    │   └── RecipientGone         the contact or user was deleted after the run was made
+    ├── TransientFailure          worth another attempt later
+    │   ├── MailDeferred          4xx, connection refused or dropped before the server accepted
+    │   ├── MailOutcomeUnknown    connection lost after DATA: the mail may have been accepted
+    │   ├── EncryptionUnavailable the process that encrypts PDFs stopped; a new one is started
+    │   └── RenderFailed          the browser crashed, hung or timed out
+    │       └── BrowserBroken     one print's page or browser died or hung (tried once more)
+    └── SentNotRecorded           mailed, but the ledger could not be told (never retried)
 
-Actors map ``TransientFailure`` to a retry and ``PermanentFailure`` to a failed delivery.
+and, at the API's edge, ``service.api.keys.Unauthorized`` (401) and
+``service.api.authz.Forbidden`` (403), both ``ReportdError``.
+
+The pipeline (``service.delivery.pipeline``) turns ``TransientFailure`` into a retry and
+``PermanentFailure`` into a failed delivery; ``SentNotRecorded`` leaves the delivery in
+``sending`` until its lease lapses, since a retry would mail it again. Which SMTP reply is
+which error is written once, in ``service.delivery.mail.reply_error``.
 """
 
 from __future__ import annotations
@@ -42,6 +53,10 @@ class NotFound(ReportdError, LookupError):
     """The object does not exist in this account (or at all)."""
 
 
+class SecretUnreadable(ReportdError):
+    """The stored secret was written with another key or is damaged."""
+
+
 class PermanentFailure(ReportdError):
     """Retrying will not help."""
 
@@ -56,6 +71,10 @@ class MailTooLarge(PermanentFailure):
 
 class EncryptionError(PermanentFailure):
     """The PDF could not be encrypted as the contact asks."""
+
+
+class RecipientGone(PermanentFailure):
+    """The contact or user was deleted after the run was created."""
 
 
 class TransientFailure(ReportdError):
@@ -76,3 +95,16 @@ class EncryptionUnavailable(TransientFailure):
 
 class RenderFailed(TransientFailure):
     """Chromium crashed, hung or timed out while printing the PDF."""
+
+
+class BrowserBroken(RenderFailed):
+    """One print failed because the page or browser died or hung.
+
+    ``service.delivery.pdf`` tries once more on a fresh page (or browser) and raises a plain
+    ``RenderFailed`` when the second attempt breaks too.
+    """
+
+
+class SentNotRecorded(ReportdError, RuntimeError):
+    """The mail went out but the database could not be told. The delivery must not go back
+    to pending (it would be resent as if new); it stays in sending until its lease lapses."""

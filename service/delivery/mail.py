@@ -5,6 +5,7 @@ acceptance (some RCPTs taken, others refused) cannot arise. The sender drives th
 dialogue step by step so that it knows which phase failed: a failure before the end of DATA
 means nothing was accepted (:class:`MailDeferred` or :class:`MailRejected`), a lost
 connection after it means the server may have taken the mail (:class:`MailOutcomeUnknown`).
+Which reply is which error is decided in one place, :func:`reply_error`.
 A resend then carries the same Message-ID (:func:`make_message_id`), so recipients and
 mail filters can tell a duplicate.
 """
@@ -284,7 +285,7 @@ def send_message(
         else:
             _quit(client)
         if isinstance(error, smtplib.SMTPResponseException):
-            raise _refusal(server, error.smtp_code, error.smtp_error) from error
+            raise reply_error(server, error.smtp_code, error.smtp_error) from error
         if isinstance(error, OSError):
             raise MailDeferred(f"{server} failed before the mail was sent: {error}") from error
         raise
@@ -346,7 +347,7 @@ def _open(config: SmtpConfig, server: str) -> smtplib.SMTP:
     try:
         client = _connect(config)
     except smtplib.SMTPResponseException as error:
-        raise _refusal(f"{server} greeting", error.smtp_code, error.smtp_error) from error
+        raise reply_error(f"{server} greeting", error.smtp_code, error.smtp_error) from error
     except OSError as error:  # refused, timed out, TLS failed; smtplib's errors are OSErrors
         raise MailDeferred(f"cannot connect to {server}: {error}") from error
     try:
@@ -354,7 +355,7 @@ def _open(config: SmtpConfig, server: str) -> smtplib.SMTP:
     except BaseException as error:
         _quit(client)
         if isinstance(error, smtplib.SMTPResponseException):
-            raise _refusal(server, error.smtp_code, error.smtp_error) from error
+            raise reply_error(server, error.smtp_code, error.smtp_error) from error
         if isinstance(error, smtplib.SMTPNotSupportedError):  # no STARTTLS or AUTH: setup
             raise MailRejected(f"{server}: {error}") from error
         if isinstance(error, OSError):
@@ -397,9 +398,7 @@ def _transfer(client: smtplib.SMTP, sender: str, recipient: str, payload: bytes)
         ) from error
     if 200 <= code < 300:
         return f"{code} {_text(text)}"
-    if 400 <= code < 600:
-        raise _refusal("end of DATA", code, text)
-    raise MailOutcomeUnknown(f"unexpected reply to the end of DATA: {code} {_text(text)}")
+    raise reply_error(END_OF_DATA, code, text)
 
 
 def _expect(
@@ -409,18 +408,36 @@ def _expect(
     if code in accepted:
         return
     where = f"{stage} <{argument}>" if argument else stage
-    # RFC 5321 4.5.3.1.10: 552 to RCPT is an old way of saying 452 (mailbox full for now).
-    if stage == "RCPT TO" and code == 552:
+    raise reply_error(where, code, text)
+
+
+#: Where the server answers after it has the whole mail (see :func:`reply_error`).
+END_OF_DATA: Final = "end of DATA"
+
+
+def reply_error(where: str, code: int, text: bytes | str) -> ReportdError:
+    """The error for an SMTP reply that is not the one hoped for: reportd's only mapping of
+    SMTP replies to errors. ``where`` names the step (``"RCPT TO <a@b>"``, ``END_OF_DATA``,
+    the server for a greeting or a login), and goes into the message with the reply.
+
+    ======================  =====================  ============================================
+    reply                   error                  because
+    ======================  =====================  ============================================
+    552 to ``RCPT TO``      :class:`MailDeferred`  RFC 5321 4.5.3.1.10: an old way to say 452
+    5xx                     :class:`MailRejected`  permanent: the server refuses for good
+    4xx                     :class:`MailDeferred`  transient: nothing was accepted yet
+    other, at end of DATA   ``MailOutcomeUnknown`` the server holds the mail, may have queued it
+    other, before           :class:`MailDeferred`  nothing was accepted; worth another try
+    ======================  =====================  ============================================
+    """
+    if where.startswith("RCPT TO") and code == 552:
         code = 452
-    raise _refusal(where, code, text)
-
-
-def _refusal(where: str, code: int, text: bytes | str) -> ReportdError:
-    """5xx is permanent; 4xx and anything unexpected before the end of DATA are worth a retry."""
     detail = f"{where}: {code} {_text(text)}"
     if 500 <= code < 600:
         return MailRejected(f"the server refused {detail}")
-    return MailDeferred(f"the server deferred {detail}")
+    if 400 <= code < 500 or where != END_OF_DATA:
+        return MailDeferred(f"the server deferred {detail}")
+    return MailOutcomeUnknown(f"unexpected reply to the end of DATA: {code} {_text(text)}")
 
 
 def _data_block(payload: bytes) -> bytes:

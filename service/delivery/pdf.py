@@ -42,7 +42,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Playwright, Rout
 from playwright.async_api import Error as PlaywrightError
 
 from service.config import DEFAULT_RENDER_SLOTS, Settings
-from service.errors import RenderFailed
+from service.errors import BrowserBroken, RenderFailed
 from service.runtime import proctree
 
 __all__ = ["CHROMIUM_CANDIDATES", "PdfRenderer", "RenderStats", "find_chromium"]
@@ -100,10 +100,6 @@ class RenderStats:
     peak_in_flight: int = 0
     #: PSS of the browser process tree at the latest check, in MiB.
     browser_memory_mb: float = 0.0
-
-
-class _BrowserBroken(Exception):
-    """A render failed because the page or browser died or hung; worth one more try."""
 
 
 def find_chromium(configured: str = "") -> str:
@@ -260,10 +256,10 @@ class PdfRenderer:
         try:
             try:
                 pdf = await self._attempt(html, footer_html)
-            except _BrowserBroken:
+            except BrowserBroken:
                 self._count(retries=1)
                 pdf = await self._attempt(html, footer_html)
-        except _BrowserBroken as exc:
+        except BrowserBroken as exc:
             self._count(failures=1)
             raise RenderFailed(f"Chromium failed twice: {exc}") from exc
         except BaseException:
@@ -325,12 +321,12 @@ class PdfRenderer:
             if await self._responsive(browser):
                 raise RenderFailed(f"rendering took longer than {self.timeout:g} s") from None
             await self._discard_browser(browser, kill=True)
-            raise _BrowserBroken("Chromium stopped responding") from None
+            raise BrowserBroken("Chromium stopped responding") from None
         except PlaywrightError as exc:
             self._close_later(taken)
             if not self._alive(browser):
                 await self._discard_browser(browser)
-            raise _BrowserBroken(exc.message) from exc
+            raise BrowserBroken(exc.message) from exc
         except BaseException:
             self._close_later(taken)
             raise

@@ -48,7 +48,9 @@ from service.directory.secretbox import SecretBox
 from service.errors import (
     MailOutcomeUnknown,
     PermanentFailure,
+    RecipientGone,
     ReportdError,
+    SentNotRecorded,
     TransientFailure,
 )
 from service.reports.builder import build_report, request_from_parameters
@@ -290,11 +292,6 @@ def _deliver_claimed(held: Claim, prepared: Prepared | ReportdError, deps: Deps)
         raise SentNotRecorded(f"delivery {held.delivery_id} was mailed: {error!r}") from error
 
 
-class SentNotRecorded(RuntimeError):
-    """The mail went out but the database could not be told. The delivery must not go back
-    to pending (it would be resent as if new); it stays in sending until its lease lapses."""
-
-
 _deliveries = cast(Table, Delivery.__table__)
 _contacts = cast(Table, Contact.__table__)
 #: A delivery and its contact (none if it is for a user, or the contact was deleted), read
@@ -397,10 +394,6 @@ def _run_facts(session: Session, run_id: int, account_id: int) -> RunFacts:
         period_end=run.period_end,
         created=run.created,
     )
-
-
-class RecipientGone(PermanentFailure):
-    """The contact or user was deleted after the run was created."""
 
 
 def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage, str]:

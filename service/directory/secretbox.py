@@ -7,11 +7,9 @@ import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from service.errors import ReportdError
+from service.errors import SecretUnreadable
 
-
-class SecretUnreadable(ReportdError):
-    """The stored secret was written with another key or is damaged."""
+__all__ = ["SecretBox", "SecretUnreadable"]
 
 
 class SecretBox:

@@ -22,12 +22,14 @@ from cryptography.x509.oid import NameOID
 
 from service.config import Settings, SmtpSecurity
 from service.delivery.mail import (
+    END_OF_DATA,
     MESSAGE_POLICY,
     Attachment,
     SmtpConfig,
     build_message,
     flatten,
     make_message_id,
+    reply_error,
     send_message,
     validate_email_address,
 )
@@ -566,3 +568,27 @@ def test_given_starttls_when_the_server_does_not_offer_it_then_rejected(sink, cl
         send_message(a_message(), config=config)
 
     assert sink.count == 0
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "error"),
+    [
+        ("RCPT TO <a@example.org>", 550, MailRejected),
+        ("RCPT TO <a@example.org>", 552, MailDeferred),
+        ("MAIL FROM <r@example.org>", 552, MailRejected),
+        ("RCPT TO <a@example.org>", 451, MailDeferred),
+        ("127.0.0.1:25 greeting", 554, MailRejected),
+        ("127.0.0.1:25", 421, MailDeferred),
+        ("DATA", 250, MailDeferred),
+        (END_OF_DATA, 554, MailRejected),
+        (END_OF_DATA, 452, MailDeferred),
+        (END_OF_DATA, 354, MailOutcomeUnknown),
+    ],
+)
+def test_given_an_smtp_reply_when_mapped_then_the_one_table_names_the_error(
+    where: str, code: int, error: type[Exception]
+) -> None:
+    mapped = reply_error(where, code, b"4.2.2 said the server")
+    assert type(mapped) is error
+    assert str(code if (where, code) != ("RCPT TO <a@example.org>", 552) else 452) in str(mapped)
+    assert "said the server" in str(mapped)
