@@ -1,8 +1,8 @@
 """The tables of reportd, as SQLAlchemy 2 typed models.
 
 Every row that belongs to an account carries ``account_id``, and every query in
-``storage.queries`` and ``storage.scoped`` filters on it. Column names follow the console
-API's names (snake_cased) where it has the same thing.
+``storage.scoped`` and ``storage.tasks`` filters on it. Column names follow the console API's
+names (snake_cased) where it has the same thing.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class Account(Base):
 
 
 class Role(Base):
-    """A role of seed 003: Computer, Policy, User and Other Rights.
+    """A role of the console's rights model: Computer, Policy, User and Other Rights.
 
     Computer and Policy Rights are columns because clearance filtering reads them in SQL;
     Other Rights are a JSON map from feature to level (hide, view-only, full, custom).

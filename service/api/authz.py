@@ -1,4 +1,4 @@
-"""What the caller's role lets it do: the rights gates and seed 003's "equal or lesser" rule.
+"""What the caller's role lets it do: the rights gates and the console's "equal or lesser" rule.
 
 Gates (each raises :class:`Forbidden`, answered 403):
 
@@ -7,7 +7,7 @@ Gates (each raises :class:`Forbidden`, answered 403):
 - scheduled tasks and one-off reports: ``scheduledTaskRights`` the same way; running a task
   or asking for a report needs full;
 - roles: the User Rights role flags (``can_view_roles``...); a role that "can only manipulate
-  users with equal or lesser rights" cannot change roles at all (seed 003);
+  users with equal or lesser rights" cannot change roles at all (as in the console);
 - API keys: the User Rights user flags (``can_view_users``...): the administrator rights
   govern API keys;
 - computers, groups and policies: the clearance (``service.directory.clearance.scope_for``) decides

@@ -1,8 +1,9 @@
 """The SDK's ``Rights`` object as pydantic models: every flag of every feature reportd keeps.
 
 Generated once from ``deep-security-api`` 20.0.463 (``deepsecurity/models/*_rights.py``) for the
-features of seed 003's table; field names are the SDK's JSON names. Every flag is optional: a
-feature object that is given counts its missing flags as false (the SDK leaves unset flags out).
+features of the console's rights table; field names are the SDK's JSON names. Every flag is
+optional: a feature object that is given counts its missing flags as false (the SDK leaves
+unset flags out).
 ``canViewComputers`` and ``canViewPolicies`` are reportd's additions (the table's "View" rows).
 """
 

@@ -10,14 +10,15 @@ feature. The SDK's ``Role`` spells the same things as nested flag objects under
   "View" rows);
 - ``administratorRights`` and ``administratorRoleRights`` are the User Rights columns;
   ``apikeyRights`` mirrors ``administratorRights``: the administrator (user) rights govern
-  API keys, as seed 003's "Create and manage Users and APIkeys with equal or less access" says;
+  API keys, as the console's "Create and manage Users and APIkeys with equal or less access"
+  says;
 - every other feature's flags encode its level: all false is hide, only the ``canView*``
   flags is view-only, all true is full. Custom is shown as full, since reportd does not keep
   per-flag custom rights; a combination that is none of these is refused rather than widened.
 
 reportd's own fields ``userRights`` (the User Rights preset) and ``otherRights`` (feature ->
 level) are accepted and returned too. Unset fields keep their value: the role's own on
-modify, seed 003's "New Role Defaults" on create.
+modify, the console's "New Role Defaults" on create.
 """
 
 from __future__ import annotations

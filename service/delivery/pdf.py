@@ -1,6 +1,6 @@
 """The Chromium renderer: HTML in, PDF bytes out, one browser per worker process.
 
-Why it is built this way (figures in PERFORMANCE.md, measured on this kind of machine):
+Why it is built this way (figures from ``ops/bench/pdf.py``, in ``docs/BENCHMARKS.md``):
 
 - Chromium's renderer process does ~90 % of the work, and a fresh page per PDF doubles it, so
   pages are reused: one per render slot, reset with ``about:blank`` before each document.

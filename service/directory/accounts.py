@@ -1,4 +1,4 @@
-"""Accounts and roles: a new account gets seed 003's five preconfigured roles."""
+"""Accounts and roles: a new account gets the console's five preconfigured roles."""
 
 from __future__ import annotations
 

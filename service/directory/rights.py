@@ -1,4 +1,4 @@
-"""The console's rights model (seed 003) and its default-rights table, as data.
+"""The console's rights model and its default-rights table, as data.
 
 A role's rights are a :class:`RoleRights`; the five preconfigured roles every account gets and
 the "New Role Defaults" column are built here from the seed's table, row by row. Field names
@@ -32,7 +32,7 @@ class UserRightsPreset(StrEnum):
     custom = "custom"
 
 
-#: Other Rights features of seed 003, in the table's order: (key, label, auditor/new level).
+#: Other Rights features of the console, in its table's order: (key, label, auditor/new level).
 #: Full Access has every one at "full"; the Auditor and New Role columns are identical.
 OTHER_RIGHTS_FEATURES: tuple[tuple[str, str, AccessLevel], ...] = (
     ("scanCacheRights", "Scan Cache Configuration Administration", AccessLevel.view_only),
@@ -91,7 +91,7 @@ OTHER_RIGHTS_FEATURES: tuple[tuple[str, str, AccessLevel], ...] = (
 
 OTHER_RIGHTS_KEYS: frozenset[str] = frozenset(key for key, _, _ in OTHER_RIGHTS_FEATURES)
 
-#: The rights each User Rights preset stands for (seed 003's three detail tables).
+#: The rights each User Rights preset stands for (the console's three detail tables).
 USER_RIGHTS_BY_PRESET: dict[UserRightsPreset, dict[str, bool]] = {
     UserRightsPreset.change_own_password: {
         "can_view_users": False,
@@ -221,7 +221,7 @@ class PreconfiguredRole:
     immutable: bool = False
 
 
-#: The five roles every new account gets. Seed 003 gives a table only for Full Access and
+#: The five roles every new account gets. The console's table covers only Full Access and
 #: Auditor / Read Only; the Migration and Vision One roles are integration roles that act with
 #: full rights over the web service API only.
 PRECONFIGURED_ROLES: tuple[PreconfiguredRole, ...] = (

@@ -1,8 +1,8 @@
 """A believable sample account, generated deterministically: for the demo, tests and benchmarks.
 
 The dataset has a group tree, a policy tree, computers with a week of events, alerts and
-system events, and three contacts whose clearances differ the way seed 000 describes: one
-sees everything, one only the web servers, one everything but events not about computers.
+system events, and three contacts whose clearances differ: one sees everything, one only
+the web servers, one everything but events not about computers.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ from service.reports.model import (
 
 #: Languages reports and mails are written in (IETF tags, as stored on contacts).
 #: Rows per PDF table; the rest is counted in a note and is in the CSV export. Each page
-#: costs render time (about 0.05 CPU-s, ../shared/PERFORMANCE.md): 500 rows keep a Summary of
+#: costs render time (about 0.05 CPU-s, ``ops/bench/pdf.py``): 500 rows keep a Summary of
 #: 200 computers and 500 events whole at about 14 pages.
 DEFAULT_MAX_ROWS = 500
 #: Entries in "top N" tables and in the Summary's latest alerts and system events.

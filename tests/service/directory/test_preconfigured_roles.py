@@ -1,6 +1,7 @@
-"""The five preconfigured roles and the new-role defaults follow seed 003's table, row by row.
+"""The five preconfigured roles and the new-role defaults follow the console's table, row by row.
 
-The expected values are transcribed from the seed here, independently of service.directory.rights.
+The expected values are transcribed from the console's table here, independently of
+service.directory.rights.
 """
 
 from __future__ import annotations
