@@ -36,7 +36,9 @@ def sample(session: Session) -> dict[str, object]:
     import_dataset(session, account_id=account.id, dataset=data, box=SecretBox("k"))
 
     def scope_of(email: str) -> Scope:
-        contact = session.scalars(select(Contact).where(Contact.email_address == email)).one()
+        contact = session.scalars(
+            select(Contact).where(Contact.account_id == account.id, Contact.email_address == email)
+        ).one()
         return scope_for(load_role(session, account.id, contact.role_id), account.id)
 
     groups = {
