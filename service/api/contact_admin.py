@@ -32,6 +32,7 @@ from service.directory.contacts import (
 )
 from service.directory.secretbox import SecretBox
 from service.errors import InvalidInput
+from service.reports.locales import chosen_locale
 from storage.records import load_role
 
 #: API name -> service field name.
@@ -49,17 +50,29 @@ class ContactBody(BaseModel):
     phoneNumber: str | None = None
     mobileNumber: str | None = None
     pagerNumber: str | None = None
-    locale: str | None = Field(None, description="Any locale reportd supports (see docs).")
+    locale: str | None = Field(None, description="en-US or ja-JP; see reportdLocale.")
+    reportdLocale: str | None = Field(
+        None, description="reportd: the language, any of its ten (wins over locale)."
+    )
     timeZone: str | None = Field(None, description="reportd: IANA time zone of the reports.")
     roleID: BodyID | None = Field(None, description="The clearance; null means none.")
     reportPDFPasswordEnabled: bool | None = None
     reportPDFPassword: str | None = Field(None, description="Write-only.")
     ID: int | None = Field(None, description="Read-only; ignored.")
 
-    def changes(self) -> dict[str, Any]:
-        """The given fields in the service's names (an explicit null roleID is kept)."""
-        given = {name: getattr(self, name) for name in self.model_fields_set if name != "ID"}
+    def changes(self, stored_locale: str | None = None) -> dict[str, Any]:
+        """The given fields in the service's names (an explicit null roleID is kept).
+
+        ``locale`` and ``reportdLocale`` become one language by ``chosen_locale``'s rule.
+        """
+        skip = {"ID", "locale", "reportdLocale"}
+        given = {name: getattr(self, name) for name in self.model_fields_set if name not in skip}
         values = {FIELD_OF[name]: value for name, value in given.items()}
+        language = chosen_locale(
+            stored_locale, locale=self.locale, reportd_locale=self.reportdLocale
+        )
+        if language is not None:
+            values["locale"] = language
         # The SDK sends nothing for unset fields; an explicit null only means "none" for roleID.
         return {k: v for k, v in values.items() if v is not None or k == "role_id"}
 
@@ -110,7 +123,7 @@ def modify_for(
     can_write_contacts(caller)
     before = get_contact(session, account_id=caller.account_id, contact_id=contact_id)
     _clearance_within(session, caller, before.role_id, "the contact's current clearance")
-    values = body.changes()
+    values = body.changes(before.locale)
     if "role_id" in values:
         _clearance_within(session, caller, values["role_id"], "the contact's clearance")
     after = edit_contact(

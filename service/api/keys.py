@@ -19,12 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.api.authz import Caller, can_api_keys, require_lesser_or_equal
+from service.api.authz import Caller, Forbidden, can_api_keys, require_lesser_or_equal
 from service.api.role_io import spec_of
 from service.api.schemas import BodyID
 from service.directory import audit
 from service.errors import InvalidInput, NotFound, ReportdError
-from service.reports.locales import normalize_locale, validate_time_zone
+from service.reports.locales import (
+    chosen_locale,
+    locale_fields,
+    normalize_locale,
+    validate_time_zone,
+)
 from storage.models import ApiKey
 from storage.records import RoleRecord, load_role
 
@@ -44,6 +49,7 @@ class ApiKeyBody(BaseModel):
     keyName: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = None
     locale: str | None = None
+    reportdLocale: str | None = None
     roleID: BodyID | None = None
     timeZone: str | None = None
     active: bool | None = None
@@ -78,7 +84,7 @@ def key_to_api(key: ApiKey, secret: str | None = None) -> dict[str, Any]:
         "ID": key.id,
         "keyName": key.key_name,
         "description": key.description,
-        "locale": key.locale,
+        **locale_fields(key.locale),
         "roleID": key.role_id,
         "timeZone": key.time_zone,
         "active": key.active,
@@ -199,7 +205,8 @@ def create_for(session: Session, caller: Caller, body: ApiKeyBody) -> dict[str, 
         role_id=body.roleID,
         name=body.keyName,
         description=body.description or "",
-        locale=body.locale or "en-US",
+        locale=chosen_locale(None, locale=body.locale, reportd_locale=body.reportdLocale)
+        or "en-US",
         time_zone=body.timeZone or "UTC",
         active=True if body.active is None else body.active,
         expiry=_expiry(body.expiryDate),
@@ -238,6 +245,8 @@ def modify_for(
         can_api_keys(caller, "can_edit_user_properties", "changing API keys")
         _key_within(session, caller, key)
     before = key_to_api(key)
+    if body.roleID is not None and key.id == caller.key_id and body.roleID != key.role_id:
+        raise Forbidden("an API key cannot change its own role")
     if body.roleID is not None:
         _role_within(session, caller, body.roleID, "the API key's new role")
         key.role_id = body.roleID
@@ -250,8 +259,9 @@ def modify_for(
         key.key_name = body.keyName.strip()
     if body.description is not None:
         key.description = body.description
-    if body.locale is not None:
-        key.locale = normalize_locale(body.locale)
+    language = chosen_locale(key.locale, locale=body.locale, reportd_locale=body.reportdLocale)
+    if language is not None:
+        key.locale = language
     if body.timeZone is not None:
         key.time_zone = validate_time_zone(body.timeZone)
     if body.active is not None:

@@ -28,6 +28,7 @@ class ContactOut(Out):
     mobileNumber: str | None = None
     pagerNumber: str | None = None
     locale: str | None = None
+    reportdLocale: str | None = None
     timeZone: str | None = None
     roleID: int | None = None
     reportPDFPasswordEnabled: bool | None = None
@@ -64,6 +65,7 @@ class ApiKeyOut(Out):
     keyName: str
     description: str | None = None
     locale: str | None = None
+    reportdLocale: str | None = None
     roleID: int | None = None
     timeZone: str | None = None
     active: bool

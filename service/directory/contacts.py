@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.directory.secretbox import SecretBox
 from service.errors import InvalidInput, NotFound
-from service.reports.locales import normalize_locale, validate_time_zone
+from service.reports.locales import locale_fields, normalize_locale, validate_time_zone
 from storage.models import Contact, Role
 
 #: Contact fields that can be set, with their API (camelCase) names.
@@ -56,8 +56,12 @@ class ContactView:
     report_pdf_password_enabled: bool
 
     def to_api(self) -> dict[str, Any]:
-        """The API's JSON shape (``reportPDFPassword`` is write-only and never present)."""
+        """The API's JSON shape (``reportPDFPassword`` is write-only and never present).
+
+        ``locale`` is what the SDK reads (en-US or ja-JP), ``reportdLocale`` the language.
+        """
         data = {API_NAMES[k]: getattr(self, k) for k in API_NAMES if k != "report_pdf_password"}
+        data.update(locale_fields(self.locale))
         data["ID"] = self.id
         return data
 

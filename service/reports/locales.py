@@ -51,3 +51,39 @@ def validate_time_zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(f"unknown time zone {name!r}") from None
     return str(name)
+
+
+#: The locales the console's own API (and its SDK) reads: anything else is shown as en-US.
+SDK_LOCALES: tuple[str, ...] = ("en-US", "ja-JP")
+#: reportd's own field beside ``locale`` that carries the full language (the SDK ignores it).
+REPORTD_LOCALE_FIELD = "reportdLocale"
+
+
+def sdk_locale(stored: str) -> str:
+    """What ``locale`` says to the SDK for a stored language: ja-JP for Japanese, else en-US."""
+    return "ja-JP" if stored == "ja-JP" else "en-US"
+
+
+def locale_fields(stored: str) -> dict[str, str]:
+    """The API's two locale fields for a stored language."""
+    return {"locale": sdk_locale(stored), REPORTD_LOCALE_FIELD: stored}
+
+
+def chosen_locale(
+    stored: str | None, *, locale: str | None, reportd_locale: str | None
+) -> str | None:
+    """The language to store from a body's ``locale`` and ``reportdLocale`` (None: unchanged).
+
+    ``reportdLocale``, when given, wins. A ``locale`` that is the SDK's view of the stored
+    language keeps the stored language (an SDK client that read ``en-US`` for a ``de-DE``
+    contact and sends it back changes nothing); any other ``locale`` sets the language.
+    One rule for contacts, administrators and API keys (docs/API.md, "Locales").
+    """
+    if reportd_locale is not None:
+        return normalize_locale(reportd_locale)
+    if locale is None:
+        return None
+    wanted = normalize_locale(locale)
+    if stored is not None and wanted == sdk_locale(stored):
+        return None
+    return wanted

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import deepsecurity  # type: ignore[import-untyped]
 import pytest
 from deepsecurity.rest import ApiException  # type: ignore[import-untyped]
 from sqlalchemy import select
 
+from service.reports.locales import SUPPORTED_LOCALES
 from storage.models import Contact, SystemEvent
 from tests.service.api.conftest import VERSION, ApiWorld
-
-
-@pytest.fixture(autouse=True)
-def sdk_readable_locales(api_world: ApiWorld) -> Iterator[None]:
-    """The SDK reads only en-US and ja-JP contacts (a documented limit): the sample's de-DE
-    contact is switched to en-US for these tests, and back afterwards."""
-    with api_world.sessions.begin() as session:
-        contacts = session.scalars(select(Contact).where(Contact.locale == "de-DE")).all()
-        for c in contacts:
-            c.locale = "en-US"
-        changed = [c.id for c in contacts]
-    yield
-    with api_world.sessions.begin() as session:
-        for contact_id in changed:
-            found = session.get(Contact, contact_id)
-            if found is not None:
-                found.locale = "de-DE"
 
 
 def audit_names(world: ApiWorld) -> list[str]:
@@ -169,20 +151,87 @@ def test_api_key_created_through_the_sdk_works_at_once(api_world: ApiWorld) -> N
     assert refused.value.status == 401
 
 
-def test_sdk_reads_only_en_and_ja_contacts(api_world: ApiWorld) -> None:
-    """Documented limit: reportd stores any supported locale; the SDK's Contact refuses others."""
+def test_the_sdk_lists_searches_and_describes_contacts_in_all_ten_languages(
+    api_world: ApiWorld,
+) -> None:
+    # Given a contact in each of reportd's ten languages, made through reportd's own field
+    made: dict[str, int] = {}
     with api_world.http("Full Access") as http:
-        made = http.post(
-            "/contacts",
-            json={
-                "name": "Zoé",
-                "emailAddress": "zoe@example.fr",
-                "locale": "fr-FR",
-                "roleID": None,
-            },
+        for language in SUPPORTED_LOCALES:
+            answer = http.post(
+                "/contacts",
+                json={
+                    "name": f"Polyglot {language}",
+                    "emailAddress": f"polyglot.{language.lower()}@example.com",
+                    "reportdLocale": language,
+                    "roleID": None,
+                },
+            )
+            assert answer.status_code == 200, answer.text
+            made[language] = answer.json()["ID"]
+    api = deepsecurity.ContactsApi(api_world.sdk("Full Access"))
+    try:
+        # When the official SDK lists, searches and describes them
+        listed = {c.id: c for c in api.list_contacts(VERSION).contacts}
+        criteria = deepsecurity.SearchCriteria(field_name="name", string_value="Polyglot%")
+        found = api.search_contacts(
+            VERSION, search_filter=deepsecurity.SearchFilter(search_criteria=[criteria])
+        ).contacts
+        described = {language: api.describe_contact(i, VERSION) for language, i in made.items()}
+
+        # Then none raises, and locale is what the SDK reads: ja-JP for Japanese, else en-US
+        assert set(made.values()) <= set(listed)
+        assert sorted(c.id for c in found) == sorted(made.values())
+        for language, contact in described.items():
+            assert contact.locale == ("ja-JP" if language == "ja-JP" else "en-US"), language
+        # And the language itself travels in reportdLocale
+        with api_world.http("Full Access") as http:
+            for language, contact_id in made.items():
+                body = http.get(f"/contacts/{contact_id}").json()
+                assert body["reportdLocale"] == language
+    finally:
+        for contact_id in made.values():
+            api.delete_contact(contact_id, VERSION)
+
+
+def test_a_language_set_through_reportds_field_survives_an_sdk_create_and_modify(
+    api_world: ApiWorld,
+) -> None:
+    # Given a contact created through the SDK, its language then set through reportdLocale
+    api = deepsecurity.ContactsApi(api_world.sdk("Full Access"))
+    created = api.create_contact(
+        deepsecurity.Contact(
+            name="Lea Roth",
+            email_address="lea.roth@example.de",
+            role_id=api_world.a.roles["Auditor"],
+        ),
+        VERSION,
+    )
+    with api_world.http("Full Access") as http:
+        answer = http.post(f"/contacts/{created.id}", json={"reportdLocale": "de-DE"})
+        assert answer.status_code == 200 and answer.json()["locale"] == "en-US"
+        # When an SDK client reads it and sends back what it read (locale en-US)
+        read = api.describe_contact(created.id, VERSION)
+        read.description = "changed through the SDK"
+        api.modify_contact(created.id, read, VERSION)
+        # Then the language stays German; only another locale changes it
+        assert http.get(f"/contacts/{created.id}").json()["reportdLocale"] == "de-DE"
+        api.modify_contact(created.id, deepsecurity.Contact(locale="ja-JP"), VERSION)
+        assert http.get(f"/contacts/{created.id}").json()["reportdLocale"] == "ja-JP"
+        # And reportdLocale wins over locale when both are given
+        both = http.post(
+            f"/contacts/{created.id}", json={"locale": "en-US", "reportdLocale": "fr-FR"}
         )
-        assert made.status_code == 200, made.text
-        api = deepsecurity.ContactsApi(api_world.sdk("Full Access"))
-        with pytest.raises(ValueError, match="locale"):
-            api.describe_contact(made.json()["ID"], VERSION)
-        assert http.delete(f"/contacts/{made.json()['ID']}").status_code == 204
+        assert both.json()["reportdLocale"] == "fr-FR"
+    with api_world.sessions() as session:
+        stored = session.get(Contact, created.id)
+        assert stored is not None and stored.locale == "fr-FR"
+    api.delete_contact(created.id, VERSION)
+
+
+def test_an_api_key_cannot_change_its_own_role(api_world: ApiWorld) -> None:
+    with api_world.http("Full Access") as http:
+        own = api_world.a.key_ids["Full Access"]
+        refused = http.post(f"/apikeys/{own}", json={"roleID": api_world.a.roles["Auditor"]})
+        assert refused.status_code == 403, refused.text
+        assert "own role" in refused.json()["message"]
