@@ -167,28 +167,94 @@ class RolePolicy(Base):
     )
 
 
+def _username_default(context: Any) -> Any:
+    return context.get_current_parameters()["email_address"]
+
+
 class User(Base):
-    """A person who signs in; belongs to accounts through memberships."""
+    """A person who signs in: one identity (address, password) across accounts.
+
+    What is the person's own lives here (name, numbers, language, password, second factor,
+    report password, sign-in counters); what one account says about them (role, active,
+    description) lives in their :class:`Membership` of that account. Only hashes of the
+    password are kept (argon2id); the TOTP secret and the report password are sealed with
+    the settings' secret key, because they must be read back.
+    """
 
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_username", "username", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email_address: Mapped[str] = mapped_column(String(320), unique=True)
+    #: The sign-in name the API shows; the email address unless another is given.
+    username: Mapped[str] = mapped_column(String(320), default=_username_default)
+    #: The full name (the API's ``fullName``).
     name: Mapped[str] = mapped_column(String(255))
+    phone_number: Mapped[str] = mapped_column(String(64), default="")
+    mobile_number: Mapped[str] = mapped_column(String(64), default="")
+    pager_number: Mapped[str] = mapped_column(String(64), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en-US")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    time_format: Mapped[str] = mapped_column(String(2), default="24")
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    last_password_change: Mapped[datetime | None] = mapped_column(default=None)
+    last_sign_in: Mapped[datetime | None] = mapped_column(default=None)
+    unsuccessful_sign_in_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    unlock_time: Mapped[datetime | None] = mapped_column(default=None)
+    #: "none" or "local-totp" (the API's ``mfaType``).
+    mfa_type: Mapped[str] = mapped_column(String(16), default="none")
+    totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    #: The last TOTP time step accepted, so a code cannot be used twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
+    report_pdf_password_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_pdf_password_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Membership(Base):
-    """A user's role in one account."""
+    """A user's role in one account, and what that account says about them."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("account_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "user_id"),
+        Index("ix_memberships_user", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id", ondelete="SET NULL"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: False: the user cannot sign in to this account nor receive its reports.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    receive_notifications: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserToken(Base):
+    """A one-time token for a user (a set-password link); only its SHA-256 is kept."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    expires: Mapped[datetime]
+    used: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RecoveryCode(Base):
+    """A one-time second-factor recovery code; only its SHA-256 is kept."""
+
+    __tablename__ = "user_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ApiKey(Base):
