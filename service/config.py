@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     smtp_timeout: float = 30.0
     mail_from: str = "reportd <reports@reportd.invalid>"
     mail_max_bytes: int = DEFAULT_MAIL_MAX_BYTES
+    #: The web console's address; a set-password mail links to ``<console_url>/set-password``.
+    console_url: str = ""
 
     #: Path to Chromium; empty means look for Debian's /usr/bin/chromium and friends.
     chromium_path: str = ""
@@ -82,6 +84,11 @@ class Settings(BaseSettings):
                 f"({self.smtp_timeout} s): a delivery's lease must outlast one SMTP attempt"
             )
         return self
+
+    @property
+    def smtp_configured(self) -> bool:
+        """SMTP was named (``REPORTD_SMTP_HOST``), not left at the local sink's default."""
+        return "smtp_host" in self.model_fields_set
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from service.api import (
+    administrators,
     apikeys,
     computers,
     contacts,
@@ -26,6 +27,7 @@ from service.api import (
 )
 from service.api.auth import RunStarter, Services
 from service.config import Settings
+from service.delivery.invitations import Invitations
 from service.directory.secretbox import SecretBox
 from storage.db import make_engine, make_session_factory
 
@@ -34,6 +36,7 @@ BASE_PATH = "/api"
 #: The routers, in the order the documentation lists them.
 ROUTERS: tuple[APIRouter, ...] = (
     contacts.router,
+    administrators.router,
     roles.router,
     apikeys.router,
     scheduledtasks.router,
@@ -51,8 +54,9 @@ def create_app(settings: Settings, *, runner: RunStarter | None = None) -> FastA
         title="reportd API",
         version="v1",
         description=(
-            "The Workload Security API for contacts, roles, API keys, scheduled tasks and "
-            "reports, as reportd implements it. Send `api-secret-key` and `api-version: v1`."
+            "The Workload Security API for contacts, administrators, roles, API keys, "
+            "scheduled tasks and reports, as reportd implements it. Send `api-secret-key` "
+            "and `api-version: v1`."
         ),
         openapi_url="/openapi.json",
         docs_url="/docs",
@@ -63,6 +67,7 @@ def create_app(settings: Settings, *, runner: RunStarter | None = None) -> FastA
         sessions=make_session_factory(engine),
         box=SecretBox(settings.secret_key.get_secret_value()),
         runner=runner,
+        invitations=Invitations.from_settings(settings),
     )
     errors.install(app)
     for router in ROUTERS:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.api.authz import Caller
 from service.api.keys import authenticate
+from service.delivery.invitations import Invitations
 from service.directory.secretbox import SecretBox
 from storage.db import transaction
 
@@ -48,6 +49,8 @@ class Services:
     box: SecretBox
     runner: RunStarter | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    #: Mails new administrators their set-password token (None: SMTP not configured).
+    invitations: Invitations | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

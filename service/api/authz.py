@@ -21,14 +21,14 @@ policy selections inside the caller's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from service.api.role_io import RoleSpec, spec_of
 from service.directory.clearance import scope_for
-from service.directory.rights import AccessLevel, RoleRights
+from service.directory.rights import AccessLevel, RoleRights, read_only_rights
 from service.errors import ReportdError
 from storage.models import ComputerGroup
 from storage.records import RoleRecord
@@ -55,22 +55,53 @@ class Forbidden(ReportdError, PermissionError):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the API key, its account and its role."""
+    """Who is calling: an API key (or a signed-in user), its account and its role."""
 
     account_id: int
     key_id: int
     key_name: str
     role: RoleRecord
     origin: str = ""
+    #: Set when a signed-in user calls (the console) rather than an API key.
+    user_id: int | None = None
+    #: The user's membership is read-only: the role's views, none of its changes.
+    read_only: bool = False
+
+    @classmethod
+    def for_user(
+        cls,
+        *,
+        account_id: int,
+        user_id: int,
+        email_address: str,
+        role: RoleRecord,
+        read_only: bool = False,
+        origin: str = "",
+    ) -> Caller:
+        """A signed-in user of ``account_id`` with their role there (for the console)."""
+        return cls(
+            account_id=account_id,
+            key_id=0,
+            key_name=email_address,
+            role=role,
+            origin=origin,
+            user_id=user_id,
+            read_only=read_only,
+        )
 
     @property
     def actor(self) -> str:
         """How the audit trail names the caller."""
+        if self.user_id is not None:
+            return f"user:{self.key_name}"
         return f"apikey:{self.key_name}"
 
     @property
     def spec(self) -> RoleSpec:
-        return spec_of(self.role)
+        spec = spec_of(self.role)
+        if self.read_only:
+            return replace(spec, rights=read_only_rights(spec.rights))
+        return spec
 
     @property
     def rights(self) -> RoleRights:
@@ -124,6 +155,11 @@ def can_change_roles(caller: Caller, column: str, what: str) -> None:
 
 
 def can_api_keys(caller: Caller, column: str, what: str) -> None:
+    _need_flag(caller, column, what)
+
+
+def can_administrators(caller: Caller, column: str, what: str) -> None:
+    """The User Rights user flags (``can_view_users``...) gate administrators."""
     _need_flag(caller, column, what)
 
 

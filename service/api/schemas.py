@@ -38,6 +38,40 @@ class ContactsOut(Out):
     contacts: list[ContactOut]
 
 
+class AdministratorOut(Out):
+    ID: int
+    username: str
+    fullName: str | None = None
+    description: str | None = None
+    roleID: int | None = None
+    locale: str | None = None
+    reportdLocale: str | None = None
+    timeZone: str | None = None
+    timeFormat: str | None = None
+    passwordNeverExpires: bool | None = None
+    active: bool
+    mfaType: str | None = None
+    phoneNumber: str | None = None
+    mobileNumber: str | None = None
+    pagerNumber: str | None = None
+    emailAddress: str | None = None
+    primaryContact: bool | None = None
+    receiveNotifications: bool | None = None
+    reportPDFPasswordEnabled: bool | None = None
+    created: int | None = None
+    lastPasswordChange: int | None = None
+    lastSignIn: int | None = None
+    unlockTime: int | None = None
+    unsuccessfulSignInAttempts: int | None = None
+    external: bool | None = None
+    type: str | None = None
+    readOnly: bool | None = None
+
+
+class AdministratorsOut(Out):
+    administrators: list[AdministratorOut]
+
+
 class RoleOut(Out):
     ID: int
     name: str

@@ -32,6 +32,14 @@ code   name                        description says
 8720   Policy Created              name, description, parent
 8721   Policy Updated              the fields that changed
 8722   Policy Deleted              which policy
+8800   User Created                the user's fields and role (never a password)
+8801   User Updated                the fields that changed, old -> new
+8802   User Removed                which user (from this account, or everywhere)
+8803   User Signed In              who (in every account the user belongs to)
+8804   User Sign-In Failed         who and why (wrong password, second factor)
+8805   User Locked Out             who and until when
+8806   User Password Changed       who, and how (set-password token, own, operator)
+8807   User Second Factor Changed  TOTP switched on or off, recovery codes renewed
 =====  ==========================  ==============================================
 
 Passwords and secrets never reach a description: fields named like one are shown as
@@ -47,14 +55,15 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import SystemEvent
+from storage.models import Membership, SystemEvent
 
 #: Longest description kept; a change list longer than this is cut with an ellipsis.
 MAX_DESCRIPTION = 4000
 #: Field names ending like these never have their values written to the trail.
-SECRET_ENDINGS = ("password", "secret", "secretkey", "secret_key")
+SECRET_ENDINGS = ("password", "secret", "secretkey", "secret_key", "token", "hash")
 
 
 class AuditCode(IntEnum):
@@ -83,6 +92,14 @@ class AuditCode(IntEnum):
     policy_created = 8720
     policy_updated = 8721
     policy_deleted = 8722
+    user_created = 8800
+    user_updated = 8801
+    user_removed = 8802
+    user_signed_in = 8803
+    user_sign_in_failed = 8804
+    user_locked_out = 8805
+    user_password_changed = 8806
+    user_second_factor_changed = 8807
 
 
 #: The event name of each code, as the System Event report prints it.
@@ -112,6 +129,14 @@ EVENT_NAMES: dict[AuditCode, str] = {
     AuditCode.policy_created: "Policy Created",
     AuditCode.policy_updated: "Policy Updated",
     AuditCode.policy_deleted: "Policy Deleted",
+    AuditCode.user_created: "User Created",
+    AuditCode.user_updated: "User Updated",
+    AuditCode.user_removed: "User Removed",
+    AuditCode.user_signed_in: "User Signed In",
+    AuditCode.user_sign_in_failed: "User Sign-In Failed",
+    AuditCode.user_locked_out: "User Locked Out",
+    AuditCode.user_password_changed: "User Password Changed",
+    AuditCode.user_second_factor_changed: "User Second Factor Changed",
 }
 
 
@@ -142,6 +167,31 @@ def record(
         )
     )
     session.flush()
+
+
+def record_for_user(
+    session: Session,
+    *,
+    user_id: int,
+    code: AuditCode,
+    description: str,
+    actor: str,
+    origin: str = "",
+    now: datetime | None = None,
+) -> None:
+    """An event about a user's identity (signed in, locked out, password changed): in every
+    account the user belongs to, since each account's administrators answer for its users."""
+    statement = select(Membership.account_id).where(Membership.user_id == user_id)
+    for account_id in sorted(set(session.scalars(statement))):
+        record(
+            session,
+            account_id=account_id,
+            code=code,
+            description=description,
+            actor=actor,
+            origin=origin,
+            now=now,
+        )
 
 
 def _is_secret(name: str) -> bool:

@@ -188,6 +188,34 @@ class RoleRights:
         return values
 
 
+def read_only_rights(rights: RoleRights) -> RoleRights:
+    """What a read-only administrator keeps of a role: its views, nothing that changes.
+
+    Every ``can_*`` right but the ``can_view_*`` ones is off, Other Rights above view-only
+    are view-only, and User Rights fall back to "change own password and contact
+    information only" (the views it had stay).
+    """
+    flags: dict[str, Any] = {
+        f.name: False
+        for f in fields(rights)
+        if f.name.startswith("can_")
+        and not f.name.startswith("can_view_")
+        and f.name != "can_only_manipulate_users_with_equal_or_lesser_rights"
+    }
+    levels = {
+        key: AccessLevel.view_only.value
+        if level in (AccessLevel.full.value, AccessLevel.custom.value)
+        else level
+        for key, level in rights.other_rights.items()
+    }
+    user_rights = (
+        UserRightsPreset.change_own_password
+        if not (rights.can_view_users or rights.can_view_roles)
+        else UserRightsPreset.custom
+    )
+    return replace(rights, other_rights=levels, user_rights=user_rights, **flags)
+
+
 NEW_ROLE_DEFAULTS = RoleRights()
 
 FULL_ACCESS = RoleRights(

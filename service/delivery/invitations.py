@@ -1,0 +1,75 @@
+"""Telling a user their set-password token: a plain mail, through the report mail's SMTP.
+
+The token is the only secret in the mail; it is not logged (the mail's Message-ID is). The
+mail is in English with the expiry in the user's own time zone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.utils import parseaddr
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from service.config import Settings
+from service.delivery.mail import SmtpConfig, build_message, make_message_id, send_message
+from service.directory.user_tokens import IssuedToken
+from service.directory.users import Member
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Invitations:
+    """How set-password tokens reach users: SMTP and the console's address."""
+
+    smtp: SmtpConfig
+    mail_from: str
+    console_url: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Invitations | None:
+        """None unless SMTP is configured (``REPORTD_SMTP_HOST``)."""
+        if not settings.smtp_configured:
+            return None
+        return cls(
+            smtp=SmtpConfig.from_settings(settings),
+            mail_from=settings.mail_from,
+            console_url=settings.console_url.rstrip("/"),
+        )
+
+    def send(self, member: Member, issued: IssuedToken, *, account_name: str) -> str:
+        """Mail the token to the user; returns the mail's Message-ID."""
+        expires = issued.expires.astimezone(ZoneInfo(member.time_zone))
+        if self.console_url:
+            where = f"{self.console_url}/set-password?token={quote(issued.token)}"
+            how = f"Open this link to choose your password:\n\n  {where}\n"
+        else:
+            how = (
+                "Choose your password on the console's set-password page with this code:\n\n"
+                f"  {issued.token}\n"
+            )
+        text = (
+            f"Hello {member.name},\n\n"
+            f"you are an administrator of {account_name} in reportd, signing in as "
+            f"{member.email_address}.\n\n{how}\n"
+            f"It works once, until {expires:%Y-%m-%d %H:%M} ({member.time_zone}).\n"
+            "If you did not expect this mail, ignore it.\n"
+        )
+        domain = parseaddr(self.mail_from)[1].rpartition("@")[2] or "reportd.invalid"
+        message = build_message(
+            sender=self.mail_from,
+            to_name=member.name,
+            to_address=member.email_address,
+            subject=f"reportd: choose your password for {account_name}",
+            text_body=text,
+            html_body=None,
+            attachments=[],
+            message_id=make_message_id(
+                f"invite-{member.id}-{int(issued.expires.timestamp())}", domain
+            ),
+        )
+        result = send_message(message, config=self.smtp)
+        log.info("set-password mail %s sent to user %s", result.message_id, member.id)
+        return result.message_id
