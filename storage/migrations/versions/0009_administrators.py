@@ -10,6 +10,7 @@ Revises: 0006
 Create Date: 2026-12-03 19:00:00
 """
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -30,7 +31,7 @@ depends_on: str | Sequence[str] | None = None
 _EPOCH = sa.text("'1970-01-01 00:00:00'")
 
 
-def _columns() -> list[tuple[str, sa.Column, sa.ColumnElement | None]]:
+def _columns() -> list[tuple[str, sa.Column[Any], Any]]:
     """New Column objects each time: a Column belongs to the one table it was added to."""
     return [
     ('users', sa.Column('username', sa.String(length=320), nullable=False), sa.text("''")),
