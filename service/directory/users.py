@@ -210,8 +210,9 @@ def find_member(session: Session, *, account_id: int, ref: str) -> Member:
     else:
         found = session.scalars(statement.where(User.username == ref)).first()
         if found is None and "@" in ref:
-            address = _address_or_none(ref)
-            found = session.scalars(statement.where(User.email_address == address)).first()
+            user = find_identity(session, ref)
+            if user is not None:
+                found = session.scalars(statement.where(User.id == user.id)).first()
     if found is None:
         raise NotFound(f"no administrator {ref!r} in this account")
     return get_member(session, account_id=account_id, user_id=found)
@@ -222,7 +223,12 @@ def find_identity(session: Session, address: str) -> User | None:
     normalized = _address_or_none(address)
     if normalized is None:
         return None
-    return session.scalars(select(User).where(User.email_address == normalized)).first()
+    # One person, one address: "Mia.Keller@" and "mia.keller@" are the same user.
+    found = session.scalars(
+        select(User).where(func.lower(User.email_address) == normalized.lower())
+    ).all()
+    exact = [u for u in found if u.email_address == normalized]
+    return (exact or found or [None])[0]
 
 
 def _address_or_none(address: str) -> str | None:
@@ -442,7 +448,7 @@ def _clean_identity(session: Session, user: User, key: str, value: Any) -> Any: 
         return name
     if key == "email_address":
         address = normalize_email(value)
-        _unique(session, user, User.email_address, address, api)
+        _unique(session, user, func.lower(User.email_address), address.lower(), api)
         return address
     if key == "locale":
         return normalize_locale(value)
