@@ -228,7 +228,7 @@ def find_identity(session: Session, address: str) -> User | None:
         select(User).where(func.lower(User.email_address) == normalized.lower())
     ).all()
     exact = [u for u in found if u.email_address == normalized]
-    return (exact or found or [None])[0]
+    return next(iter(exact or found), None)
 
 
 def _address_or_none(address: str) -> str | None:
