@@ -74,7 +74,7 @@ class EncryptionError(PermanentFailure):
 
 
 class RecipientGone(PermanentFailure):
-    """The contact or user was deleted after the run was created."""
+    """The contact or user was deleted (or the user switched off) after the run was created."""
 
 
 class TransientFailure(ReportdError):

@@ -148,8 +148,10 @@ def request_report(session: Session, caller: Caller, body: ReportBody, *, now: d
     kind = REPORT_TEMPLATE_IDS.get(body.reportTemplateID)
     if kind is None:
         raise InvalidInput(f"reportTemplateID: no report template {body.reportTemplateID}")
+    everyone = bool(body.recipients.allAdministratorsAndContacts)
     recipients = Recipients(
-        all_contacts=bool(body.recipients.allAdministratorsAndContacts),
+        all_contacts=everyone,
+        all_users=everyone,
         contact_ids=tuple(body.recipients.contactIDs or ()),
         user_ids=tuple(body.recipients.administratorIDs or ()),
     )

@@ -22,6 +22,7 @@ from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed, stal
 from service.delivery.request import FORMATS, new_report_run
 from service.directory.accounts import find_account
 from service.directory.contacts import find_contact
+from service.directory.users import find_member
 from service.errors import InvalidInput
 from service.reports.model import ReportType
 from service.runtime.metrics import metrics
@@ -149,25 +150,37 @@ def report_options(command: Command) -> Command:
 @cli.command()
 @report_options
 @click.option("--contact", "contacts", multiple=True, help="A contact (ID, name or email).")
+@click.option("--user", "users", multiple=True, help="A user (ID, email or username).")
 @click.option("--all-contacts", is_flag=True, help="Every contact of the account.")
-@click.option("--wait/--no-wait", default=False, help="Wait and show each contact's outcome.")
+@click.option("--all", "everyone", is_flag=True, help="Every contact and active user.")
+@click.option("--wait/--no-wait", default=False, help="Wait and show each recipient's outcome.")
 @pass_app
 def send(app: App, /, **options: Any) -> None:
-    """Send a one-off report to contacts."""
+    """Send a one-off report to contacts and users (administrators)."""
     now = datetime.now(UTC)
     start, end = parse_last(options["last"], now=now)
     parameters = report_parameters(options)
     with app.transaction() as session:
         account = find_account(session, app.account_name)
-        if options["all_contacts"] == bool(options["contacts"]):
-            raise InvalidInput("name recipients with --contact, or use --all-contacts")
+        named = bool(options["contacts"] or options["users"])
+        if named == (options["all_contacts"] or options["everyone"]):
+            raise InvalidInput(
+                "name recipients with --contact and --user, or use --all or --all-contacts"
+            )
         ids = [find_contact(session, account_id=account.id, ref=c).id for c in options["contacts"]]
+        user_ids = [find_member(session, account_id=account.id, ref=u).id for u in options["users"]]
+        recipients = Recipients(
+            all_contacts=options["all_contacts"] or options["everyone"],
+            all_users=options["everyone"],
+            contact_ids=ids,
+            user_ids=user_ids,
+        )
         new = new_report_run(
             session,
             account_id=account.id,
             report_type=options["report_type"],
             parameters=parameters,
-            recipients=Recipients(all_contacts=options["all_contacts"], contact_ids=ids),
+            recipients=recipients,
             triggered_by=f"cli:{os.environ.get('USER', 'admin')}",
             period_start=start,
             period_end=end,

@@ -23,6 +23,7 @@ from service.delivery.request import FORMATS
 from service.directory.accounts import find_account
 from service.directory.audit import AuditCode, describe_changes, describe_values, record_cli
 from service.directory.contacts import find_contact
+from service.directory.users import find_member
 from service.errors import InvalidInput
 from service.reports.model import REPORT_TEMPLATE_IDS, ReportType
 from service.runtime.metrics import metrics, serve_metrics
@@ -125,9 +126,11 @@ def tasks_show(app: App, task: str) -> None:
 @click.option("--last", default="7d", show_default=True, help="Report window: 24h, 7d, 1m.")
 @click.option("--format", "report_format", default="pdf", type=click.Choice(FORMATS))
 @click.option("--classification", default="blank", show_default=True)
-@click.option("--everyone", "--all-contacts", "everyone", is_flag=True, help="All contacts+users.")
+@click.option(
+    "--all", "--everyone", "--all-contacts", "everyone", is_flag=True, help="All contacts+users."
+)
 @click.option("--contact", "contacts", multiple=True, help="A contact (ID, name or email).")
-@click.option("--user", "users", multiple=True, type=int, help="A user (ID) of the account.")
+@click.option("--user", "users", multiple=True, help="A user (ID, email or username).")
 @click.option("--disabled", is_flag=True, help="Store it switched off.")
 @click.option("--run-now", is_flag=True, help="Also run it at the next scheduler pass.")
 @pass_app
@@ -421,7 +424,9 @@ def _task_from_flags(
     if contacts:
         recipients["contactIDs"] = contacts
     if options["users"]:
-        recipients["administratorIDs"] = list(options["users"])
+        recipients["administratorIDs"] = [
+            find_member(session, account_id=account_id, ref=ref).id for ref in options["users"]
+        ]
     task: dict[str, Any] = {
         "name": options["name"],
         "type": "generate-report",

@@ -71,6 +71,8 @@ class Recipients:
     all_contacts: bool = False
     contact_ids: Sequence[int] = ()
     user_ids: Sequence[int] = ()
+    #: Every active user of the account (``allAdministratorsAndContacts`` sets both "all").
+    all_users: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,15 @@ def create_run(
     """
     if period_end <= period_start:
         raise InvalidInput("the report period must end after it starts")
-    contacts = _contacts(session, account_id, recipients)
-    users = _users(session, account_id, recipients.user_ids)
+    users = _users(session, account_id, recipients)
+    # A user who is also a contact with the same address gets one mail: the user's, scoped
+    # by their role (what they could see by signing in).
+    user_addresses = {u.email_address.lower() for u in users}
+    contacts = [
+        c
+        for c in _contacts(session, account_id, recipients)
+        if c.email_address.lower() not in user_addresses
+    ]
     if not contacts and not users:
         raise InvalidInput("the report has no recipients")
     run = ReportRun(
@@ -157,19 +166,27 @@ def _contacts(session: Session, account_id: int, recipients: Recipients) -> list
     return found
 
 
-def _users(session: Session, account_id: int, user_ids: Sequence[int]) -> list[User]:
-    if not user_ids:
+def _users(session: Session, account_id: int, recipients: Recipients) -> list[User]:
+    """The users named (or all), each an active member of the account; others are refused."""
+    if not recipients.user_ids and not recipients.all_users:
         return []
     statement = (
-        select(User)
+        select(User, Membership.active)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.account_id == account_id, User.id.in_(sorted(set(user_ids))))
+        .where(Membership.account_id == account_id)
+        .order_by(User.id)
     )
-    found = list(session.scalars(statement))
-    missing = set(user_ids) - {u.id for u in found}
+    if recipients.all_users:
+        return [user for user, active in session.execute(statement) if active]
+    wanted = set(recipients.user_ids)
+    found = session.execute(statement.where(User.id.in_(sorted(wanted)))).all()
+    missing = wanted - {user.id for user, _ in found}
     if missing:
         raise InvalidInput(f"administratorIDs: no user {sorted(missing)} in this account")
-    return found
+    inactive = sorted(user.id for user, active in found if not active)
+    if inactive:
+        raise InvalidInput(f"administratorIDs: user {inactive} is not active in this account")
+    return [user for user, _ in found]
 
 
 @dataclass(frozen=True)

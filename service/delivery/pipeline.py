@@ -335,12 +335,23 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
     elif delivery.user_id is not None:
         user = session.get(User, delivery.user_id)
         assert user is not None
-        role_id = session.scalar(
-            select(Membership.role_id).where(
+        # The user's role *in this account*, read now: out of the account, or switched off
+        # since the run was made, they get nothing.
+        membership = session.execute(
+            select(Membership.role_id, Membership.active).where(
                 Membership.account_id == run.account_id, Membership.user_id == user.id
             )
-        )
+        ).first()
+        if membership is None or not membership.active:
+            raise RecipientGone(f"the user of delivery {delivery_id} is no longer active here")
+        role_id = membership.role_id
         name, address, locale, zone = user.name, user.email_address, user.locale, user.time_zone
+        password = open_report_password(
+            name=name,
+            enabled=user.report_pdf_password_enabled,
+            sealed=user.report_pdf_password_encrypted,
+            box=deps.box,
+        )
     else:
         raise RecipientGone(f"the recipient of delivery {delivery_id} was deleted")
 

@@ -313,7 +313,7 @@ def tick(
 
 
 class _Directory:
-    """The contact and user ids of each account, read once per tick or check."""
+    """The contact and active user ids of each account, read once per tick or check."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -328,7 +328,9 @@ class _Directory:
 
     def members(self, account_id: int) -> set[int]:
         if account_id not in self._members:
-            statement = select(Membership.user_id).where(Membership.account_id == account_id)
+            statement = select(Membership.user_id).where(
+                Membership.account_id == account_id, Membership.active.is_(True)
+            )
             self._members[account_id] = set(self.session.scalars(statement))
         return self._members[account_id]
 
@@ -336,7 +338,7 @@ class _Directory:
         """The task's recipients that still exist, and a note naming those that do not."""
         members = self.members(account_id)
         if wanted.all_administrators_and_contacts:
-            return Recipients(all_contacts=True, user_ids=sorted(members)), ""
+            return Recipients(all_contacts=True, all_users=True), ""
         contact_ids = set(wanted.contact_ids or ())
         user_ids = set(wanted.administrator_ids or ())
         contacts = contact_ids & self.contacts(account_id) if contact_ids else set()
