@@ -75,4 +75,13 @@ def main() -> None:
 
 
 # The command families register themselves on ``cli``.
-from service.cli import api, data, demo, distribution, ops, preview, tasks  # noqa: E402, F401
+from service.cli import (  # noqa: E402, F401
+    api,
+    data,
+    demo,
+    distribution,
+    ops,
+    preview,
+    tasks,
+    users,
+)

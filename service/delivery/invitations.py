@@ -29,9 +29,9 @@ class Invitations:
     console_url: str = ""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Invitations | None:
-        """None unless SMTP is configured (``REPORTD_SMTP_HOST``)."""
-        if not settings.smtp_configured:
+    def from_settings(cls, settings: Settings, *, always: bool = False) -> Invitations | None:
+        """None unless SMTP is configured (``REPORTD_SMTP_HOST``) or ``always``."""
+        if not (settings.smtp_configured or always):
             return None
         return cls(
             smtp=SmtpConfig.from_settings(settings),

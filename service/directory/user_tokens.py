@@ -18,6 +18,7 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from service.directory.passwords import check_password
 from service.directory.users import set_password
 from service.errors import InvalidInput
 from storage.models import User, UserToken
@@ -95,7 +96,8 @@ def redeem_set_password(session: Session, *, token: str, password: str, now: dat
     user = session.get(User, row.user_id)
     if user is None:  # pragma: no cover - the token goes with its user (CASCADE)
         raise TokenRefused("token: unknown, already used or expired; ask for a new one")
-    set_password(session, user_id=user.id, password=password, now=now)
+    # The policy first: a weak password leaves the token as it was.
+    check_password(password, name=user.name, email=user.email_address, username=user.username)
     # Used only if still unused: two requests with one token cannot both set a password.
     claimed = session.execute(
         update(UserToken)
@@ -105,7 +107,7 @@ def redeem_set_password(session: Session, *, token: str, password: str, now: dat
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise TokenRefused("token: unknown, already used or expired; ask for a new one")
-    _retire(session, user.id, TokenPurpose.set_password, now)
+    set_password(session, user_id=user.id, password=password, now=now)  # retires the others
     return user.id
 
 

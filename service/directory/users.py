@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.directory.contacts import normalize_email
@@ -331,6 +331,7 @@ def set_password(session: Session, *, user_id: int, password: str, now: datetime
         raise NotFound(f"no user with ID {user_id}")
     _store_password(user, password, now)
     session.flush()
+    _retire_tokens(session, user_id, now)
 
 
 def _store_password(user: User, password: str, now: datetime) -> None:
@@ -339,6 +340,16 @@ def _store_password(user: User, password: str, now: datetime) -> None:
     user.last_password_change = now
     user.unsuccessful_sign_in_attempts = 0
     user.unlock_time = None
+
+
+def _retire_tokens(session: Session, user_id: int, now: datetime) -> None:
+    """A password set another way retires the user's pending set-password tokens."""
+    session.execute(
+        update(UserToken)
+        .where(UserToken.user_id == user_id, UserToken.used.is_(None))
+        .values(used=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def disable_second_factor(session: Session, *, user_id: int) -> None:
@@ -391,7 +402,7 @@ def _check_agrees(session: Session, user: User, box: SecretBox, values: dict[str
         )
     differ = []
     for key, value in given.items():
-        if key == "mfa_type":
+        if key in ("mfa_type", "email_address"):  # the address is how they were found
             continue
         clean = _clean_identity(session, user, key, value)
         if clean != getattr(user, key):
@@ -428,6 +439,8 @@ def _apply_identity(
         user.report_pdf_password_encrypted = box.seal(report_password)
     if password is not None:
         _store_password(user, password, now)
+        if user.id is not None:
+            _retire_tokens(session, user.id, now)
     if mfa == "none" and user.mfa_type != "none":
         user.mfa_type = "none"
         user.totp_secret_encrypted = None
