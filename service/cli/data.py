@@ -330,18 +330,23 @@ def import_command(app: App, file: Path) -> None:
         refresh_statistics(session, IMPORTED_TABLES)
     parts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in vars(summary).items())
     click.echo(f"imported into {account.name!r}: {parts}")
+    if summary.users:
+        click.echo(
+            "users new to reportd have no password yet: give each a set-password token with "
+            "'reportd users passwd EMAIL --token'"
+        )
 
 
 @cli.command("export")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
 @pass_app
 def export_command(app: App, output: Path | None) -> None:
-    """Write the account as a dataset (report passwords excluded)."""
+    """Write the account as a dataset (report passwords and sign-in secrets excluded)."""
     with app.transaction() as session:
         account = _account(app, session)
         data = export_dataset(session, account_id=account.id).model_dump(mode="json", by_alias=True)
-    for contact in data["contacts"]:
-        contact.pop("reportPDFPassword", None)
+    for record in data["contacts"] + data["users"]:
+        record.pop("reportPDFPassword", None)
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if output:
         output.write_text(text + "\n", encoding="utf-8")

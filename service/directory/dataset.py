@@ -210,6 +210,34 @@ class ContactIn(Record):
     )
 
 
+class UserIn(Record):
+    """An administrator of the account: the person (one identity across accounts, found by
+    address) and their membership here (role, active, read-only, ...). Sign-in passwords,
+    second factors and tokens are never part of the format."""
+
+    id: int | None = Field(None, alias="ID")
+    username: str | None = Field(None, description="Default: the email address.")
+    name: str = Field(min_length=1, alias="fullName")
+    email_address: str = Field(alias="emailAddress")
+    phone_number: str = Field("", alias="phoneNumber")
+    mobile_number: str = Field("", alias="mobileNumber")
+    pager_number: str = Field("", alias="pagerNumber")
+    locale: str = "en-US"
+    time_zone: str = Field("UTC", alias="timeZone")
+    time_format: Literal["12", "24"] = Field("24", alias="timeFormat")
+    report_pdf_password_enabled: bool = Field(False, alias="reportPDFPasswordEnabled")
+    report_pdf_password: str | None = Field(
+        None, alias="reportPDFPassword", description="Write-only: never exported."
+    )
+    role_id: int | None = Field(
+        alias="roleID", description="The role in this account; null means none (sees nothing)."
+    )
+    description: str = ""
+    active: bool = True
+    read_only: bool = Field(False, alias="readOnly")
+    receive_notifications: bool = Field(False, alias="receiveNotifications")
+
+
 class Dataset(Record):
     """A whole account's worth of objects; every list is optional."""
 
@@ -222,6 +250,7 @@ class Dataset(Record):
     system_events: list[SystemEventIn] = Field(default_factory=list, alias="systemEvents")
     alerts: list[AlertIn] = Field(default_factory=list)
     contacts: list[ContactIn] = Field(default_factory=list)
+    users: list[UserIn] = Field(default_factory=list)
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Writing an account out in the dataset format of ``reportd export``.
 
 The same format ``reportd import`` reads (``service.directory.dataset``); report passwords are never
-written: they are write-only everywhere.
+written: they are write-only everywhere. Users are written without any sign-in secret (no
+password, hash, second factor or token).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from service.directory.dataset import (
     RoleIn,
     SecurityEventIn,
     SystemEventIn,
+    UserIn,
 )
+from service.directory.users import list_members
 from storage.models import (
     Alert,
     Computer,
@@ -134,6 +137,27 @@ def export_dataset(session: Session, *, account_id: int) -> Dataset:
                 report_pdf_password_enabled=c.report_pdf_password_enabled,
             )
             for c in rows(Contact, Contact.id)
+        ],
+        users=[
+            UserIn(
+                id=m.id,
+                username=m.username,
+                name=m.name,
+                email_address=m.email_address,
+                phone_number=m.phone_number,
+                mobile_number=m.mobile_number,
+                pager_number=m.pager_number,
+                locale=m.locale,
+                time_zone=m.time_zone,
+                time_format="12" if m.time_format == "12" else "24",
+                report_pdf_password_enabled=m.report_pdf_password_enabled,
+                role_id=m.role_id,
+                description=m.description,
+                active=m.active,
+                read_only=m.read_only,
+                receive_notifications=m.receive_notifications,
+            )
+            for m in list_members(session, account_id=account_id)
         ],
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,9 +26,11 @@ from service.directory.dataset import (
     RoleIn,
     SecurityEventIn,
     SystemEventIn,
+    UserIn,
 )
 from service.directory.rights import RoleRights
 from service.directory.secretbox import SecretBox
+from service.directory.users import add_user
 from service.errors import ImportFormatError, InvalidInput
 from storage.models import (
     Alert,
@@ -35,6 +38,7 @@ from storage.models import (
     ComputerGroup,
     ComputerTag,
     Contact,
+    Membership,
     Policy,
     Role,
     RoleComputer,
@@ -42,6 +46,7 @@ from storage.models import (
     RolePolicy,
     SecurityEvent,
     SystemEvent,
+    User,
 )
 from storage.records import role_record
 
@@ -52,7 +57,7 @@ IMPORTED_TABLES = tuple(
     model.__tablename__
     for model in (
         ComputerGroup, Policy, Computer, ComputerTag, Role, RoleComputer, RoleComputerGroup,
-        RolePolicy, SecurityEvent, SystemEvent, Alert, Contact,
+        RolePolicy, SecurityEvent, SystemEvent, Alert, Contact, User, Membership,
     )
 )  # fmt: skip
 
@@ -67,6 +72,7 @@ class ImportSummary:
     system_events: int
     alerts: int
     contacts: int
+    users: int = 0
 
 
 def parse_dataset(raw: bytes | str) -> Dataset:
@@ -163,6 +169,8 @@ def validate_references(dataset: Dataset) -> None:  # noqa: C901 - one flat chec
             _check_ref(f"{kind}[{i}].computerID", ref, computers, "computer")
     for i, contact in enumerate(dataset.contacts):
         _check_ref(f"contacts[{i}].roleID", contact.role_id, roles, "role")
+    for i, user in enumerate(dataset.users):
+        _check_ref(f"users[{i}].roleID", user.role_id, roles, "role")
 
 
 def import_dataset(
@@ -204,6 +212,8 @@ def import_dataset(
     _bulk(session, Alert, (_alert_row(account_id, a, computer_ids) for a in dataset.alerts))
     for i, contact in enumerate(dataset.contacts):
         _import_contact(session, account_id, i, contact, role_ids, box)
+    for i, user in enumerate(dataset.users):
+        _import_user(session, account_id, i, user, role_ids, box)
     return ImportSummary(
         roles=len(dataset.roles),
         computer_groups=len(dataset.computer_groups),
@@ -213,6 +223,7 @@ def import_dataset(
         system_events=len(dataset.system_events),
         alerts=len(dataset.alerts),
         contacts=len(dataset.contacts),
+        users=len(dataset.users),
     )
 
 
@@ -344,6 +355,26 @@ def _import_contact(
         add_contact(session, account_id=account_id, box=box, **values)
     except InvalidInput as error:
         raise ImportFormatError(f"contacts[{index}]", str(error)) from None
+
+
+def _import_user(
+    session: Session,
+    account_id: int,
+    index: int,
+    record: UserIn,
+    role_ids: dict[int, int],
+    box: SecretBox,
+) -> None:
+    """The user joins the account: a new identity, or the existing one with this address."""
+    values = record.model_dump(by_alias=False, exclude={"id"})
+    values["role_id"] = None if record.role_id is None else role_ids[record.role_id]
+    for optional in ("report_pdf_password", "username"):
+        if values[optional] is None:
+            values.pop(optional)
+    try:
+        add_user(session, account_id=account_id, box=box, now=datetime.now(UTC), **values)
+    except InvalidInput as error:
+        raise ImportFormatError(f"users[{index}]", str(error)) from None
 
 
 def _event_row(account_id: int, e: SecurityEventIn, computers: dict[int, int]) -> dict[str, Any]:
