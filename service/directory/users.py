@@ -13,14 +13,15 @@ is checked before anything is written. Passwords are set only through
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from service.directory.contacts import normalize_email
 from service.directory.passwords import check_password, hash_password
 from service.directory.secretbox import SecretBox
 from service.errors import InvalidInput, NotFound
@@ -233,7 +234,7 @@ def find_identity(session: Session, address: str) -> User | None:
 
 def _address_or_none(address: str) -> str | None:
     try:
-        return normalize_email(address)
+        return _user_address(address)
     except InvalidInput:
         return None
 
@@ -460,7 +461,7 @@ def _clean_identity(session: Session, user: User, key: str, value: Any) -> Any: 
         _unique(session, user, User.username, name, api)
         return name
     if key == "email_address":
-        address = normalize_email(value)
+        address = _user_address(value)
         _unique(session, user, func.lower(User.email_address), address.lower(), api)
         return address
     if key == "locale":
@@ -479,23 +480,90 @@ def _clean_identity(session: Session, user: User, key: str, value: Any) -> Any: 
         if not isinstance(value, bool):
             raise InvalidInput(f"{api}: must be true or false")
         return value
-    if key in ("report_pdf_password", "password"):
+    if key == "password":
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"{api}: must be a non-empty string")
         return value
+    if key == "report_pdf_password":
+        return _report_password(api, value)
     text = "" if value is None else str(value)
-    if len(text) > MAX_NUMBER_LENGTH or any(ch in text for ch in "\r\n\x00"):
-        raise InvalidInput(f"{api}: one line of at most {MAX_NUMBER_LENGTH} characters")
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise InvalidInput(f"{api}: at most {MAX_NUMBER_LENGTH} characters, not {len(text)}")
+    _one_line(api, text)
     return text
+
+
+# The field rules below mirror service/fields.py of the hardening branch (NAME, PHONE,
+# DESCRIPTION, EMAIL, REPORT_PASSWORD) until that table is on main.
+
+#: Control characters (C0, DEL, C1), lone surrogates; on one line also line separators.
+_ONE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+#: Longest description (multi-line).
+MAX_DESCRIPTION_LENGTH = 10_000
+#: AES-256 (revision 6) uses a PDF password's first 127 bytes: a longer one opens nothing.
+MAX_REPORT_PASSWORD_BYTES = 127
+
+
+def _one_line(api: str, text: str) -> None:
+    bad = _ONE_LINE_BAD.search(text)
+    if bad is not None:
+        raise InvalidInput(
+            f"{api}: must not contain a line break or control character "
+            f"(U+{ord(bad.group()):04X} at position {bad.start() + 1})"
+        )
 
 
 def _line(api: str, value: Any, limit: int) -> str:
-    text = str(value or "").strip()
-    if not text or any(ch in text for ch in "\r\n\x00"):
-        raise InvalidInput(f"{api}: must be a non-empty single line")
+    if not isinstance(value, str):
+        raise InvalidInput(f"{api}: must be text")
+    text = value.strip()
+    if not text:
+        raise InvalidInput(f"{api}: must not be empty")
     if len(text) > limit:
-        raise InvalidInput(f"{api}: longer than {limit} characters")
+        raise InvalidInput(f"{api}: at most {limit} characters, not {len(text)}")
+    _one_line(api, text)
     return text
+
+
+def _description(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInput(
+            f"description: at most {MAX_DESCRIPTION_LENGTH} characters, not {len(text)}"
+        )
+    bad = _MULTI_LINE_BAD.search(text)
+    if bad is not None:
+        raise InvalidInput(
+            f"description: must not contain a control character "
+            f"(U+{ord(bad.group()):04X} at position {bad.start() + 1})"
+        )
+    return text
+
+
+def _report_password(api: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{api}: must not be empty or only blanks")
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_REPORT_PASSWORD_BYTES:
+        raise InvalidInput(
+            f"{api}: at most {MAX_REPORT_PASSWORD_BYTES} bytes in UTF-8 (the limit of AES-256 "
+            f"PDF passwords), not {size}"
+        )
+    _one_line(api, value)
+    return value
+
+
+def _user_address(value: Any) -> str:
+    """A sign-in address: an ASCII local part (mail goes out without SMTPUTF8), the domain
+    in ASCII (IDNA)."""
+    if not isinstance(value, str) or len(value) > 320:
+        raise InvalidInput("emailAddress: an address of at most 320 characters")
+    try:
+        found = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise InvalidInput(f"emailAddress: {value!r:.80} is not a valid address: {error}") from None
+    return found.ascii_email or found.normalized
 
 
 def _unique(session: Session, user: User, column: Any, value: str, api: str) -> None:
@@ -511,7 +579,7 @@ def _apply_membership(session: Session, membership: Membership, values: dict[str
         if key == "role_id":
             clean[key] = _role_id(session, membership.account_id, value)
         elif key == "description":
-            clean[key] = "" if value is None else str(value)
+            clean[key] = _description(value)
         else:
             if not isinstance(value, bool):
                 raise InvalidInput(f"{api}: must be true or false")

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from service.sample import sample_dataset
+from service.signin import SignedIn, authenticate
+from service.user_tokens import redeem_set_password
 from sqlalchemy import select
 
 from service.cli import App, cli
 from service.config import Settings
-from service.sample import sample_dataset
-from service.signin import SignedIn, authenticate
-from service.user_tokens import redeem_set_password
 from storage.models import Membership, SystemEvent, User
 
 PASSWORD = "violet-harbour-lantern-7"
