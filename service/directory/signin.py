@@ -26,7 +26,7 @@ from service.directory import audit
 from service.directory.passwords import burn_time, hash_password, verify_password
 from service.directory.secretbox import SecretBox
 from service.directory.totp import check_second_factor
-from service.directory.users import find_identity, memberships_of
+from service.directory.users import find_identity, memberships_of, set_password
 from storage.models import User
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,39 @@ def authenticate(
         accounts=accounts,
         second_factor_used=second_factor,
     )
+
+
+def change_own_password(
+    session: Session,
+    *,
+    user_id: int,
+    current: str,
+    new: str,
+    now: datetime,
+    origin: str = "",
+) -> bool:
+    """A signed-in user changes their password, proving the current one first.
+
+    False (and a failed sign-in counted, as ``authenticate`` counts it) when ``current`` is
+    wrong; ``WeakPassword`` when ``new`` breaks the policy. The caller commits either way.
+    """
+    user = session.scalars(select(User).where(User.id == user_id).with_for_update()).first()
+    if user is None:
+        raise NotFound(f"no user with ID {user_id}")
+    if not verify_password(user.password_hash, str(current)).ok:
+        _failed(session, user, "wrong password (changing it)", origin, now)
+        return False
+    set_password(session, user_id=user.id, password=new, now=now)
+    audit.record_for_user(
+        session,
+        user_id=user.id,
+        code=audit.AuditCode.user_password_changed,
+        description=f"user {user.email_address} (ID {user.id}): changed by the user",
+        actor=f"user:{user.email_address}",
+        origin=origin,
+        now=now,
+    )
+    return True
 
 
 def _locked_row(session: Session, email: str) -> User | None:

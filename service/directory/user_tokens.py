@@ -18,6 +18,7 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from service.directory import audit
 from service.directory.passwords import check_password
 from service.directory.users import set_password
 from service.errors import InvalidInput
@@ -79,7 +80,9 @@ def issue_token(
     return IssuedToken(user_id=user_id, token=token, expires=now + lifetime)
 
 
-def redeem_set_password(session: Session, *, token: str, password: str, now: datetime) -> int:
+def redeem_set_password(
+    session: Session, *, token: str, password: str, now: datetime, origin: str = ""
+) -> int:
     """Set the password of the token's user (policy checked) and use the token up.
 
     Returns the user's ID. An unknown, used or expired token is ``TokenRefused``; a weak
@@ -108,6 +111,15 @@ def redeem_set_password(session: Session, *, token: str, password: str, now: dat
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise TokenRefused("token: unknown, already used or expired; ask for a new one")
     set_password(session, user_id=user.id, password=password, now=now)  # retires the others
+    audit.record_for_user(
+        session,
+        user_id=user.id,
+        code=audit.AuditCode.user_password_changed,
+        description=f"user {user.email_address} (ID {user.id}): set with a set-password token",
+        actor=f"user:{user.email_address}",
+        origin=origin,
+        now=now,
+    )
     return user.id
 
 
