@@ -27,6 +27,7 @@ from service.directory.passwords import burn_time, hash_password, verify_passwor
 from service.directory.secretbox import SecretBox
 from service.directory.totp import check_second_factor
 from service.directory.users import find_identity, memberships_of, set_password
+from service.errors import NotFound
 from storage.models import User
 
 log = logging.getLogger(__name__)
