@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import logging
 from datetime import UTC, datetime
@@ -9,13 +11,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from service.sample import sample_dataset
-from service.signin import SignedIn, authenticate
-from service.user_tokens import redeem_set_password
 from sqlalchemy import select
 
 from service.cli import App, cli
 from service.config import Settings
+from service.delivery.smtp_sink import SmtpSink
+from service.directory.sample import sample_dataset
+from service.directory.signin import SignedIn, authenticate
+from service.directory.user_tokens import redeem_set_password
 from storage.models import Membership, SystemEvent, User
 
 PASSWORD = "violet-harbour-lantern-7"
@@ -176,3 +179,35 @@ def test_tasks_add_takes_users_by_address_and_all(loaded: App) -> None:
     with loaded.sessions() as session:
         mia = session.scalars(select(User.id)).one()
     assert recipients["administratorIDs"] == [mia]
+
+
+def test_with_smtp_configured_the_token_is_mailed_and_works(tmp_path: Path) -> None:
+    # Given reportd with SMTP configured (a real SMTP server: the aiosmtpd sink)
+    with SmtpSink(tmp_path / "outbox") as sink:
+        app = App(
+            settings=Settings(
+                data_dir=tmp_path / "data",
+                smtp_host="127.0.0.1",
+                smtp_port=sink.port,
+                console_url="https://console.example.com/",
+            )
+        )
+        run(app, "db", "upgrade")
+        run(app, "accounts", "create", "Mail Corp")
+        # When a user is added
+        added = run(app, "users", "add", "--email", "ren@example.jp", "--name", "Ren Ito",
+                    "--role", "Auditor", "--time-zone", "Asia/Tokyo")  # fmt: skip
+        assert added.exit_code == 0, added.output
+        assert "mailed to ren@example.jp" in added.output
+        [path] = sorted(sink.directory.glob("*.eml"))
+    mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    # Then the mail goes to the user, links to the console with the printed token, says when
+    # it expires in the user's zone, and the token sets the password
+    token = token_of(added.output)
+    body = mail.get_body().get_content()  # type: ignore[union-attr]
+    assert mail["To"].addresses[0].addr_spec == "ren@example.jp"
+    assert "Mail Corp" in mail["Subject"]
+    assert f"https://console.example.com/set-password?token={token}" in body
+    assert "(Asia/Tokyo)" in body
+    with app.transaction() as session:
+        redeem_set_password(session, token=token, password=PASSWORD, now=datetime.now(UTC))
