@@ -171,8 +171,23 @@ def _is_self(caller: Caller, user_id: int) -> bool:
     return caller.user_id is not None and caller.user_id == user_id
 
 
+def _changed(target: Member, values: dict[str, Any]) -> dict[str, Any]:
+    """The values that would change something: an SDK client sends back every field it read."""
+    changed = {}
+    for key, value in values.items():
+        if key in ("password", "report_pdf_password"):
+            changed[key] = value
+        elif key == "email_address":
+            if str(value).strip().lower() != target.email_address.lower():
+                changed[key] = value
+        elif value != getattr(target, key):
+            changed[key] = value
+    return changed
+
+
 def _may_change(session: Session, caller: Caller, target: Member, values: dict[str, Any]) -> None:
     """Forbidden unless the caller may make these changes to ``target``."""
+    values = _changed(target, values)
     if _is_self(caller, target.id):
         if "role_id" in values and values["role_id"] != target.role_id:
             raise Forbidden("an administrator cannot change their own role")

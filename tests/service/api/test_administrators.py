@@ -285,8 +285,13 @@ def test_a_user_in_two_accounts_keeps_one_identity_that_neither_account_rewrites
         # When B's key changes the user's address or name: 403, their identity is their own
         refused = post(http, f"/administrators/{user_id}", {"fullName": "Renamed"})
         assert refused.status_code == 403 and "other accounts" in refused.json()["message"]
-        # But B's own description of them is B's to change
+        # But B's own description of them is B's to change, also by an SDK client that
+        # sends back every field it read
         assert post(http, f"/administrators/{user_id}", {"description": "B's"}).status_code == 200
+        api = deepsecurity.AdministratorsApi(api_world.sdk("Full Access", api_world.b))
+        read = api.describe_administrator(user_id, VERSION)
+        read.description = "B's, through the SDK"
+        assert api.modify_administrator(user_id, read, VERSION).description == read.description
         # And removing them from B leaves them in A
         assert http.delete(f"/administrators/{user_id}").status_code == 204
     with api_world.http("Full Access") as http:
