@@ -7,16 +7,23 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from service.accounts import create_account, find_role
-from service.passwords import WeakPassword, check_password, hash_password, verify_password
-from service.secretbox import SecretBox
-from service.signin import LOCKOUT, MAX_FAILED_SIGN_INS, Refusal, Refused, SignedIn, authenticate
-from service.totp import begin_enrolment, confirm_enrolment
-from service.user_tokens import TokenRefused, issue_token, redeem_set_password
-from service.users import add_user, edit_user, set_password
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.directory.accounts import create_account, find_role
+from service.directory.passwords import WeakPassword, check_password, hash_password, verify_password
+from service.directory.secretbox import SecretBox
+from service.directory.signin import (
+    LOCKOUT,
+    MAX_FAILED_SIGN_INS,
+    Refusal,
+    Refused,
+    SignedIn,
+    authenticate,
+)
+from service.directory.totp import begin_enrolment, confirm_enrolment
+from service.directory.user_tokens import TokenRefused, issue_token, redeem_set_password
+from service.directory.users import add_user, edit_user, set_password
 from storage.models import Membership, SystemEvent, User
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
