@@ -4,7 +4,9 @@
 
     ReportdError
     ├── InvalidInput              bad data from a user or file; nothing was written
-    │   └── ImportFormatError     an import file record or field is wrong (names it)
+    │   ├── ImportFormatError     an import file record or field is wrong (names it)
+    │   ├── WeakPassword          a new sign-in password breaks the policy (never repeats it)
+    │   └── TokenRefused          a set-password token is unknown, used or expired
     ├── NotFound                  an id that does not exist in this account
     ├── SecretUnreadable          a stored secret was sealed with another key, or is damaged
     ├── PermanentFailure          retrying cannot help; the delivery fails with the reason
@@ -47,6 +49,15 @@ class ImportFormatError(InvalidInput):
         super().__init__(f"{where}: {problem}")
         self.where = where
         self.problem = problem
+
+
+class WeakPassword(InvalidInput):
+    """The password does not meet the policy (``service.directory.passwords``); the message
+    names the rule and never contains the password."""
+
+
+class TokenRefused(InvalidInput):
+    """A set-password token is unknown, already used or expired (one message for all three)."""
 
 
 class NotFound(ReportdError, LookupError):

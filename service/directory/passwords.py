@@ -23,7 +23,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from service.errors import InvalidInput
+from service.errors import WeakPassword
 
 #: Fewest characters in a password.
 MIN_LENGTH = 12
@@ -37,10 +37,6 @@ _DECORATION = "0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 _HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory parameters
 #: A hash to verify against when there is no user, so an unknown address costs the same time.
 _DUMMY_HASH = _HASHER.hash("reportd: no such user, the same work")
-
-
-class WeakPassword(InvalidInput):
-    """The password does not meet the policy (the message never contains it)."""
 
 
 @dataclass(frozen=True)

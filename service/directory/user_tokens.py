@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from service.directory import audit
 from service.directory.passwords import check_password
 from service.directory.users import set_password
-from service.errors import InvalidInput
+from service.errors import InvalidInput, TokenRefused
 from storage.models import User, UserToken
 
 #: How long a set-password token works.
@@ -32,10 +32,6 @@ TOKEN_BYTES = 32
 
 class TokenPurpose(StrEnum):
     set_password = "set-password"
-
-
-class TokenRefused(InvalidInput):
-    """The token is unknown, used or expired (one message for all three)."""
 
 
 @dataclass(frozen=True)
