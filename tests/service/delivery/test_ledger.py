@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -34,7 +35,7 @@ LEASE = timedelta(minutes=5)
 
 
 def _run(session: Session) -> tuple[int, list[int]]:
-    account = create_account(session, name=f"Runs {id(session)}")
+    account = create_account(session, name=f"Runs {uuid.uuid4().hex}")
     data = parse_dataset(json.dumps(sample_dataset(now=NOW)))
     import_dataset(session, account_id=account.id, dataset=data, box=SecretBox("k"))
     new = create_run(
