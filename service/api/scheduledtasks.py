@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import Body, Response
 
-from service.api import task_admin
 from service.api.auth import CallerDep, Services, ServicesDep
 from service.api.schemas import Out, PathID, SdkRouter
 from service.api.search import SearchFilter, search
-from service.api.task_admin import Outcome, ScheduledTaskBody
+from service.scheduling import task_admin
+from service.scheduling.task_admin import Outcome, ScheduledTaskBody
 
 router = SdkRouter(tags=["Scheduled Tasks"])
 # SdkRouter's default does not reach routes made with its decorators (FastAPI passes the

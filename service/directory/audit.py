@@ -82,6 +82,8 @@ class AuditCode(IntEnum):
     task_deleted = 8402
     task_run_now = 8403
     report_requested = 8500
+    delivery_retried = 8501
+    report_previewed = 8502
     data_ingested = 8600
     computer_created = 8700
     computer_updated = 8701
@@ -119,6 +121,8 @@ EVENT_NAMES: dict[AuditCode, str] = {
     AuditCode.task_deleted: "Scheduled Task Deleted",
     AuditCode.task_run_now: "Scheduled Task Run Now",
     AuditCode.report_requested: "Report Requested",
+    AuditCode.delivery_retried: "Report Delivery Retried",
+    AuditCode.report_previewed: "Report Previewed",
     AuditCode.data_ingested: "Data Ingested",
     AuditCode.computer_created: "Computer Created",
     AuditCode.computer_updated: "Computer Updated",

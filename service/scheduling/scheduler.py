@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from service.delivery.ledger import Recipients
@@ -239,6 +239,36 @@ def list_tasks(session: Session, *, account_id: int) -> list[TaskView]:
         .order_by(ScheduledTaskRow.name)
     )
     return [_view(row) for row in session.scalars(statement)]
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of an account's tasks by name, and how many match in all."""
+
+    tasks: list[TaskView]
+    total: int
+    offset: int
+    limit: int
+
+
+def task_page(
+    session: Session, *, account_id: int, search: str = "", offset: int = 0, limit: int = 25
+) -> TaskPage:
+    """The tasks whose name contains ``search`` (any case), by name, one page."""
+    if limit < 1 or offset < 0:
+        raise InvalidInput("a page needs a positive size and a non-negative offset")
+    statement = select(ScheduledTaskRow).where(ScheduledTaskRow.account_id == account_id)
+    text = search.strip().lower()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(func.lower(ScheduledTaskRow.name).like(pattern, escape="\\"))
+    total = session.execute(
+        select(func.count()).select_from(statement.order_by(None).subquery())
+    ).scalar_one()
+    rows = session.scalars(
+        statement.order_by(ScheduledTaskRow.name, ScheduledTaskRow.id).offset(offset).limit(limit)
+    )
+    return TaskPage([_view(row) for row in rows], int(total), offset, limit)
 
 
 def task_history(

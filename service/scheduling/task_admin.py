@@ -1,9 +1,12 @@
-"""Scheduled tasks through the API: ``scheduledTaskRights`` gates, recipients of the caller's own
-account, an audit event per change, and run-now.
+"""Scheduled tasks changed by a principal: ``scheduledTaskRights`` gates, recipients of the
+caller's own account, an audit event per change, and run-now.
+
+The API (``service.api.scheduledtasks``) and the console both call these functions, with the
+SDK's ``ScheduledTask`` JSON (:class:`ScheduledTaskBody`).
 
 Reading needs ``scheduledTaskRights`` view-only; creating, modifying, deleting and running need
 full. The task itself is stored, checked and fired by :mod:`service.scheduling.scheduler`;
-this module adds what the API needs on top: recipients named in another account are a 400
+this module adds the rules on top: recipients named in another account are a 400
 naming the field (``contactIDs`` or ``administratorIDs``), times are kept within what a
 schedule can compute with, and each change is a system event (8400-8403).
 
@@ -22,15 +25,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.api.authz import Caller, can_read_tasks, can_write_tasks
-from service.api.schemas import MAX_ID
 from service.directory import audit
+from service.directory.authz import can_read_tasks, can_write_tasks
+from service.directory.principal import CHANGE
+from service.directory.principal import Principal as Caller
 from service.errors import InvalidInput
 from service.scheduling.scheduler import (
+    OccurrenceView,
+    TaskPage,
     TaskView,
     create_task,
     delete_task,
@@ -38,6 +44,8 @@ from service.scheduling.scheduler import (
     get_task,
     list_tasks,
     request_run_now,
+    task_history,
+    task_page,
     tick,
 )
 from service.scheduling.task_schema import (
@@ -57,7 +65,7 @@ MAX_TIME_RANGE = 3660
 #: Largest day or week interval and run count of a schedule: beyond these, a later occurrence
 #: falls outside the dates a schedule can compute with.
 MAX_INTERVAL = 3660
-MAX_RECURRENCE_COUNT = MAX_ID
+MAX_RECURRENCE_COUNT = MAX_ID = 2**31 - 1
 #: Fields the server sets; accepted and ignored, so a described task can be sent back.
 READ_ONLY = frozenset({"ID", "lastRunTime", "nextRunTime"})
 #: Where the recipients live in the SDK's JSON, for messages.
@@ -96,6 +104,21 @@ class ScheduledTaskBody(BaseModel):
             data[name] = _json(value)
         return data
 
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ScheduledTaskBody:
+        """The body of the console's JSON, or ``InvalidInput`` naming each field it refuses
+        (what FastAPI does for the API, for callers that are not FastAPI's)."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise InvalidInput(
+                "; ".join(
+                    f"{'.'.join(str(part) for part in e['loc']) or 'task'}: "
+                    f"{e['msg'].removeprefix('Value error, ')}"
+                    for e in error.errors()
+                )
+            ) from None
+
     @property
     def run_now(self) -> bool:
         return bool(self.runNow)
@@ -132,6 +155,35 @@ def list_for(session: Session, caller: Caller) -> list[dict[str, Any]]:
 def get_for(session: Session, caller: Caller, task_id: int) -> dict[str, Any]:
     can_read_tasks(caller)
     return get_task(session, account_id=caller.account_id, task_id=task_id).to_api()
+
+
+def page_for(
+    session: Session, caller: Caller, *, search: str = "", offset: int = 0, limit: int = 25
+) -> TaskPage:
+    """One page of the account's tasks by name (those whose name contains ``search``)."""
+    can_read_tasks(caller)
+    return task_page(
+        session, account_id=caller.account_id, search=search, offset=offset, limit=limit
+    )
+
+
+def view_for(session: Session, caller: Caller, task_id: int) -> TaskView:
+    """One task of the caller's account, as stored."""
+    can_read_tasks(caller)
+    return get_task(session, account_id=caller.account_id, task_id=task_id)
+
+
+def history_for(
+    session: Session, caller: Caller, task_id: int, *, limit: int = 50
+) -> list[OccurrenceView]:
+    """The task's newest recorded occurrences (fired, coalesced, skipped), newest first."""
+    can_read_tasks(caller)
+    return task_history(session, account_id=caller.account_id, task_id=task_id, limit=limit)
+
+
+def may_change(caller: Caller) -> bool:
+    """Whether the caller may create, change, delete and run tasks (to show the buttons)."""
+    return caller.level("scheduledTaskRights") >= CHANGE
 
 
 # --- changing -----------------------------------------------------------------------------
@@ -194,6 +246,18 @@ def delete_for(session: Session, caller: Caller, task_id: int, *, now: datetime)
     before = get_task(session, account_id=caller.account_id, task_id=task_id)
     delete_task(session, account_id=caller.account_id, task_id=task_id)
     _audit(session, caller, audit.AuditCode.task_deleted, _subject(before), now)
+
+
+def set_enabled_for(
+    session: Session, caller: Caller, task_id: int, enabled: bool, *, now: datetime
+) -> Outcome:
+    """Enable or disable a task (enabling starts it afresh from ``now``)."""
+    return modify_for(session, caller, task_id, ScheduledTaskBody(enabled=enabled), now=now)
+
+
+def run_now_for(session: Session, caller: Caller, task_id: int, *, now: datetime) -> Outcome:
+    """Run the task once now, whatever its schedule says; the runs to start after the commit."""
+    return modify_for(session, caller, task_id, ScheduledTaskBody(runNow=True), now=now)
 
 
 def _run_now(session: Session, caller: Caller, task: TaskView, now: datetime) -> list[int]:
