@@ -29,6 +29,7 @@ from service.console.pages import (
     overview,
     profile,
     roles,
+    runs,
     signin,
 )
 from service.console.web import (
@@ -51,6 +52,7 @@ PAGES: tuple[APIRouter, ...] = (
     contacts.router,
     roles.router,
     administrators.router,
+    runs.router,
 )
 
 #: No inline script or style anywhere; nothing from elsewhere; never in a frame.

@@ -49,6 +49,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("contacts", N_("Contacts"), "/contacts", _contacts),
     NavEntry("administrators", N_("Administrators"), "/administrators", _administrators),
     NavEntry("roles", N_("Roles"), "/roles", _roles),
+    NavEntry("runs", N_("Runs"), "/runs", _tasks),
 )
 
 #: Rules the pages of other modules may reuse, by name.

@@ -56,6 +56,7 @@ from service.scheduling.task_schema import (
     to_epoch_millis,
 )
 from storage.models import Contact, Membership
+from storage.tasks import ScheduledTaskRow
 
 #: Latest time a schedule may name: a year before datetime's end, so the occurrences after it
 #: can still be computed.
@@ -165,6 +166,20 @@ def page_for(
     return task_page(
         session, account_id=caller.account_id, search=search, offset=offset, limit=limit
     )
+
+
+def names_for(
+    session: Session, caller: Caller, *, limit: int = 500, task_id: int | None = None
+) -> list[tuple[int, str]]:
+    """(ID, name) of the account's tasks by name, at most ``limit`` (or the one ``task_id``)."""
+    can_read_tasks(caller)
+    statement = select(ScheduledTaskRow.id, ScheduledTaskRow.name).where(
+        ScheduledTaskRow.account_id == caller.account_id
+    )
+    if task_id is not None:
+        statement = statement.where(ScheduledTaskRow.id == task_id)
+    rows = session.execute(statement.order_by(ScheduledTaskRow.name).limit(limit))
+    return [(row.id, row.name) for row in rows]
 
 
 def view_for(session: Session, caller: Caller, task_id: int) -> TaskView:
