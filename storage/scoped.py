@@ -83,6 +83,18 @@ class ComputerFilterType(StrEnum):
     computers_in_group_or_subgroup = "computers-in-group-or-subgroup"
     computers_using_policy = "computers-using-policy"
     computers_using_policy_or_subpolicy = "computers-using-policy-or-subpolicy"
+    computers_in_smart_folder = "computers-in-smart-folder"
+
+
+#: The ``ReportFilter`` field each computer filter type narrows by.
+FILTER_ID: dict[ComputerFilterType, str] = {
+    ComputerFilterType.computer: "computer_id",
+    ComputerFilterType.computers_in_group: "computer_group_id",
+    ComputerFilterType.computers_in_group_or_subgroup: "computer_group_id",
+    ComputerFilterType.computers_using_policy: "policy_id",
+    ComputerFilterType.computers_using_policy_or_subpolicy: "policy_id",
+    ComputerFilterType.computers_in_smart_folder: "smart_folder_id",
+}
 
 
 class TagFilterType(StrEnum):
@@ -101,22 +113,14 @@ class ReportFilter:
     computer_id: int | None = None
     computer_group_id: int | None = None
     policy_id: int | None = None
+    smart_folder_id: int | None = None
     tag_filter: TagFilterType = TagFilterType.all
     tags: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        needed = {
-            ComputerFilterType.computer: ("computer_id", self.computer_id),
-            ComputerFilterType.computers_in_group: ("computer_group_id", self.computer_group_id),
-            ComputerFilterType.computers_in_group_or_subgroup: (
-                "computer_group_id",
-                self.computer_group_id,
-            ),
-            ComputerFilterType.computers_using_policy: ("policy_id", self.policy_id),
-            ComputerFilterType.computers_using_policy_or_subpolicy: ("policy_id", self.policy_id),
-        }.get(self.computer_filter)
-        if needed and needed[1] is None:
-            raise ValueError(f"computer filter {self.computer_filter.value!r} needs {needed[0]}")
+        needed = FILTER_ID.get(self.computer_filter)
+        if needed is not None and getattr(self, needed) is None:
+            raise ValueError(f"computer filter {self.computer_filter.value!r} needs {needed}")
         if self.tag_filter is TagFilterType.specific_tags and not self.tags:
             raise ValueError("tag filter 'specific-tags' needs at least one tag")
 
@@ -203,6 +207,8 @@ def _filter_condition(account_id: int, report_filter: ReportFilter) -> ColumnEle
         roots = [report_filter.policy_id] if report_filter.policy_id else []
         policies = _policy_subtree(account_id, roots, "filter_policies")
         conditions.append(Computer.policy_id.in_(select(policies.c.id)))
+    elif kind is ComputerFilterType.computers_in_smart_folder:
+        conditions.append(false())  # smart folders are not supported yet: nothing matches
 
     tagged = select(ComputerTag.computer_id).where(ComputerTag.account_id == account_id)
     if report_filter.tag_filter is TagFilterType.untagged:

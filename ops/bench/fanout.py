@@ -59,6 +59,8 @@ from service.directory.accounts import create_account
 from service.directory.importing import IMPORTED_TABLES, import_dataset, parse_dataset
 from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
+from service.reports.model import ReportType
+from service.reports.spec import ReportSpec
 from service.runtime import proctree
 from storage.db import make_engine, make_session_factory, refresh_statistics, transaction
 from storage.migrate import upgrade
@@ -192,8 +194,7 @@ def new_run(
         created = new_report_run(
             session,
             account_id=account_id,
-            report_type="summary",
-            parameters={"format": "pdf"},
+            spec=ReportSpec(kind=ReportType.summary),
             recipients=recipients,
             triggered_by="ops/bench/fanout.py",
             period_start=now - timedelta(days=7),

@@ -60,6 +60,8 @@ from service.directory.accounts import create_account
 from service.directory.importing import import_dataset, parse_dataset
 from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
+from service.reports.model import ReportType
+from service.reports.spec import ReportSpec
 from service.runtime import proctree
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Delivery, ReportRun
@@ -485,8 +487,7 @@ def main() -> None:
                 run_id = new_report_run(
                     session,
                     account_id=account_id,
-                    report_type="summary",
-                    parameters={"format": "pdf"},
+                    spec=ReportSpec(kind=ReportType.summary),
                     recipients=Recipients(all_contacts=True),
                     triggered_by="ops/bench/load.py",
                     period_start=now - timedelta(days=7),

@@ -54,9 +54,10 @@ from service.directory.clearance import scope_for
 from service.directory.importing import import_dataset, parse_dataset
 from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
-from service.reports.builder import ReportRequest, build_report, request_from_parameters
+from service.reports.builder import ReportRequest, build_report
 from service.reports.model import ReportData, ReportType
 from service.reports.rendering import render_footer_html, render_report_html
+from service.reports.spec import ReportSpec
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.records import load_role
@@ -129,9 +130,8 @@ def make_world(url: str, now: datetime) -> World:
             )
             for clearance in CLEARANCES
         }
-    request = request_from_parameters(
-        "summary",
-        {},
+    request = ReportRequest(
+        spec=ReportSpec(kind=ReportType.summary),
         period_start=now - timedelta(days=7),
         period_end=now,
         generated_at=now,
@@ -144,7 +144,7 @@ def build(
 ) -> ReportData:
     request = world.request
     if report_type != request.report_type.value:
-        request = replace(request, report_type=ReportType(report_type))
+        request = replace(request, spec=ReportSpec(kind=ReportType(report_type)))
     with world.sessions() as session:
         return build_report(
             session,

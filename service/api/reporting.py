@@ -1,17 +1,17 @@
 """Report templates, one-off reports and their runs, in the API's JSON.
 
-A one-off report is the same run ``reportd send`` creates: the same parameters (format,
-classification, ``timeRange``, ``computerFilter``, ``tagFilter``, ``attachCSV``) and a period
-that ends now, so the mail each contact gets is the one the CLI would send. The caller
+A one-off report is the same run ``reportd send`` creates: the same spec (format,
+classification, ``timeRange``, ``computerFilter``, ``tagFilter``, ``attachCSV``: one
+``service.reports.spec.ReportSpec``) and a period that ends now (or the custom one it names),
+so the mail each contact gets is the one the CLI would send. The caller
 commits, then hands the run to the broker (``start_run``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,65 +19,36 @@ from sqlalchemy.orm import Session
 from service.api.authz import Caller, can_read_tasks, can_write_tasks
 from service.api.schemas import BodyID
 from service.delivery.ledger import Recipients
-from service.delivery.request import FORMATS, new_report_run
+from service.delivery.request import new_report_run
 from service.directory import audit
-from service.errors import InvalidInput, NotFound
-from service.reports.model import REPORT_TEMPLATE_IDS, Classification, ReportType
+from service.errors import NotFound
+from service.reports.kinds import BY_TEMPLATE_ID, KINDS, ReportKind, kind_of
+from service.reports.spec import LAST_WEEK, ReportSpec, TimeRange
 from storage.models import Delivery, ReportRun
 
-#: Title and description of each report template.
-TEMPLATE_TEXT: dict[ReportType, tuple[str, str]] = {
-    ReportType.summary: ("Summary Report", "Computers, events and alerts at a glance."),
-    ReportType.computer: ("Computer Report", "The computers, their status and policy."),
-    ReportType.alert: ("Alert Report", "Alerts raised in the period."),
-    ReportType.attack: ("Attack Report", "Firewall and intrusion prevention activity."),
-    ReportType.anti_malware: ("Anti-Malware Report", "Malware found and what was done."),
-    ReportType.web_reputation: ("Web Reputation Report", "Blocked and suspicious URLs."),
-    ReportType.firewall: ("Firewall Report", "Firewall events."),
-    ReportType.intrusion_prevention: ("Intrusion Prevention Report", "IPS events."),
-    ReportType.integrity_monitoring: ("Integrity Monitoring Report", "Changes detected."),
-    ReportType.log_inspection: ("Log Inspection Report", "Log inspection events."),
-    ReportType.application_control: ("Application Control Report", "Software events."),
-    ReportType.system_event: ("System Event Report", "Console events, the audit trail too."),
-    ReportType.security_module_usage: (
-        "Security Module Usage Report",
-        "Protection modules on each computer.",
-    ),
-}
-#: The SDK's time units and their relativedelta keyword.
-UNITS = {"hour": "hours", "day": "days", "week": "weeks", "month": "months"}
 
-
-def template_to_api(template_id: int, kind: ReportType) -> dict[str, Any]:
-    name, description = TEMPLATE_TEXT[kind]
+def template_to_api(kind: ReportKind) -> dict[str, Any]:
     return {
-        "ID": template_id,
-        "name": name,
-        "description": description,
-        "reportType": kind.value,
+        "ID": kind.template_id,
+        "name": kind.title,
+        "description": kind.description,
+        "reportType": kind.report_type.value,
         "timeFilterSupported": True,
         "computerFilterSupported": True,
         "tagFilterSupported": True,
-        "supportedFormats": list(FORMATS),
+        "supportedFormats": [f.value for f in kind.formats],
     }
 
 
 def list_templates() -> list[dict[str, Any]]:
-    return [template_to_api(i, kind) for i, kind in sorted(REPORT_TEMPLATE_IDS.items())]
+    return [template_to_api(kind) for kind in KINDS]
 
 
 def get_template(template_id: int) -> dict[str, Any]:
-    kind = REPORT_TEMPLATE_IDS.get(template_id)
+    kind = BY_TEMPLATE_ID.get(template_id)
     if kind is None:
         raise NotFound(f"no report template with ID {template_id}")
-    return template_to_api(template_id, kind)
-
-
-class TimeRangeBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    units: Literal["hour", "day", "week", "month"] = "day"
-    value: int = Field(7, ge=1, le=3660)
+    return template_to_api(kind)
 
 
 class RecipientsBody(BaseModel):
@@ -90,64 +61,18 @@ class RecipientsBody(BaseModel):
     administratorIDs: list[BodyID] | None = None
 
 
-class ComputerFilterBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReportBody(ReportSpec):
+    """A one-off report: the SDK's ``GenerateReportTaskParameters`` with ``attachCSV`` (the
+    report is ``service.reports.spec``'s); its window is the last 7 days unless given."""
 
-    type: Literal[
-        "all-computers",
-        "computer",
-        "computers-in-group",
-        "computers-in-group-or-subgroup",
-        "computers-using-policy",
-        "computers-using-policy-or-subpolicy",
-    ]
-    computerID: BodyID | None = None
-    computerGroupID: BodyID | None = None
-    policyID: BodyID | None = None
-
-
-class TagFilterBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["all", "untagged", "specific-tags"]
-    tags: list[str] | None = None
-
-
-class ReportBody(BaseModel):
-    """A one-off report: the SDK's ``GenerateReportTaskParameters`` plus ``attachCSV``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reportTemplateID: BodyID
-    format: Literal["pdf", "csv"] = "pdf"
-    classification: Classification = Classification.blank
     recipients: RecipientsBody
-    timeRange: TimeRangeBody = Field(default_factory=TimeRangeBody)
-    computerFilter: ComputerFilterBody | None = None
-    tagFilter: TagFilterBody | None = None
-    attachCSV: bool = False
-
-    def parameters(self) -> dict[str, Any]:
-        """The run's parameters, as ``reportd send`` writes them."""
-        parameters: dict[str, Any] = {
-            "format": self.format,
-            "classification": self.classification.value,
-            "timeRange": {"units": self.timeRange.units, "value": self.timeRange.value},
-            "attachCSV": self.attachCSV,
-        }
-        if self.computerFilter is not None:
-            parameters["computerFilter"] = self.computerFilter.model_dump(exclude_none=True)
-        if self.tagFilter is not None:
-            parameters["tagFilter"] = self.tagFilter.model_dump(exclude_none=True)
-        return parameters
+    time_range: TimeRange = Field(LAST_WEEK, alias="timeRange")
 
 
 def request_report(session: Session, caller: Caller, body: ReportBody, *, now: datetime) -> int:
     """Create the run and its deliveries; returns the run ID (enqueue after commit)."""
     can_write_tasks(caller)
-    kind = REPORT_TEMPLATE_IDS.get(body.reportTemplateID)
-    if kind is None:
-        raise InvalidInput(f"reportTemplateID: no report template {body.reportTemplateID}")
+    spec = body.spec
     everyone = bool(body.recipients.allAdministratorsAndContacts)
     recipients = Recipients(
         all_contacts=everyone,
@@ -155,20 +80,15 @@ def request_report(session: Session, caller: Caller, body: ReportBody, *, now: d
         contact_ids=tuple(body.recipients.contactIDs or ()),
         user_ids=tuple(body.recipients.administratorIDs or ()),
     )
-    span = relativedelta(**{UNITS[body.timeRange.units]: body.timeRange.value})
-    try:
-        start = now - span
-    except OverflowError:
-        raise InvalidInput("timeRange: reaches before year 1") from None
+    start, end = spec.period(end=now)
     new = new_report_run(
         session,
         account_id=caller.account_id,
-        report_type=kind.value,
-        parameters=body.parameters(),
+        spec=spec,
         recipients=recipients,
         triggered_by=caller.actor,
         period_start=start,
-        period_end=now,
+        period_end=end,
         now=now,
     )
     audit.record(
@@ -176,8 +96,8 @@ def request_report(session: Session, caller: Caller, body: ReportBody, *, now: d
         account_id=caller.account_id,
         code=audit.AuditCode.report_requested,
         description=audit.describe_values(
-            f"run {new.run_id}: {kind.value} to {len(new.delivery_ids)} recipient(s)",
-            body.parameters(),
+            f"run {new.run_id}: {spec.kind.value} to {len(new.delivery_ids)} recipient(s)",
+            spec.to_api(),
         ),
         actor=caller.actor,
         origin=caller.origin,
@@ -216,7 +136,10 @@ def get_run(session: Session, caller: Caller, run_id: int) -> dict[str, Any]:
     deliveries = session.scalars(
         select(Delivery).where(Delivery.run_id == run.id).order_by(Delivery.id)
     )
-    template_id = next((i for i, k in REPORT_TEMPLATE_IDS.items() if k.value == run.report_type), 0)
+    try:
+        template_id = kind_of(run.report_type).template_id
+    except ValueError:  # a type this version no longer makes
+        template_id = 0
     data = {
         "ID": run.id,
         "reportTemplateID": template_id,

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from service.cli import App, cli, pass_app
+from service.cli.report_options import parse_last
 from service.directory import audit
 from service.directory.accounts import create_account, find_account, find_role
 from service.directory.contacts import (
@@ -26,32 +25,13 @@ from service.directory.contacts import (
 from service.directory.export import export_dataset
 from service.directory.importing import IMPORTED_TABLES, import_dataset, parse_dataset
 from service.directory.scope_summary import summarize_scope
-from service.errors import InvalidInput
+from service.reports.spec import period_of
 from storage.db import refresh_statistics
 from storage.migrate import upgrade
 from storage.models import Account, Role
 from storage.records import role_record
 
 Command = TypeVar("Command", bound=Callable[..., Any])
-
-#: "7d", "24h", "2w", "1m": the --last option's form.
-LAST_PATTERN = re.compile(r"^\s*(\d+)\s*([hdwm])\s*$")
-
-
-def parse_last(text: str, *, now: datetime) -> tuple[datetime, datetime]:
-    """The window ``[now - N units, now)`` for ``--last N{h,d,w,m}``."""
-    match = LAST_PATTERN.match(text)
-    if not match or int(match.group(1)) == 0:
-        raise InvalidInput(f"--last {text!r}: use a count and a unit, e.g. 24h, 7d, 2w, 1m")
-    count, unit = int(match.group(1)), match.group(2)
-    span = {
-        "h": relativedelta(hours=count),
-        "d": relativedelta(days=count),
-        "w": relativedelta(weeks=count),
-        "m": relativedelta(months=count),
-    }[unit]
-    return now - span, now
-
 
 def _account(app: App, session: Any) -> Account:
     return find_account(session, app.account_name)
@@ -286,7 +266,7 @@ def contacts_delete(app: App, contact: str, yes: bool) -> None:
 @pass_app
 def scope(app: App, contact: str, last: str, verbose: bool) -> None:
     """What CONTACT's clearance lets it see."""
-    start, end = parse_last(last, now=datetime.now(UTC))
+    start, end = period_of(parse_last(last), end=datetime.now(UTC))
     with app.transaction() as session:
         account = _account(app, session)
         target = find_contact(session, account_id=account.id, ref=contact)

@@ -28,6 +28,8 @@ from service.directory.contacts import list_contacts
 from service.directory.importing import import_dataset, parse_dataset
 from service.directory.sample import sample_dataset
 from service.directory.scope_summary import summarize_scope
+from service.reports.model import ReportType
+from service.reports.spec import LAST_WEEK, ReportSpec
 from storage.migrate import upgrade
 
 
@@ -72,15 +74,16 @@ def demo(app: App, outbox: Path) -> None:
                 f"{summary.computer_groups} groups, {summary.events} events over 7 days, "
                 f"{summary.contacts} contacts"
             )
+            spec = ReportSpec(kind=ReportType.summary, time_range=LAST_WEEK)
+            start, end = spec.period(end=now)
             run = new_report_run(
                 session,
                 account_id=account.id,
-                report_type="summary",
-                parameters={"format": "pdf", "timeRange": {"units": "day", "value": 7}},
+                spec=spec,
                 recipients=Recipients(all_contacts=True),
                 triggered_by="demo",
-                period_start=now - timedelta(days=7),
-                period_end=now,
+                period_start=start,
+                period_end=end,
                 now=now,
             )
         click.echo(f"weekly Summary: run {run.run_id}, {len(run.delivery_ids)} deliveries")

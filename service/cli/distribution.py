@@ -7,31 +7,28 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from sqlalchemy import func, select
 
 from service.cli import App, cli, pass_app
-from service.cli.data import parse_last
+from service.cli.report_options import report_options, report_spec
 from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed, stale_deliveries
-from service.delivery.request import FORMATS, new_report_run
+from service.delivery.request import new_report_run
 from service.directory.accounts import find_account
 from service.directory.contacts import find_contact
 from service.directory.users import find_member
 from service.errors import InvalidInput
-from service.reports.model import ReportType
 from service.runtime.metrics import metrics
 from service.runtime.outages import OUTAGE_ERRORS, describe_outage
 from storage.models import Delivery, DeliveryTransition, ReportRun
 
 log = logging.getLogger(__name__)
-
-Command = TypeVar("Command", bound=Callable[..., Any])
 
 #: How often ``--wait`` looks at the ledger (seconds).
 POLL_INTERVAL = 0.25
@@ -120,33 +117,6 @@ def print_outcomes(app: App, run_id: int) -> None:
         )
 
 
-def report_options(command: Command) -> Command:
-    """The options that say which report: type, period, format and filters."""
-    options = [
-        click.option(
-            "--type",
-            "report_type",
-            default="summary",
-            show_default=True,
-            type=click.Choice([t.value for t in ReportType]),
-        ),
-        click.option("--last", default="7d", show_default=True, help="Period: 24h, 7d, 2w, 1m."),
-        click.option("--format", "report_format", default="pdf", type=click.Choice(FORMATS)),
-        click.option("--attach-csv", is_flag=True, help="Attach the rows as CSV too."),
-        click.option("--classification", default="blank", show_default=True),
-        click.option("--computer", type=int, help="Only this computer (ID)."),
-        click.option("--group", type=int, help="Only computers in this group (ID)."),
-        click.option("--group-tree", type=int, help="Only this group and its sub-groups."),
-        click.option("--policy", type=int, help="Only computers using this policy (ID)."),
-        click.option("--policy-tree", type=int, help="Only this policy and its children."),
-        click.option("--tag", "tags", multiple=True, help="Only computers with this tag."),
-        click.option("--untagged", is_flag=True, help="Only computers without tags."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
 @cli.command()
 @report_options
 @click.option("--contact", "contacts", multiple=True, help="A contact (ID, name or email).")
@@ -158,8 +128,8 @@ def report_options(command: Command) -> Command:
 def send(app: App, /, **options: Any) -> None:
     """Send a one-off report to contacts and users (administrators)."""
     now = datetime.now(UTC)
-    start, end = parse_last(options["last"], now=now)
-    parameters = report_parameters(options)
+    spec = report_spec(options)
+    start, end = spec.period(end=now)
     with app.transaction() as session:
         account = find_account(session, app.account_name)
         named = bool(options["contacts"] or options["users"])
@@ -178,8 +148,7 @@ def send(app: App, /, **options: Any) -> None:
         new = new_report_run(
             session,
             account_id=account.id,
-            report_type=options["report_type"],
-            parameters=parameters,
+            spec=spec,
             recipients=recipients,
             triggered_by=f"cli:{os.environ.get('USER', 'admin')}",
             period_start=start,
@@ -196,38 +165,6 @@ def send(app: App, /, **options: Any) -> None:
             wait_for_run(app, new.run_id, show_progress=sys.stderr.isatty())
     if options["wait"] or embedded:
         print_outcomes(app, new.run_id)
-
-
-def report_parameters(options: dict[str, Any]) -> dict[str, Any]:
-    """Report parameters in the console's names from the ``report_options`` values."""
-    value, unit = int(options["last"][:-1]), options["last"][-1]
-    units = {"h": "hour", "d": "day", "w": "week", "m": "month"}
-    parameters: dict[str, Any] = {
-        "format": options["report_format"],
-        "classification": options["classification"],
-        "timeRange": {"units": units[unit], "value": value},
-        "attachCSV": options["attach_csv"],
-    }
-    filters = [
-        ("computer", "computer", "computerID"),
-        ("group", "computers-in-group", "computerGroupID"),
-        ("group_tree", "computers-in-group-or-subgroup", "computerGroupID"),
-        ("policy", "computers-using-policy", "policyID"),
-        ("policy_tree", "computers-using-policy-or-subpolicy", "policyID"),
-    ]
-    chosen = [(kind, key, options[name]) for name, kind, key in filters if options[name]]
-    if len(chosen) > 1:
-        raise InvalidInput("use at most one of --computer, --group, --group-tree, --policy...")
-    if chosen:
-        kind, key, value = chosen[0]
-        parameters["computerFilter"] = {"type": kind, key: value}
-    if options["tags"] and options["untagged"]:
-        raise InvalidInput("use --tag or --untagged, not both")
-    if options["tags"]:
-        parameters["tagFilter"] = {"type": "specific-tags", "tags": list(options["tags"])}
-    elif options["untagged"]:
-        parameters["tagFilter"] = {"type": "untagged"}
-    return parameters
 
 
 @cli.group()

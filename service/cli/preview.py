@@ -9,16 +9,16 @@ from typing import Any
 import click
 
 from service.cli import App, cli, pass_app
-from service.cli.data import parse_last
-from service.cli.distribution import report_options, report_parameters
+from service.cli.report_options import report_options, report_spec
 from service.delivery.compaction import compact_pdf
 from service.delivery.encryption import encrypt_pdf
 from service.delivery.pdf import PdfRenderer
 from service.directory.accounts import find_account
 from service.directory.clearance import scope_for
 from service.directory.contacts import find_contact, report_password
-from service.reports.builder import build_report, request_from_parameters
+from service.reports.builder import ReportRequest, build_report
 from service.reports.csv_export import render_csv
+from service.reports.model import ReportFormat
 from service.reports.rendering import render_footer_html, render_report_html
 from storage.models import Contact
 from storage.records import load_role
@@ -33,15 +33,14 @@ from storage.records import load_role
 def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: Any) -> None:
     """Render the report CONTACT would receive now, without sending it."""
     now = datetime.now(UTC)
-    start, end = parse_last(options["last"], now=now)
-    parameters = report_parameters(options)
+    spec = report_spec(options)
+    start, end = spec.period(end=now)
     with app.transaction() as session:
         account = find_account(session, app.account_name)
         target = find_contact(session, account_id=account.id, ref=contact)
         scope = scope_for(load_role(session, account.id, target.role_id), account.id)
-        request = request_from_parameters(
-            options["report_type"],
-            parameters,
+        request = ReportRequest(
+            spec=spec,
             period_start=start,
             period_end=end,
             generated_at=now,
@@ -57,14 +56,14 @@ def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: An
         stored = session.get(Contact, target.id)
         assert stored is not None
         password = report_password(stored, app.box) if encrypt else None
-    if options["report_format"] == "csv":
+    if spec.format is ReportFormat.csv:
         output.write_bytes(render_csv(data))
     else:
         with PdfRenderer.from_settings(app.settings) as renderer:
             pdf = compact_pdf(renderer.render(render_report_html(data), render_footer_html(data)))
         output.write_bytes(encrypt_pdf(pdf, password) if password else pdf)
     click.echo(
-        f"wrote {output}: {options['report_type']} for {target.name} "
+        f"wrote {output}: {spec.kind.value} for {target.name} "
         f"({len(data.computers)} computers, {len(data.events)} events, "
         f"{len(data.alerts)} alerts, {len(data.system_events)} system events)"
     )

@@ -16,16 +16,14 @@ from zoneinfo import ZoneInfo
 import click
 
 from service.cli import App, cli, pass_app
-from service.cli.data import LAST_PATTERN
 from service.cli.distribution import dispatcher
+from service.cli.report_options import report_json, report_options
 from service.delivery.ledger import stale_deliveries
-from service.delivery.request import FORMATS
 from service.directory.accounts import find_account
 from service.directory.audit import AuditCode, describe_changes, describe_values, record_cli
 from service.directory.contacts import find_contact
 from service.directory.users import find_member
 from service.errors import InvalidInput
-from service.reports.model import REPORT_TEMPLATE_IDS, ReportType
 from service.runtime.metrics import metrics, serve_metrics
 from service.runtime.outages import OUTAGE_ERRORS, describe_outage
 from service.scheduling.scheduler import (
@@ -60,8 +58,6 @@ DEFAULT_RECONCILE_EVERY = 60.0
 DEFAULT_NEXT_COUNT = 10
 
 _HH_MM = re.compile(r"^(\d{1,2}):(\d{2})$")
-_TEMPLATE_ID = {kind: template_id for template_id, kind in REPORT_TEMPLATE_IDS.items()}
-_UNITS = {"h": "hour", "d": "day", "w": "week", "m": "month"}
 _DAYS = {day.value[:3]: day for day in DayOfWeek}
 _SCHEDULE_FLAGS = ("daily", "weekdays", "weekly", "monthly", "hourly", "once")
 
@@ -122,10 +118,7 @@ def tasks_show(app: App, task: str) -> None:
 @click.option("--name")
 @click.option("--description", default="")
 @_schedule_options
-@click.option("--type", "report_type", type=click.Choice([t.value for t in ReportType]))
-@click.option("--last", default="7d", show_default=True, help="Report window: 24h, 7d, 1m.")
-@click.option("--format", "report_format", default="pdf", type=click.Choice(FORMATS))
-@click.option("--classification", default="blank", show_default=True)
+@report_options
 @click.option(
     "--all", "--everyone", "--all-contacts", "everyone", is_flag=True, help="All contacts+users."
 )
@@ -160,10 +153,12 @@ def tasks_add(app: App, /, json_file: IO[str] | None, **options: Any) -> None:
 @click.option("--name")
 @click.option("--description")
 @_schedule_options
+@report_options
 @click.option("--enable/--disable", "enabled", default=None)
 @pass_app
 def tasks_edit(app: App, /, task: str, json_file: IO[str] | None, **options: Any) -> None:
-    """Change TASK: top-level JSON fields replace the stored ones; flags change one thing."""
+    """Change TASK: top-level JSON fields replace the stored ones; flags change one thing
+    (report flags change that part of the report, keeping the rest)."""
     now = datetime.now(UTC)
     with app.transaction() as session:
         account_id = _account_id(app, session)
@@ -173,6 +168,10 @@ def tasks_edit(app: App, /, task: str, json_file: IO[str] | None, **options: Any
         schedule = _schedule_from_flags(options, zone, now=now)
         if schedule is not None:
             changes["scheduleDetails"] = schedule
+        stored = changes.get("generateReportTaskParameters", current.parameters)
+        report = report_json(options, base=stored, zone=zone)
+        if report != stored:
+            changes["generateReportTaskParameters"] = report
         for key, value in (
             ("name", options["name"]),
             ("enabled", options["enabled"]),
@@ -411,12 +410,10 @@ def _task_from_flags(
 ) -> dict[str, Any]:
     if not options["name"]:
         raise InvalidInput("--name: required (or give --json FILE)")
-    schedule = _schedule_from_flags(options, options["time_zone"] or "UTC", now=now)
+    zone = options["time_zone"] or "UTC"
+    schedule = _schedule_from_flags(options, zone, now=now)
     if schedule is None:
         raise InvalidInput(f"give a schedule: one of --{', --'.join(_SCHEDULE_FLAGS)}")
-    match = LAST_PATTERN.match(options["last"])
-    if not match or int(match.group(1)) == 0:
-        raise InvalidInput(f"--last {options['last']!r}: use a count and a unit, e.g. 24h, 7d")
     contacts = [
         find_contact(session, account_id=account_id, ref=ref).id for ref in options["contacts"]
     ]
@@ -434,11 +431,8 @@ def _task_from_flags(
         "runNow": options["run_now"],
         "scheduleDetails": schedule,
         "generateReportTaskParameters": {
-            "reportTemplateID": _TEMPLATE_ID[ReportType(options["report_type"] or "summary")],
-            "format": options["report_format"],
-            "classification": options["classification"],
+            **report_json(options, zone=zone),
             "recipients": recipients,
-            "timeRange": {"units": _UNITS[match.group(2)], "value": int(match.group(1))},
         },
     }
     if options["misfire"]:

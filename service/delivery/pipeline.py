@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 from enum import StrEnum
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,10 +53,11 @@ from service.errors import (
     SentNotRecorded,
     TransientFailure,
 )
-from service.reports.builder import build_report, request_from_parameters
+from service.reports.builder import ReportRequest, build_report
 from service.reports.csv_export import render_csv
-from service.reports.model import ReportData
+from service.reports.model import ReportData, ReportFormat
 from service.reports.rendering import MailText, render_footer_html, render_mail, render_report_html
+from service.reports.spec import ReportSpec
 from service.runtime.logs import delivery_context, run_id_var
 from service.runtime.metrics import metrics
 from service.runtime.outages import wait_out
@@ -142,8 +143,7 @@ class RunFacts:
     run_id: int
     account_id: int
     account_name: str
-    report_type: str
-    parameters: dict[str, Any]
+    spec: ReportSpec
     period_start: datetime
     period_end: datetime
     created: datetime
@@ -196,7 +196,7 @@ class Prepared:
     recipient_name: str
     recipient_address: str
     password: str | None
-    report_format: str
+    report_format: ReportFormat
     attach_csv: bool
 
 
@@ -356,9 +356,8 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
         raise RecipientGone(f"the recipient of delivery {delivery_id} was deleted")
 
     scope = scope_for(load_role(session, run.account_id, role_id), run.account_id)
-    request = request_from_parameters(
-        run.report_type,
-        run.parameters,
+    request = ReportRequest(
+        spec=run.spec,
         period_start=run.period_start,
         period_end=run.period_end,
         generated_at=run.created,
@@ -384,8 +383,8 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
         recipient_name=name,
         recipient_address=address,
         password=password,
-        report_format=str(run.parameters.get("format", "pdf")),
-        attach_csv=bool(run.parameters.get("attachCSV", False)),
+        report_format=run.spec.format,
+        attach_csv=run.spec.attach_csv,
         run_id=run.run_id,
         account_id=run.account_id,
     )
@@ -399,8 +398,7 @@ def _run_facts(session: Session, run_id: int, account_id: int) -> RunFacts:
         run_id=run.id,
         account_id=account.id,
         account_name=account.name,
-        report_type=run.report_type,
-        parameters=run.parameters,
+        spec=ReportSpec.stored(run.report_type, run.parameters),
         period_start=run.period_start,
         period_end=run.period_end,
         created=run.created,
@@ -415,9 +413,9 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
     key = ""
     mail = document.mail(
         encrypted=prepared.password is not None,
-        csv_attached=prepared.attach_csv or prepared.report_format == "csv",
+        csv_attached=prepared.attach_csv or prepared.report_format is ReportFormat.csv,
     )
-    if prepared.report_format != "csv":
+    if prepared.report_format is not ReportFormat.csv:
         key = document.pdf_key
         pdf = deps.cache.get_or_render(
             key,
@@ -437,7 +435,7 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
                 reused=prepared.password is None,
             )
         )
-    if prepared.attach_csv or prepared.report_format == "csv":
+    if prepared.attach_csv or prepared.report_format is ReportFormat.csv:
         csv_name = mail.attachment_filename.rsplit(".", 1)[0] + ".csv"
         attachments.append(Attachment(csv_name, render_csv(data), "text/csv"))
     domain = parseaddr(deps.mail_from)[1].rpartition("@")[2] or "reportd.invalid"

@@ -1,30 +1,25 @@
-"""Asking for a report run: checks the request, then writes the run and its deliveries.
+"""Asking for a report run: the run and its deliveries, for a spec an edge has built.
 
-Shared by the CLI, the API and the scheduler; the caller commits, then enqueues ``start_run``.
+Shared by the CLI, the API and the scheduler; the spec was checked when it was built
+(``service.reports.spec``), so nothing is validated twice. The caller commits, then enqueues
+``start_run``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from service.delivery.ledger import NewRun, Recipients, create_run
-from service.errors import InvalidInput
-from service.reports.builder import report_filter_from
-from service.reports.model import Classification, ReportType
-
-#: Formats reportd produces (the console API's ``format`` values it supports).
-FORMATS = ("pdf", "csv")
+from service.reports.spec import ReportSpec
 
 
 def new_report_run(
     session: Session,
     *,
     account_id: int,
-    report_type: str,
-    parameters: dict[str, Any],
+    spec: ReportSpec,
     recipients: Recipients,
     triggered_by: str,
     period_start: datetime,
@@ -33,26 +28,12 @@ def new_report_run(
     scheduled_task_id: int | None = None,
     occurrence: datetime | None = None,
 ) -> NewRun:
-    """Validate the report's type and parameters, then create the run."""
-    try:
-        kind = ReportType(report_type)
-    except ValueError:
-        known = ", ".join(t.value for t in ReportType)
-        raise InvalidInput(f"report type {report_type!r} is unknown; use one of {known}") from None
-    if parameters.get("format", "pdf") not in FORMATS:
-        raise InvalidInput(f"format {parameters.get('format')!r}: use one of {', '.join(FORMATS)}")
-    try:
-        Classification(parameters.get("classification", "blank"))
-    except ValueError:
-        raise InvalidInput(
-            f"classification {parameters.get('classification')!r} is unknown"
-        ) from None
-    report_filter_from(parameters)
+    """Create the run of ``spec`` over ``[period_start, period_end)``, stored as its JSON."""
     return create_run(
         session,
         account_id=account_id,
-        report_type=kind.value,
-        parameters=parameters,
+        report_type=spec.kind.value,
+        parameters=spec.spec.to_api(),
         recipients=recipients,
         triggered_by=triggered_by,
         period_start=period_start,

@@ -1,7 +1,8 @@
-"""From a scope and report parameters to the plain :class:`ReportData` a template renders.
+"""From a scope and a report's spec to the plain :class:`ReportData` a template renders.
 
-Each report type fetches only the kinds of rows it shows. All filtering by clearance happens
-in the scoped SQL of ``storage.scoped``; nothing here drops rows in Python.
+Each report kind reads only the parts its row in ``service.reports.kinds`` names, and only the
+events of its modules. All filtering (clearance, the spec's filters, modules) happens in the
+scoped SQL of ``storage.scoped``; nothing here drops rows in Python.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.errors import InvalidInput
-from service.reports.model import Classification, EventModule, ReportData, ReportType
+from service.reports.kinds import Part, kind_of
+from service.reports.model import ReportData, ReportType
+from service.reports.spec import ReportSpec
 from storage.concurrent import read_concurrently, reads_in_parallel
 from storage.scoped import (
-    ComputerFilterType,
-    ReportFilter,
     Scope,
-    TagFilterType,
     permitted_alerts,
     permitted_computers,
     permitted_events,
@@ -28,79 +27,19 @@ from storage.scoped import (
     viewable_policies,
 )
 
-_MODULE_OF_TYPE: dict[ReportType, frozenset[str]] = {
-    ReportType.attack: frozenset(
-        {EventModule.firewall.value, EventModule.intrusion_prevention.value}
-    ),
-    **{
-        ReportType(module.value): frozenset({module.value})
-        for module in EventModule
-        if module.value in ReportType._value2member_map_
-    },
-}
-
-#: What each report type shows besides its header.
-_PARTS: dict[ReportType, frozenset[str]] = {
-    ReportType.summary: frozenset({"computers", "events", "alerts", "system_events", "policies"}),
-    ReportType.computer: frozenset({"computers", "events", "policies"}),
-    ReportType.alert: frozenset({"alerts"}),
-    ReportType.system_event: frozenset({"system_events"}),
-    ReportType.security_module_usage: frozenset({"computers"}),
-}
-_EVENT_REPORT_PARTS = frozenset({"computers", "events"})
-
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """One report as a run asks for it: what, for which window, narrowed how."""
+    """One report as a run asks for it: its spec, over the run's window, made at a time."""
 
-    report_type: ReportType
+    spec: ReportSpec
     period_start: datetime
     period_end: datetime
     generated_at: datetime
-    classification: Classification = Classification.blank
-    report_filter: ReportFilter = ReportFilter()
 
-
-def request_from_parameters(
-    report_type: str,
-    parameters: dict[str, Any],
-    *,
-    period_start: datetime,
-    period_end: datetime,
-    generated_at: datetime,
-) -> ReportRequest:
-    """A request from a run's stored parameters (the console's names: ``computerFilter``...)."""
-    try:
-        kind = ReportType(report_type)
-        classification = Classification(parameters.get("classification", "blank"))
-    except ValueError as error:
-        raise InvalidInput(str(error)) from None
-    return ReportRequest(
-        report_type=kind,
-        period_start=period_start,
-        period_end=period_end,
-        generated_at=generated_at,
-        classification=classification,
-        report_filter=report_filter_from(parameters),
-    )
-
-
-def report_filter_from(parameters: dict[str, Any]) -> ReportFilter:
-    """The computer and tag filter of report parameters; a bad one is InvalidInput."""
-    computer = parameters.get("computerFilter") or {}
-    tags = parameters.get("tagFilter") or {}
-    try:
-        return ReportFilter(
-            computer_filter=ComputerFilterType(computer.get("type", "all-computers")),
-            computer_id=computer.get("computerID"),
-            computer_group_id=computer.get("computerGroupID"),
-            policy_id=computer.get("policyID"),
-            tag_filter=TagFilterType(tags.get("type", "all")),
-            tags=frozenset(tags.get("tags") or ()),
-        )
-    except ValueError as error:
-        raise InvalidInput(f"computerFilter/tagFilter: {error}") from None
+    @property
+    def report_type(self) -> ReportType:
+        return self.spec.kind
 
 
 def build_report(
@@ -120,29 +59,32 @@ def build_report(
     each in a session of its own (``storage.concurrent``); otherwise one after another in
     ``session``.
     """
-    kind = request.report_type
-    parts = _PARTS.get(kind, _EVENT_REPORT_PARTS)
+    kind = kind_of(request.report_type)
     window = (request.period_start, request.period_end)
-    flt = request.report_filter
-    reads: dict[str, Callable[[Session], list[Any]]] = {
-        "computers": lambda s: permitted_computers(s, scope, flt),
-        "events": lambda s: permitted_events(
-            s, scope, *window, modules=_MODULE_OF_TYPE.get(kind), report_filter=flt
+    flt = request.spec.report_filter
+    # The kind's modules are a condition of the events' SQL; one that reads them all has none.
+    modules = None if kind.reads_every_module else frozenset(m.value for m in kind.modules)
+    reads: dict[Part, Callable[[Session], list[Any]]] = {
+        Part.computers: lambda s: permitted_computers(s, scope, flt),
+        Part.events: lambda s: permitted_events(
+            s, scope, *window, modules=modules, report_filter=flt
         ),
-        "alerts": lambda s: permitted_alerts(s, scope, *window, report_filter=flt),
-        "system_events": lambda s: permitted_system_events(s, scope, *window, report_filter=flt),
-        "policies": lambda s: viewable_policies(s, scope),
+        Part.alerts: lambda s: permitted_alerts(s, scope, *window, report_filter=flt),
+        Part.system_events: lambda s: permitted_system_events(
+            s, scope, *window, report_filter=flt
+        ),
+        Part.policies: lambda s: viewable_policies(s, scope),
     }
-    wanted = [name for name in reads if name in parts]
+    wanted = [part for part in reads if part in kind.parts]
     if sessions is not None and len(wanted) > 1 and reads_in_parallel(sessions):
         results = read_concurrently(sessions, [reads[name] for name in wanted])
     else:
         results = [reads[name](session) for name in wanted]
-    rows: dict[str, list[Any]] = {name: [] for name in reads} | dict(
+    rows: dict[Part, list[Any]] = {part: [] for part in reads} | dict(
         zip(wanted, results, strict=True)
     )
     return ReportData(
-        report_type=kind,
+        report_type=kind.report_type,
         account_name=account_name,
         recipient_name="",
         locale=locale,
@@ -150,10 +92,10 @@ def build_report(
         period_start=request.period_start,
         period_end=request.period_end,
         generated_at=request.generated_at,
-        classification=request.classification,
-        computers=rows["computers"],
-        events=rows["events"],
-        alerts=rows["alerts"],
-        system_events=rows["system_events"],
-        policies=rows["policies"],
+        classification=request.spec.classification,
+        computers=rows[Part.computers],
+        events=rows[Part.events],
+        alerts=rows[Part.alerts],
+        system_events=rows[Part.system_events],
+        policies=rows[Part.policies],
     )

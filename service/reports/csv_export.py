@@ -27,7 +27,7 @@ from service.reports.rendering import (
     attachment_basename,
     computer_name,
     computers_sorted,
-    events_in_scope,
+    events_sorted,
     recipient_zone,
     system_events_sorted,
 )
@@ -91,7 +91,7 @@ def _events(data: ReportData, zone: tzinfo) -> Table:
             e.action,
             e.details,
         )
-        for e in events_in_scope(data)
+        for e in events_sorted(data)
     )
     return header, rows
 
@@ -142,7 +142,7 @@ def _module_usage(data: ReportData, zone: tzinfo) -> Table:
 
 def _summary(data: ReportData, zone: tzinfo) -> Table:
     """One row per computer: status and its security events per module, alerts."""
-    events = Counter((e.computer_id, e.module) for e in events_in_scope(data))
+    events = Counter((e.computer_id, e.module) for e in events_sorted(data))
     alerts = Counter(a.computer_id for a in data.alerts if a.computer_id is not None)
     header = (
         *_COMPUTER_COLUMNS,

@@ -19,6 +19,7 @@ __all__ = [
     "EventModule",
     "EventRow",
     "PolicyRow",
+    "ReportFormat",
     "ReportData",
     "ReportType",
     "SystemEventRow",
@@ -53,6 +54,19 @@ class EventModule(StrEnum):
     integrity_monitoring = "integrity-monitoring"
     log_inspection = "log-inspection"
     application_control = "application-control"
+
+
+class ReportFormat(StrEnum):
+    """The console API's report formats (``format``); which ones reportd makes for a report
+    type is in ``service.reports.kinds``."""
+
+    pdf = "pdf"
+    csv = "csv"
+    html = "html"
+    plaintext = "plaintext"
+    rtf = "rtf"
+    xls = "xls"
+    xml = "xml"
 
 
 class Classification(StrEnum):
@@ -90,6 +104,3 @@ class ReportData:
     #: Rows left out of the PDF tables because of the row cap (they are all in the CSV).
     truncated: dict[str, int] = field(default_factory=dict)
 
-
-#: The console's ``reportTemplateID`` of each report type (``/reporttemplates``): stable ids.
-REPORT_TEMPLATE_IDS: dict[int, ReportType] = {i: kind for i, kind in enumerate(ReportType, 1)}

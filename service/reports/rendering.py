@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from io import BytesIO
@@ -45,6 +45,7 @@ from markupsafe import Markup, escape
 
 from report_templates import TEMPLATES_DIR
 from service.errors import InvalidInput
+from service.reports.kinds import Part, kind_of
 from service.reports.locales import normalize_locale
 from service.reports.model import (
     AlertRow,
@@ -52,7 +53,6 @@ from service.reports.model import (
     EventModule,
     EventRow,
     ReportData,
-    ReportType,
     SystemEventRow,
 )
 
@@ -67,13 +67,6 @@ TOP_ROWS = 10
 MAX_TIMELINE_BARS = 31
 #: Where the ``<ll_CC>/LC_MESSAGES/messages.po`` catalogs are.
 LOCALE_DIR = TEMPLATES_DIR / "locale"
-
-#: Event modules each report type shows; types absent here show no security events.
-REPORT_MODULES: Mapping[ReportType, tuple[EventModule, ...]] = {
-    ReportType.summary: tuple(EventModule),
-    ReportType.attack: (EventModule.firewall, EventModule.intrusion_prevention),
-    **{ReportType(module.value): (module,) for module in EventModule},
-}
 
 # Display order of known values; unknown values follow, in order of appearance.
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -148,12 +141,9 @@ class ReportView:
 # --- scope, order and counts (shared with the CSV export) -----------------------------------
 
 
-def events_in_scope(data: ReportData) -> list[EventRow]:
-    """The events of the report type's modules, newest first."""
-    modules = set(REPORT_MODULES.get(data.report_type, ()))
-    return sorted(
-        (e for e in data.events if e.module in modules), key=lambda e: as_utc(e.time), reverse=True
-    )
+def events_sorted(data: ReportData) -> list[EventRow]:
+    """The report's events (its kind's modules only: the builder read no others), newest first."""
+    return sorted(data.events, key=lambda e: as_utc(e.time), reverse=True)
 
 
 def computers_sorted(data: ReportData) -> list[ComputerRow]:
@@ -222,18 +212,19 @@ def _timeline(times: Iterable[datetime], data: ReportData, zone: tzinfo) -> Time
 def build_view(data: ReportData, *, max_rows: int, zone: tzinfo) -> ReportView:
     """Scope, sort, cap and count ``data`` for the templates (no formatting here)."""
     left_out = data.truncated
-    events = events_in_scope(data)
+    kind = kind_of(data.report_type)
+    events = events_sorted(data)
     computers = computers_sorted(data)
     alerts = alerts_sorted(data)
     system_events = system_events_sorted(data)
     per_computer = Counter(e.computer_name for e in events)
     policy_use = Counter(c.policy_name for c in computers if c.policy_name)
-    primary: dict[ReportType, list[Any]] = {
-        ReportType.summary: [*computers, *events, *alerts, *system_events],
-        ReportType.computer: computers,
-        ReportType.security_module_usage: computers,
-        ReportType.alert: alerts,
-        ReportType.system_event: system_events,
+    rows: dict[Part, list[Any]] = {
+        Part.computers: computers,
+        Part.events: events,
+        Part.alerts: alerts,
+        Part.system_events: system_events,
+        Part.policies: data.policies,
     }
     return ReportView(
         computers=_part(computers, max_rows, left_out.get("computers", 0)),
@@ -252,9 +243,7 @@ def build_view(data: ReportData, *, max_rows: int, zone: tzinfo) -> ReportView:
         computers_by_platform=Counter(c.platform for c in computers).most_common(TOP_ROWS),
         computers_with_policy=sum(bool(c.policy_name) for c in computers),
         module_usage=[(m.value, sum(m.value in c.modules for c in computers)) for m in EventModule],
-        events_by_module=_ordered(
-            Counter(e.module for e in events), REPORT_MODULES.get(data.report_type, ())
-        ),
+        events_by_module=_ordered(Counter(e.module for e in events), kind.modules),
         events_by_severity=_ordered(Counter(e.severity for e in events), _SEVERITIES),
         event_timeline=_timeline((e.time for e in events), data, zone),
         system_event_timeline=_timeline((e.time for e in system_events), data, zone),
@@ -264,7 +253,7 @@ def build_view(data: ReportData, *, max_rows: int, zone: tzinfo) -> ReportView:
         alerts_by_severity=_ordered(Counter(a.severity for a in alerts), _ALERT_SEVERITIES),
         open_alerts=sum(not a.dismissed for a in alerts),
         system_events_by_level=_ordered(Counter(e.level for e in system_events), _LEVELS),
-        empty=not primary.get(data.report_type, events),
+        empty=not any(rows[part] for part in kind.primary),
     )
 
 
@@ -473,7 +462,7 @@ def _render(template: str, data: ReportData, **extra: Any) -> str:
 def render_report_html(data: ReportData, *, max_rows: int = DEFAULT_MAX_ROWS) -> str:
     """The whole report as one self-contained HTML document (inline CSS and SVG, no URLs)."""
     view = build_view(data, max_rows=max_rows, zone=recipient_zone(data.time_zone))
-    return _render(f"reports/{data.report_type.value}.html", data, view=view)
+    return _render(kind_of(data.report_type).template, data, view=view)
 
 
 def render_footer_html(data: ReportData) -> str:

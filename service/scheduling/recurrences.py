@@ -1,4 +1,4 @@
-"""When a scheduled task fires: its occurrences, what is due after downtime, a run's data window.
+"""When a scheduled task fires: its occurrences, and what is due after downtime.
 
 Pure functions: no database and no clock, ``now`` is always passed in. Datetimes going in must
 be aware; those coming out are in UTC.
@@ -30,11 +30,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, FR, HOURLY, MO, MONTHLY, SA, SU, TH, TU, WE, WEEKLY, rrule
 
+from service.reports.wallclock import every_showing, first_showing, wall
 from service.scheduling.task_schema import (
     DailyFrequency,
     DailyScheduleParameters,
@@ -45,11 +44,8 @@ from service.scheduling.task_schema import (
     MonthlyScheduleParameters,
     RecurrenceType,
     ScheduleDetails,
-    TimeRange,
-    TimeUnit,
     WeeklyScheduleParameters,
     WeekOfMonth,
-    zone_named,
 )
 
 #: With misfire policy "skip", a due occurrence at most this old still fires.
@@ -162,28 +158,6 @@ def plan_firing(
     return FiringPlan(fire=None, skipped=tuple(due))
 
 
-def report_window(
-    time_range: TimeRange, *, occurrence: datetime, time_zone: str
-) -> tuple[datetime, datetime]:
-    """The data a run reports on: the ``time_range`` before its occurrence (not before the run).
-
-    Hours are elapsed time; days, weeks and months are calendar ones in ``time_zone`` (the last
-    month before 2026-03-31 10:00 starts 2026-02-28 10:00), a start that falls in a clock change
-    resolved by the module's wall-clock rule. Returns (start, end) in UTC; end is the occurrence.
-    """
-    _require_aware(occurrence=occurrence)
-    end = occurrence.astimezone(UTC)
-    if time_range.units is TimeUnit.hour:
-        return end - timedelta(hours=time_range.value), end
-    zone = zone_named(time_zone)
-    calendar_span = {
-        TimeUnit.day: relativedelta(days=time_range.value),
-        TimeUnit.week: relativedelta(weeks=time_range.value),
-        TimeUnit.month: relativedelta(months=time_range.value),
-    }[time_range.units]
-    return _first_showing(_wall(end, zone) - calendar_span, zone), end
-
-
 def _require_aware(**moments: datetime | None) -> None:
     for name, moment in moments.items():
         if moment is not None and moment.utcoffset() is None:
@@ -221,19 +195,19 @@ def _from_start(
     zone = details.zone
     resume = None
     if after is not None and details.recurrence_count is None:
-        resume = _wall(after.astimezone(UTC), zone) - _CLOCK_CHANGE_SLACK
+        resume = wall(after.astimezone(UTC), zone) - _CLOCK_CHANGE_SLACK
     if start is None:
         assert resume is not None  # validated: recurrenceCount needs an hourly startTime
         start_wall = resume
     else:
-        start_wall = _wall(start, zone)
+        start_wall = wall(start, zone)
     hourly = details.recurrence_type is RecurrenceType.hourly
     if hourly:
         # The clock may show an hour again after the start (fall-back): begin reading it earlier.
         start_wall -= _CLOCK_CHANGE_SLACK
     previous = None
-    for wall in _rule(details, start_wall, resume):
-        for moment in _every_showing(wall, zone) if hourly else [_first_showing(wall, zone)]:
+    for clock in _rule(details, start_wall, resume):
+        for moment in every_showing(clock, zone) if hourly else [first_showing(clock, zone)]:
             # A wall-clock time in a long gap can resolve onto the next one: fire once.
             if (start is None or moment >= start) and moment != previous:
                 previous = moment
@@ -287,32 +261,3 @@ def _monthly_days(params: MonthlyScheduleParameters) -> dict[str, object]:
         assert params.day_of_week is not None and params.week_of_month is not None
         days["byweekday"] = _WEEKDAY[params.day_of_week](_NTH[params.week_of_month])
     return days
-
-
-def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
-    """What the zone's clock shows at ``moment``, naive."""
-    return moment.astimezone(zone).replace(tzinfo=None, fold=0)
-
-
-def _every_showing(wall: datetime, zone: ZoneInfo) -> list[datetime]:
-    """Each instant the zone's clock shows ``wall``: none in a gap, two in a repeated hour."""
-    candidates = {wall.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)}
-    return sorted(moment for moment in candidates if _wall(moment, zone) == wall)
-
-
-def _first_showing(wall: datetime, zone: ZoneInfo) -> datetime:
-    """The first instant the zone's clock shows ``wall`` or later (UTC)."""
-    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    if _wall(first, zone) == wall:
-        return first  # exists; fold=0 is the first showing of a repeated time
-    # In a gap fold=0 reads ``wall`` with the offset before the jump (an instant after the gap),
-    # fold=1 with the offset after it (an instant before): the jump lies between, to the second.
-    before = int(wall.replace(tzinfo=zone, fold=1).timestamp())
-    after = int(first.timestamp())
-    while after - before > 1:
-        middle = (before + after) // 2
-        if _wall(datetime.fromtimestamp(middle, UTC), zone) >= wall:
-            after = middle
-        else:
-            before = middle
-    return datetime.fromtimestamp(after, UTC)

@@ -22,25 +22,21 @@ from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from service.delivery.ledger import Recipients
-from service.delivery.request import FORMATS, new_report_run
+from service.delivery.request import new_report_run
 from service.errors import InvalidInput, NotFound
-from service.reports.builder import report_filter_from
-from service.reports.model import REPORT_TEMPLATE_IDS
+from service.reports.spec import describe
 from service.scheduling.recurrences import (
     DEFAULT_MISFIRE_GRACE,
     FiringPlan,
     next_occurrence,
     occurrences,
     plan_firing,
-    report_window,
 )
 from service.scheduling.task_schema import (
     GenerateReportTaskParameters,
     MisfirePolicy,
     ScheduleDetails,
     ScheduledTask,
-    TimeRange,
-    TimeUnit,
     to_epoch_millis,
 )
 from service.scheduling.task_schema import Recipients as TaskRecipients
@@ -51,8 +47,6 @@ logger = logging.getLogger(__name__)
 
 #: Tasks one tick claims, and so fires, in one transaction.
 DEFAULT_TICK_LIMIT = 100
-#: The report window of a task without ``timeRange``: the day before the occurrence.
-DEFAULT_TIME_RANGE = TimeRange(units=TimeUnit.day, value=1)
 #: SDK fields the server sets; ignored when a client sends them back.
 READ_ONLY_FIELDS = frozenset({"ID", "lastRunTime", "nextRunTime"})
 
@@ -124,7 +118,7 @@ def parse_task(data: Mapping[str, Any]) -> ScheduledTask:
     try:
         return ScheduledTask.model_validate({"type": "generate-report", **data})
     except ValidationError as error:
-        raise InvalidInput(_describe(error)) from None
+        raise InvalidInput(describe(error, whole="task")) from None
 
 
 def create_task(
@@ -476,21 +470,14 @@ class _Tick:
         leaves the tick's transaction as it was: no savepoint needed.
         """
         params = GenerateReportTaskParameters.model_validate(task.parameters)
-        report_type = REPORT_TEMPLATE_IDS.get(params.report_template_id)
-        if report_type is None:
-            raise InvalidInput(f"reportTemplateID {params.report_template_id} is unknown")
         recipients, gone = self.directory.live_recipients(task.account_id, params.recipients)
-        start, end = report_window(
-            params.time_range or DEFAULT_TIME_RANGE,
-            occurrence=occurrence,
-            time_zone=details.time_zone,
-        )
+        spec = params.spec
+        start, end = spec.period(end=occurrence, time_zone=details.time_zone)
         try:
             new = new_report_run(
                 self.session,
                 account_id=task.account_id,
-                report_type=report_type.value,
-                parameters={k: v for k, v in task.parameters.items() if k != "recipients"},
+                spec=spec,
                 recipients=recipients,
                 triggered_by=f"task:{task.id}",
                 period_start=start,
@@ -608,22 +595,8 @@ def _check_name_free(session: Session, account_id: int, name: str) -> None:
 
 
 def _check_report(session: Session, account_id: int, params: GenerateReportTaskParameters) -> None:
-    """What the schema cannot know: template ids, formats reportd makes, who exists."""
-    if params.report_template_id not in REPORT_TEMPLATE_IDS:
-        known = ", ".join(f"{i} ({t.value})" for i, t in REPORT_TEMPLATE_IDS.items())
-        raise InvalidInput(f"reportTemplateID {params.report_template_id} is unknown; use {known}")
-    if params.format.value not in FORMATS:
-        raise InvalidInput(f"format {params.format.value!r}: reportd makes {', '.join(FORMATS)}")
-    report_filter_from(params.to_api())
+    """What the task's JSON cannot say by itself: whether its recipients exist."""
     _, gone = _Directory(session).live_recipients(account_id, params.recipients)
     if gone:
         raise InvalidInput(f"recipients: {gone} in this account")
 
-
-def _describe(error: ValidationError) -> str:
-    """One line per problem, naming the JSON field."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in e['loc']) or 'task'}: "
-        f"{e['msg'].removeprefix('Value error, ')}"
-        for e in error.errors()
-    )

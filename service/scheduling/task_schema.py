@@ -12,7 +12,9 @@ reportd extensions, which the SDK does not have (a console client never sends th
 - ``HourlyScheduleParameters.startTime`` (epoch ms): the SDK's hourly schedule has no start, so
   without it an hourly schedule cannot count ``recurrenceCount`` runs;
 - ``ScheduledTask.misfirePolicy``: what happens to occurrences missed while reportd was down
-  (see ``service.scheduling.recurrences.plan_firing``).
+  (see ``service.scheduling.recurrences.plan_firing``);
+- in ``generateReportTaskParameters``, what ``service.reports.spec`` adds to the report's JSON
+  (``attachCSV``, a ``timeRange`` from ``startTime`` to ``endTime``).
 
 Invalid input raises pydantic's ``ValidationError`` (a ``ValueError``), naming the field.
 """
@@ -27,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from service.reports.model import Classification
+from service.reports.spec import ReportSpec
 
 #: Epoch milliseconds, as the SDK's ``startTime``, ``lastRunTime`` and so on.
 EpochMillis = Annotated[int, Field(ge=0)]
@@ -163,39 +165,6 @@ class Month(StrEnum):
     def number(self) -> int:
         """1 for January ... 12 for December."""
         return list(Month).index(self) + 1
-
-
-class ReportFormat(StrEnum):
-    pdf = "pdf"
-    csv = "csv"
-    html = "html"
-    plaintext = "plaintext"
-    rtf = "rtf"
-    xls = "xls"
-    xml = "xml"
-
-
-class TimeUnit(StrEnum):
-    hour = "hour"
-    day = "day"
-    week = "week"
-    month = "month"
-
-
-class TagFilterType(StrEnum):
-    all = "all"
-    untagged = "untagged"
-    specific_tags = "specific-tags"
-
-
-class ComputerFilterType(StrEnum):
-    computer = "computer"
-    all_computers = "all-computers"
-    computers_in_group = "computers-in-group"
-    computers_in_group_or_subgroup = "computers-in-group-or-subgroup"
-    computers_using_policy = "computers-using-policy"
-    computers_using_policy_or_subpolicy = "computers-using-policy-or-subpolicy"
-    computers_in_smart_folder = "computers-in-smart-folder"
 
 
 class MisfirePolicy(StrEnum):
@@ -376,52 +345,6 @@ class ScheduleDetails(_ApiModel):
         return None if self.end_time is None else from_epoch_millis(self.end_time)
 
 
-class TimeRange(_ApiModel):
-    """The report covers the ``value`` ``units`` before the run's occurrence."""
-
-    units: TimeUnit
-    value: int = Field(ge=1)
-
-
-class TagFilter(_ApiModel):
-    type: TagFilterType
-    #: Used by type specific-tags.
-    tags: tuple[str, ...] | None = None
-
-    @model_validator(mode="after")
-    def _specific_needs_tags(self) -> TagFilter:
-        if self.type is TagFilterType.specific_tags and not self.tags:
-            raise ValueError("tagFilter type specific-tags needs tags")
-        return self
-
-
-#: The id field each computer filter type needs.
-_COMPUTER_FILTER_ID = {
-    ComputerFilterType.computer: "computer_id",
-    ComputerFilterType.computers_in_group: "computer_group_id",
-    ComputerFilterType.computers_in_group_or_subgroup: "computer_group_id",
-    ComputerFilterType.computers_using_policy: "policy_id",
-    ComputerFilterType.computers_using_policy_or_subpolicy: "policy_id",
-    ComputerFilterType.computers_in_smart_folder: "smart_folder_id",
-}
-
-
-class ComputerFilter(_ApiModel):
-    type: ComputerFilterType
-    computer_id: int | None = Field(None, alias="computerID")
-    computer_group_id: int | None = Field(None, alias="computerGroupID")
-    policy_id: int | None = Field(None, alias="policyID")
-    smart_folder_id: int | None = Field(None, alias="smartFolderID")
-
-    @model_validator(mode="after")
-    def _type_needs_id(self) -> ComputerFilter:
-        wanted = _COMPUTER_FILTER_ID.get(self.type)
-        if wanted is not None and getattr(self, wanted) is None:
-            alias = type(self).model_fields[wanted].alias
-            raise ValueError(f"computerFilter type {self.type.value} needs {alias}")
-        return self
-
-
 class Recipients(_ApiModel):
     all_administrators_and_contacts: bool | None = Field(None, alias="allAdministratorsAndContacts")
     administrator_ids: tuple[int, ...] | None = Field(None, alias="administratorIDs")
@@ -434,14 +357,11 @@ class Recipients(_ApiModel):
         return self
 
 
-class GenerateReportTaskParameters(_ApiModel):
-    report_template_id: int = Field(alias="reportTemplateID")
-    format: ReportFormat
-    classification: Classification | None = None
+class GenerateReportTaskParameters(ReportSpec):
+    """The SDK's ``GenerateReportTaskParameters``: the report (``service.reports.spec``) and who
+    gets it. reportd reads ``attachCSV`` and a custom ``timeRange`` here too."""
+
     recipients: Recipients
-    time_range: TimeRange | None = Field(None, alias="timeRange")
-    tag_filter: TagFilter | None = Field(None, alias="tagFilter")
-    computer_filter: ComputerFilter | None = Field(None, alias="computerFilter")
 
 
 class ScheduledTask(_ApiModel):

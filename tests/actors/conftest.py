@@ -34,6 +34,9 @@ from service.directory.accounts import create_account
 from service.directory.importing import import_dataset, parse_dataset
 from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
+from service.reports.kinds import BY_TYPE
+from service.reports.model import ReportType
+from service.reports.spec import ReportSpec
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import Contact, Delivery, ReportRun
@@ -73,11 +76,12 @@ class World:
         self, recipients: Recipients | None = None, **parameters: object
     ) -> tuple[int, list[int]]:
         with transaction(self.sessions) as session:
+            kind = BY_TYPE[ReportType(str(parameters.pop("report_type", "summary")))]
+            spec = ReportSpec.from_api({"reportTemplateID": kind.template_id, **parameters})
             new = new_report_run(
                 session,
                 account_id=self.account_id,
-                report_type=str(parameters.pop("report_type", "summary")),
-                parameters={"format": "pdf", **parameters},
+                spec=spec,
                 recipients=recipients or Recipients(all_contacts=True),
                 triggered_by="test",
                 period_start=NOW - timedelta(days=7),

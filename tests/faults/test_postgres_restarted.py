@@ -24,7 +24,8 @@ import pytest
 from sqlalchemy import select, text
 
 from service.delivery.ledger import DeliveryState
-from service.reports.model import REPORT_TEMPLATE_IDS, ReportType
+from service.reports.kinds import BY_TYPE
+from service.reports.model import ReportType
 from service.scheduling.scheduler import create_task
 from service.scheduling.task_schema import to_epoch_millis
 from storage.db import transaction
@@ -53,7 +54,7 @@ CONTACTS = 40
 ZONES = 4
 #: Seconds the database stays down; the task comes due in the middle of it.
 DOWN_FOR = 3.0
-TEMPLATE_ID = next(i for i, kind in REPORT_TEMPLATE_IDS.items() if kind == ReportType(REPORT_TYPE))
+TEMPLATE_ID = BY_TYPE[ReportType(REPORT_TYPE)].template_id
 #: The held mail's client waits this long for an answer: longer than finding the moment and
 #: crashing the database take on a loaded machine. The lease must outlast it.
 PROCESS_SETTINGS = {"smtp_timeout": 8.0, "reconcile_after": 12.0}

@@ -23,6 +23,7 @@ from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
 from service.reports.builder import ReportRequest, build_report
 from service.reports.model import ReportType
+from service.reports.spec import ReportSpec
 from storage.concurrent import read_concurrently, reads_in_parallel
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
@@ -83,7 +84,7 @@ def test_given_a_summary_when_its_parts_are_read_concurrently_then_the_report_is
         import_dataset(session, account_id=account.id, dataset=dataset, box=SecretBox("k"))
         account_id, name = account.id, account.name
     request = ReportRequest(
-        report_type=ReportType.summary,
+        spec=ReportSpec(kind=ReportType.summary),
         period_start=NOW - timedelta(days=7),
         period_end=NOW,
         generated_at=NOW,

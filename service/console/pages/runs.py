@@ -155,7 +155,9 @@ def run_list(request: Request, viewer: ViewerDep, app: ConsoleDep) -> Response:
     )
 
 
-def _ledger_context(request: Request, viewer: Viewer, app: ConsoleDep, run_id: int) -> dict[str, object]:
+def _ledger_context(
+    request: Request, viewer: Viewer, app: ConsoleDep, run_id: int
+) -> dict[str, object]:
     wanted = request.query_params.get("state", "")
     state = DeliveryState(wanted) if wanted in DELIVERY_STATES else None
     offset = _offset(request.query_params.get("offset"))

@@ -15,8 +15,7 @@ import pytest
 from actors.embedded import EmbeddedWorker
 from service.api.app import create_app
 from service.api.keys import new_key
-from service.cli.data import parse_last
-from service.cli.distribution import report_parameters
+from service.cli.report_options import report_spec
 from service.delivery.ledger import Recipients
 from service.delivery.pdf import PdfRenderer
 from service.delivery.request import new_report_run
@@ -32,6 +31,8 @@ pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 CLI_OPTIONS = {
     "report_type": "summary",
     "last": "7d",
+    "from_": None,
+    "to": None,
     "report_format": "pdf",
     "attach_csv": False,
     "classification": "confidential",
@@ -40,8 +41,10 @@ CLI_OPTIONS = {
     "group_tree": None,
     "policy": None,
     "policy_tree": None,
+    "all_computers": False,
     "tags": (),
     "untagged": False,
+    "all_tags": False,
 }
 
 
@@ -77,13 +80,13 @@ def test_one_off_report_through_the_api_is_delivered_like_the_cli(
     with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
         # When the CLI's own parameters for `reportd send --contact ALEX` are sent first
         now = datetime.now(UTC)
-        start, end = parse_last("7d", now=now)
+        spec = report_spec(CLI_OPTIONS)
+        start, end = spec.period(end=now)
         with transaction(world.sessions) as session:
             cli_run = new_report_run(
                 session,
                 account_id=world.account_id,
-                report_type="summary",
-                parameters=report_parameters(CLI_OPTIONS),
+                spec=spec,
                 recipients=Recipients(contact_ids=[alex]),
                 triggered_by="cli:test",
                 period_start=start,

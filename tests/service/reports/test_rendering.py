@@ -378,13 +378,6 @@ def test_given_an_empty_scope_when_rendering_then_the_report_says_nothing_to_sho
     assert "<table" not in html
 
 
-def test_given_a_module_report_when_other_modules_have_events_then_only_its_own_show():
-    html = render_report_html(make_report(ReportType.firewall))
-
-    assert "rule-firewall" in html
-    assert "rule-anti-malware" not in html
-
-
 @pytest.mark.parametrize(
     ("tag", "expected"),
     [

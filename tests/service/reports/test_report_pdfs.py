@@ -25,6 +25,7 @@ from service.directory.secretbox import SecretBox
 from service.reports.builder import ReportRequest, build_report
 from service.reports.model import ReportType
 from service.reports.rendering import render_footer_html, render_report_html
+from service.reports.spec import ReportSpec
 from storage.models import Contact
 from storage.records import load_role
 from storage.scoped import Scope
@@ -44,7 +45,10 @@ def _render(
     session: Session, renderer: PdfRenderer, scope: Scope, kind: ReportType, account: str
 ) -> str:
     request = ReportRequest(
-        report_type=kind, period_start=NOW - timedelta(days=7), period_end=NOW, generated_at=NOW
+        spec=ReportSpec(kind=kind),
+        period_start=NOW - timedelta(days=7),
+        period_end=NOW,
+        generated_at=NOW,
     )
     data = build_report(
         session, scope=scope, request=request, account_name=account, locale="en-US", time_zone="UTC"

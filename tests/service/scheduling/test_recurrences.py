@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from service.reports.spec import RelativeRange, period_of
 from service.scheduling.recurrences import (
     DEFAULT_MISFIRE_GRACE,
     FiringPlan,
@@ -20,12 +21,10 @@ from service.scheduling.recurrences import (
     next_occurrence,
     occurrences,
     plan_firing,
-    report_window,
 )
 from service.scheduling.task_schema import (
     MisfirePolicy,
     ScheduleDetails,
-    TimeRange,
     to_epoch_millis,
 )
 
@@ -347,17 +346,17 @@ def test_given_a_late_run_when_its_window_is_computed_then_it_ends_at_the_occurr
     )
     assert plan.fire is not None
 
-    start, end = report_window(
-        TimeRange(units="day", value=3), occurrence=plan.fire, time_zone="America/New_York"
+    start, end = period_of(
+        RelativeRange(units="day", value=3), end=plan.fire, time_zone="America/New_York"
     )
 
     assert (start, end) == (at(NEW_YORK, 2026, 3, 1, 8), at(NEW_YORK, 2026, 3, 4, 8))
 
 
 def test_given_last_month_ending_march_31_when_computed_then_it_starts_february_28_same_time():
-    start, end = report_window(
-        TimeRange(units="month", value=1),
-        occurrence=at(NEW_YORK, 2026, 3, 31, 10),
+    start, end = period_of(
+        RelativeRange(units="month", value=1),
+        end=at(NEW_YORK, 2026, 3, 31, 10),
         time_zone="America/New_York",
     )
 
@@ -365,9 +364,9 @@ def test_given_last_month_ending_march_31_when_computed_then_it_starts_february_
 
 
 def test_given_last_day_across_spring_forward_when_computed_then_it_is_a_23_hour_calendar_day():
-    start, end = report_window(
-        TimeRange(units="day", value=1),
-        occurrence=at(NEW_YORK, 2026, 3, 8, 10),
+    start, end = period_of(
+        RelativeRange(units="day", value=1),
+        end=at(NEW_YORK, 2026, 3, 8, 10),
         time_zone="America/New_York",
     )
 
@@ -377,17 +376,17 @@ def test_given_last_day_across_spring_forward_when_computed_then_it_is_a_23_hour
 def test_given_last_hours_when_computed_then_they_are_elapsed_hours():
     occurrence = at(NEW_YORK, 2026, 3, 8, 4)
 
-    start, end = report_window(
-        TimeRange(units="hour", value=4), occurrence=occurrence, time_zone="America/New_York"
+    start, end = period_of(
+        RelativeRange(units="hour", value=4), end=occurrence, time_zone="America/New_York"
     )
 
     assert (start, end) == (occurrence - timedelta(hours=4), occurrence)
 
 
 def test_given_a_window_start_in_a_skipped_hour_when_computed_then_it_starts_when_the_gap_ends():
-    start, _ = report_window(
-        TimeRange(units="week", value=1),
-        occurrence=at(NEW_YORK, 2026, 3, 15, 2, 30),
+    start, _ = period_of(
+        RelativeRange(units="week", value=1),
+        end=at(NEW_YORK, 2026, 3, 15, 2, 30),
         time_zone="America/New_York",
     )
 
