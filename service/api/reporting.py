@@ -3,8 +3,9 @@
 A one-off report is the same run ``reportd send`` creates: the same spec (format,
 classification, ``timeRange``, ``computerFilter``, ``tagFilter``, ``attachCSV``: one
 ``service.reports.spec.ReportSpec``) and a period that ends now (or the custom one it names),
-so the mail each contact gets is the one the CLI would send. The caller
-commits, then hands the run to the broker (``start_run``).
+so the mail each contact gets is the one the CLI would send. The rules (``scheduledTaskRights``,
+the period, the audit event) are ``service.delivery.run_admin``'s, which the console calls
+too. The caller commits, then hands the run to the broker (``start_run``).
 """
 
 from __future__ import annotations
@@ -13,18 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.api.authz import Caller, can_read_tasks, can_write_tasks
+from service.api.authz import Caller
 from service.api.schemas import BodyID
+from service.delivery import run_admin
 from service.delivery.ledger import Recipients
-from service.delivery.request import new_report_run
-from service.directory import audit
+from service.delivery.run_admin import DeliveryLine
 from service.errors import NotFound
 from service.reports.kinds import BY_TEMPLATE_ID, KINDS, ReportKind, kind_of
 from service.reports.spec import LAST_WEEK, ReportSpec, TimeRange
-from storage.models import Delivery, ReportRun
 
 
 def template_to_api(kind: ReportKind) -> dict[str, Any]:
@@ -69,55 +68,36 @@ class ReportBody(ReportSpec):
     time_range: TimeRange = Field(LAST_WEEK, alias="timeRange")
 
 
-def request_report(session: Session, caller: Caller, body: ReportBody, *, now: datetime) -> int:
-    """Create the run and its deliveries; returns the run ID (enqueue after commit)."""
-    can_write_tasks(caller)
-    spec = body.spec
-    everyone = bool(body.recipients.allAdministratorsAndContacts)
-    recipients = Recipients(
+def recipients_of(body: RecipientsBody) -> Recipients:
+    """The ledger's recipients of the SDK's ``Recipients``."""
+    everyone = bool(body.allAdministratorsAndContacts)
+    return Recipients(
         all_contacts=everyone,
         all_users=everyone,
-        contact_ids=tuple(body.recipients.contactIDs or ()),
-        user_ids=tuple(body.recipients.administratorIDs or ()),
+        contact_ids=tuple(body.contactIDs or ()),
+        user_ids=tuple(body.administratorIDs or ()),
     )
-    start, end = spec.period(end=now)
-    new = new_report_run(
-        session,
-        account_id=caller.account_id,
-        spec=spec,
-        recipients=recipients,
-        triggered_by=caller.actor,
-        period_start=start,
-        period_end=end,
-        now=now,
+
+
+def request_report(session: Session, caller: Caller, body: ReportBody, *, now: datetime) -> int:
+    """Create the run and its deliveries; returns the run ID (enqueue after commit)."""
+    return run_admin.request_report_for(
+        session, caller, body.spec, recipients_of(body.recipients), now=now
     )
-    audit.record(
-        session,
-        account_id=caller.account_id,
-        code=audit.AuditCode.report_requested,
-        description=audit.describe_values(
-            f"run {new.run_id}: {spec.kind.value} to {len(new.delivery_ids)} recipient(s)",
-            spec.to_api(),
-        ),
-        actor=caller.actor,
-        origin=caller.origin,
-        now=now,
-    )
-    return new.run_id
 
 
 def _millis(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
-def _delivery_api(delivery: Delivery) -> dict[str, Any]:
+def _delivery_api(delivery: DeliveryLine) -> dict[str, Any]:
     data = {
         "ID": delivery.id,
         "contactID": delivery.contact_id,
         "administratorID": delivery.user_id,
         "recipientName": delivery.recipient_name,
         "recipientAddress": delivery.recipient_address,
-        "state": delivery.state,
+        "state": delivery.state.value,
         "attempts": delivery.attempts,
         "lastError": delivery.last_error,
         "sentTime": _millis(delivery.sent_at),
@@ -127,15 +107,10 @@ def _delivery_api(delivery: Delivery) -> dict[str, Any]:
 
 
 def get_run(session: Session, caller: Caller, run_id: int) -> dict[str, Any]:
-    can_read_tasks(caller)
-    run = session.scalars(
-        select(ReportRun).where(ReportRun.account_id == caller.account_id, ReportRun.id == run_id)
-    ).one_or_none()
-    if run is None:
-        raise NotFound(f"no report run with ID {run_id}")
-    deliveries = session.scalars(
-        select(Delivery).where(Delivery.run_id == run.id).order_by(Delivery.id)
-    )
+    """The run and every delivery of it (the rules are ``service.delivery.run_admin``'s)."""
+    run = run_admin.run_for(session, caller, run_id)
+    parameters = run_admin.run_parameters_for(session, caller, run_id)
+    deliveries = run_admin.deliveries_of(session, caller, run_id)
     try:
         template_id = kind_of(run.report_type).template_id
     except ValueError:  # a type this version no longer makes
@@ -144,7 +119,7 @@ def get_run(session: Session, caller: Caller, run_id: int) -> dict[str, Any]:
         "ID": run.id,
         "reportTemplateID": template_id,
         "reportType": run.report_type,
-        "parameters": run.parameters,
+        "parameters": parameters,
         "triggeredBy": run.triggered_by,
         "scheduledTaskID": run.scheduled_task_id,
         "created": _millis(run.created),

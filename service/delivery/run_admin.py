@@ -1,8 +1,11 @@
-"""Report runs as a principal reads them: the runs list, a run's ledger, retrying a delivery.
+"""Report runs for a principal: asking for one, the runs list, a run's ledger, retrying.
 
-The API (``GET /reportruns/{id}``) and the console call these functions. Reading runs and
+The API (``POST /reports``, ``GET /reportruns/{id}``) and the console call these functions.
+Asking for a report is the run ``reportd send`` creates: one ``ReportSpec`` over a period
+that ends now (or the custom one it names); the caller commits, then hands the run to the
+workers (``start_run``). Reading runs and
 their deliveries needs ``scheduledTaskRights`` at view-only (as the overview does); retrying
-a failed delivery needs full, like asking for a report. Every query is scoped by the caller's
+a failed delivery needs full, as asking for a report does. Every query is scoped by the caller's
 account; a run or delivery of another account does not exist (404).
 
 Lists are one page at a time and read no row per row: a page of runs is one statement (its
@@ -20,11 +23,13 @@ from typing import Any
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from service.delivery.ledger import DeliveryState, retry_failed
+from service.delivery.ledger import DeliveryState, Recipients, retry_failed
+from service.delivery.request import new_report_run
 from service.directory import audit
 from service.directory.authz import can_read_tasks, can_write_tasks
 from service.directory.principal import CHANGE, Principal
 from service.errors import InvalidInput, NotFound
+from service.reports.spec import ReportSpec
 from storage.models import Delivery, DeliveryTransition, ReportRun
 from storage.tasks import ScheduledTaskRow
 
@@ -138,6 +143,38 @@ class Ledger:
     @property
     def finished(self) -> bool:
         return self.run.finished is not None
+
+
+def request_report_for(
+    session: Session, caller: Principal, spec: ReportSpec, recipients: Recipients, *, now: datetime
+) -> int:
+    """Create the run of ``spec`` to ``recipients`` and its deliveries; returns the run ID
+    (enqueue ``start_run`` after the commit)."""
+    can_write_tasks(caller)
+    start, end = spec.period(end=now)
+    new = new_report_run(
+        session,
+        account_id=caller.account_id,
+        spec=spec,
+        recipients=recipients,
+        triggered_by=caller.actor,
+        period_start=start,
+        period_end=end,
+        now=now,
+    )
+    audit.record(
+        session,
+        account_id=caller.account_id,
+        code=audit.AuditCode.report_requested,
+        description=audit.describe_values(
+            f"run {new.run_id}: {spec.kind.value} to {len(new.delivery_ids)} recipient(s)",
+            spec.to_api(),
+        ),
+        actor=caller.actor,
+        origin=caller.origin,
+        now=now,
+    )
+    return new.run_id
 
 
 def _page_bounds(offset: int, limit: int) -> None:
