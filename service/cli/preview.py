@@ -1,4 +1,5 @@
-"""``reportd render``: what a contact would get, written to a file for an admin to check."""
+"""``reportd render``: what a contact would get, written to a file for an admin to check (the
+same report as the console's preview: ``service.delivery.preview``)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,20 @@ import click
 
 from service.cli import App, cli, pass_app
 from service.cli.report_options import report_options, report_spec
-from service.delivery.compaction import compact_pdf
 from service.delivery.encryption import encrypt_pdf
 from service.delivery.pdf import PdfRenderer
+from service.delivery.preview import (
+    RecipientKind,
+    RecipientRef,
+    find_recipient,
+    print_pdf,
+    report_for,
+)
 from service.directory.accounts import find_account
-from service.directory.clearance import scope_for
 from service.directory.contacts import find_contact, report_password
-from service.reports.builder import ReportRequest, build_report
 from service.reports.csv_export import render_csv
 from service.reports.model import ReportFormat
-from service.reports.rendering import render_footer_html, render_report_html
 from storage.models import Contact
-from storage.records import load_role
 
 
 @cli.command()
@@ -34,25 +37,15 @@ def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: An
     """Render the report CONTACT would receive now, without sending it."""
     now = datetime.now(UTC)
     spec = report_spec(options)
-    start, end = spec.period(end=now)
     with app.transaction() as session:
         account = find_account(session, app.account_name)
         target = find_contact(session, account_id=account.id, ref=contact)
-        scope = scope_for(load_role(session, account.id, target.role_id), account.id)
-        request = ReportRequest(
-            spec=spec,
-            period_start=start,
-            period_end=end,
-            generated_at=now,
-        )
-        data = build_report(
+        recipient = find_recipient(
             session,
-            scope=scope,
-            request=request,
-            account_name=account.name,
-            locale=target.locale,
-            time_zone=target.time_zone,
+            account_id=account.id,
+            ref=RecipientRef(RecipientKind.contact, target.id),
         )
+        data = report_for(session, account_id=account.id, recipient=recipient, spec=spec, now=now)
         stored = session.get(Contact, target.id)
         assert stored is not None
         password = report_password(stored, app.box) if encrypt else None
@@ -60,7 +53,7 @@ def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: An
         output.write_bytes(render_csv(data))
     else:
         with PdfRenderer.from_settings(app.settings) as renderer:
-            pdf = compact_pdf(renderer.render(render_report_html(data), render_footer_html(data)))
+            pdf = print_pdf(data, renderer)
         output.write_bytes(encrypt_pdf(pdf, password) if password else pdf)
     click.echo(
         f"wrote {output}: {spec.kind.value} for {target.name} "
