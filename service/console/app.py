@@ -27,10 +27,13 @@ from service.console.pages import (
     administrators,
     contacts,
     overview,
+    preview,
     profile,
     roles,
     runs,
+    sendnow,
     signin,
+    tasks,
 )
 from service.console.web import (
     Backend,
@@ -52,7 +55,10 @@ PAGES: tuple[APIRouter, ...] = (
     contacts.router,
     roles.router,
     administrators.router,
+    tasks.router,
+    sendnow.router,
     runs.router,
+    preview.router,
 )
 
 #: No inline script or style anywhere; nothing from elsewhere; never in a frame.

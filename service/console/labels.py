@@ -8,6 +8,11 @@ outcomes are the console's messages, marked here and translated in the templates
 from __future__ import annotations
 
 import functools
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale
+from babel.dates import format_datetime
 
 from service.console.i18n import N_
 from service.delivery.ledger import DeliveryState
@@ -46,3 +51,31 @@ def kind_titles(locale: str) -> dict[str, str]:
 def state_label(state: str) -> str:
     """The message id of a delivery state (an unknown one as it is)."""
     return DELIVERY_STATES.get(state, state)
+
+
+def in_zone(moment: datetime | None, zone_name: str, locale: str) -> str:
+    """``moment`` on the clock of the zone named (a task's), in the locale's medium form."""
+    if moment is None:
+        return ""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return str(
+        format_datetime(moment, "EEE, " + _medium(locale), tzinfo=zone, locale=_babel(locale))
+    )
+
+
+@functools.cache
+def _babel(locale: str) -> Locale:
+    return Locale.parse(locale, sep="-")
+
+
+@functools.cache
+def _medium(locale: str) -> str:
+    """The locale's medium date and short time pattern (a weekday is put before it)."""
+    babel = _babel(locale)
+    pattern = str(babel.datetime_formats["medium"])
+    return pattern.replace("{1}", str(babel.date_formats["medium"].pattern)).replace(
+        "{0}", str(babel.time_formats["short"].pattern)
+    )

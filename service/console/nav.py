@@ -36,6 +36,10 @@ def _tasks(principal: Principal) -> bool:
     return principal.level("scheduledTaskRights") >= VIEW
 
 
+def _preview(principal: Principal) -> bool:
+    return principal.level("contactRights") >= VIEW or principal.rights.can_view_users
+
+
 def _administrators(principal: Principal) -> bool:
     return principal.rights.can_view_users
 
@@ -49,7 +53,10 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("contacts", N_("Contacts"), "/contacts", _contacts),
     NavEntry("administrators", N_("Administrators"), "/administrators", _administrators),
     NavEntry("roles", N_("Roles"), "/roles", _roles),
+    NavEntry("tasks", N_("Scheduled tasks"), "/tasks", _tasks),
+    NavEntry("send", N_("Send a report"), "/reports/new", _tasks),
     NavEntry("runs", N_("Runs"), "/runs", _tasks),
+    NavEntry("preview", N_("Preview"), "/preview", _preview),
 )
 
 #: Rules the pages of other modules may reuse, by name.

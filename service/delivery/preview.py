@@ -28,6 +28,7 @@ from service.directory import audit
 from service.directory.authz import can_administrators, can_read_contacts, within
 from service.directory.clearance import scope_for
 from service.directory.principal import VIEW, Principal
+from service.directory.role_admin import SelectionChoices, viewable_choices
 from service.directory.role_specs import spec_of
 from service.errors import Forbidden, NotFound
 from service.reports.builder import ReportRequest, build_report
@@ -123,6 +124,11 @@ def print_pdf(data: ReportData, renderer: Renderer) -> bytes:
     return compact_pdf(renderer.render(render_report_html(data), render_footer_html(data)))
 
 
+def filter_choices_for(session: Session, caller: Principal) -> SelectionChoices:
+    """What a preview's computer filter may name: what the caller's own clearance views."""
+    return viewable_choices(session, caller)
+
+
 def may_preview(session: Session, caller: Principal, recipient: Recipient) -> bool:
     """Whether the caller may see what ``recipient`` would receive (see the module)."""
     if recipient.ref.kind is RecipientKind.contact:
@@ -167,3 +173,50 @@ def preview_for(
         now=now,
     )
     return recipient, data
+
+
+@dataclass(frozen=True)
+class Previewable:
+    """A recipient the caller may preview."""
+
+    ref: RecipientRef
+    name: str
+    email_address: str
+
+
+def previewable_for(session: Session, caller: Principal, *, limit: int = 500) -> list[Previewable]:
+    """The contacts (the first ``limit`` by name) and administrators the caller may preview:
+    those it may see whose clearance is within its own (each role checked once)."""
+    allowed: dict[int | None, bool] = {None: True}
+
+    def within_own(role_id: int | None) -> bool:
+        if role_id not in allowed:
+            role = load_role(session, caller.account_id, role_id)
+            allowed[role_id] = role is not None and within(session, caller, spec_of(role))
+        return allowed[role_id]
+
+    found: list[Previewable] = []
+    if caller.level("contactRights") >= VIEW:
+        contacts = session.execute(
+            select(Contact.id, Contact.name, Contact.email_address, Contact.role_id)
+            .where(Contact.account_id == caller.account_id)
+            .order_by(Contact.name, Contact.id)
+            .limit(limit)
+        )
+        found += [
+            Previewable(RecipientRef(RecipientKind.contact, c.id), c.name, c.email_address)
+            for c in contacts
+            if within_own(c.role_id)
+        ]
+    members = select(User.id, User.name, User.email_address, Membership.role_id).join(
+        Membership, Membership.user_id == User.id
+    )
+    members = members.where(Membership.account_id == caller.account_id, Membership.active)
+    if not caller.rights.can_view_users:
+        members = members.where(User.id == (caller.user_id or 0))  # only themselves
+    found += [
+        Previewable(RecipientRef(RecipientKind.administrator, u.id), u.name, u.email_address)
+        for u in session.execute(members.order_by(User.name, User.id))
+        if within_own(u.role_id)
+    ]
+    return found

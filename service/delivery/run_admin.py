@@ -28,6 +28,7 @@ from service.delivery.request import new_report_run
 from service.directory import audit
 from service.directory.authz import can_read_tasks, can_write_tasks
 from service.directory.principal import CHANGE, Principal
+from service.directory.role_admin import SelectionChoices, viewable_choices
 from service.errors import InvalidInput, NotFound
 from service.reports.spec import ReportSpec
 from storage.models import Delivery, DeliveryTransition, ReportRun
@@ -175,6 +176,13 @@ def request_report_for(
         now=now,
     )
     return new.run_id
+
+
+def filter_choices_for(session: Session, caller: Principal) -> SelectionChoices:
+    """The groups, computers and policies a report's computer filter may name for the caller:
+    what its own clearance views (a filter only narrows a recipient's report further)."""
+    can_read_tasks(caller)
+    return viewable_choices(session, caller)
 
 
 def _page_bounds(offset: int, limit: int) -> None:
@@ -381,6 +389,11 @@ def ledger_for(
         state=state,
         may_retry=may_retry(caller),
     )
+
+
+def require_request(caller: Principal) -> None:
+    """Forbidden unless the caller may ask for reports (for the form's page)."""
+    can_write_tasks(caller)
 
 
 def may_retry(caller: Principal) -> bool:

@@ -153,6 +153,12 @@ def selection_choices(session: Session, caller: Principal) -> SelectionChoices:
     when it may not view computers (policies) at all.
     """
     can_read_roles(caller)
+    return viewable_choices(session, caller)
+
+
+def viewable_choices(session: Session, caller: Principal) -> SelectionChoices:
+    """The groups, computers and policies the caller's own clearance views (no gate of its
+    own: the caller's gate decides, e.g. a report's computer filter in a task form)."""
     rights, mine, account = caller.rights, caller.spec.selection, caller.account_id
     groups: list[Choice] = []
     computers: list[Choice] = []

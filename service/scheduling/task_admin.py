@@ -34,6 +34,7 @@ from service.directory.authz import can_read_tasks, can_write_tasks
 from service.directory.principal import CHANGE
 from service.directory.principal import Principal as Caller
 from service.errors import InvalidInput
+from service.reports.spec import describe
 from service.scheduling.scheduler import (
     OccurrenceView,
     TaskPage,
@@ -112,13 +113,7 @@ class ScheduledTaskBody(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as error:
-            raise InvalidInput(
-                "; ".join(
-                    f"{'.'.join(str(part) for part in e['loc']) or 'task'}: "
-                    f"{e['msg'].removeprefix('Value error, ')}"
-                    for e in error.errors()
-                )
-            ) from None
+            raise InvalidInput(describe(error, whole="task")) from None
 
     @property
     def run_now(self) -> bool:
@@ -194,6 +189,11 @@ def history_for(
     """The task's newest recorded occurrences (fired, coalesced, skipped), newest first."""
     can_read_tasks(caller)
     return task_history(session, account_id=caller.account_id, task_id=task_id, limit=limit)
+
+
+def require_change(caller: Caller) -> None:
+    """Forbidden unless the caller may create, change, delete and run tasks (form pages)."""
+    can_write_tasks(caller)
 
 
 def may_change(caller: Caller) -> bool:

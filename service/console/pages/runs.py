@@ -20,6 +20,7 @@ from starlette.datastructures import QueryParams
 from service.console.i18n import N_
 from service.console.labels import DELIVERY_STATES, kind_titles
 from service.console.pages.contacts import Paging
+from service.console.report_form import Own, said
 from service.console.running import start_runs
 from service.console.web import ConsoleDep, FormDep, Viewer, ViewerDep, render, see_other
 from service.delivery import run_admin
@@ -39,6 +40,10 @@ TASK_CHOICES = 500
 NOTICES = {
     "retried": N_("The delivery is queued again."),
     "started": N_("The report is on its way: this page follows each recipient."),
+    "queued": N_(
+        "The run was created. No worker is attached to this console: it is sent once a"
+        " worker picks it up."
+    ),
 }
 RUN_STATES: dict[str, str] = {
     RunState.open.value: N_("delivering"),
@@ -69,14 +74,14 @@ class RunQuery:
 
     def errors(self) -> dict[str, str]:
         """Filters that cannot be read, by field (the list then ignores them)."""
-        found = {}
+        found: dict[str, str] = {}
         if self.task and not self.task.isdigit():
-            found["task"] = N_("Choose a task from the list.")
+            found["task"] = Own(N_("Choose a task from the list."))
         if self.state and self.state not in RUN_STATES:
-            found["state"] = N_("Choose a state from the list.")
+            found["state"] = Own(N_("Choose a state from the list."))
         for name, value in (("from", self.since), ("to", self.until)):
             if value and _day(value) is None:
-                found[name] = N_("Enter a date as YYYY-MM-DD.")
+                found[name] = Own(N_("Enter a date as YYYY-MM-DD."))
         return found
 
     def filter(self, zone: ZoneInfo) -> RunFilter:
@@ -144,7 +149,7 @@ def run_list(request: Request, viewer: ViewerDep, app: ConsoleDep) -> Response:
             "runs": page.runs,
             "paging": Paging(page.total, page.offset, page.limit),
             "query": query,
-            "errors": errors,
+            "errors": said(errors, viewer.locale),
             "tasks": tasks,
             "run_states": RUN_STATES,
             "kinds": kind_titles(viewer.locale),
