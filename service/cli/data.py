@@ -33,6 +33,7 @@ from storage.records import role_record
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
+
 def _account(app: App, session: Any) -> Account:
     return find_account(session, app.account_name)
 

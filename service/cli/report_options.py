@@ -207,4 +207,3 @@ def _checked(model: type[Part], flag: str, data: dict[str, Any]) -> Part:
 
 def _millis(moment: datetime) -> int:
     return round(moment.timestamp() * 1000)
-

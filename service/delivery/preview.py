@@ -142,10 +142,8 @@ def may_preview(session: Session, caller: Principal, recipient: Recipient) -> bo
     return role is not None and within(session, caller, spec_of(role))
 
 
-def preview_for(
-    session: Session, caller: Principal, ref: RecipientRef, spec: ReportSpec, *, now: datetime
-) -> tuple[Recipient, ReportData]:
-    """The report ``ref`` would receive now, for a caller allowed to see it (an audit event)."""
+def recipient_for(session: Session, caller: Principal, ref: RecipientRef) -> Recipient:
+    """The recipient ``ref``, if the caller may preview what they receive (else Forbidden)."""
     if ref.kind is RecipientKind.contact:
         can_read_contacts(caller)
     elif caller.user_id != ref.id:
@@ -156,6 +154,14 @@ def preview_for(
             f"the {ref.kind.value}'s clearance reaches beyond the caller's own role: "
             "their report would show what the caller may not see"
         )
+    return recipient
+
+
+def preview_for(
+    session: Session, caller: Principal, ref: RecipientRef, spec: ReportSpec, *, now: datetime
+) -> tuple[Recipient, ReportData]:
+    """The report ``ref`` would receive now, for a caller allowed to see it (an audit event)."""
+    recipient = recipient_for(session, caller, ref)
     data = report_for(
         session, account_id=caller.account_id, recipient=recipient, spec=spec, now=now
     )

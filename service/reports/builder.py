@@ -70,9 +70,7 @@ def build_report(
             s, scope, *window, modules=modules, report_filter=flt
         ),
         Part.alerts: lambda s: permitted_alerts(s, scope, *window, report_filter=flt),
-        Part.system_events: lambda s: permitted_system_events(
-            s, scope, *window, report_filter=flt
-        ),
+        Part.system_events: lambda s: permitted_system_events(s, scope, *window, report_filter=flt),
         Part.policies: lambda s: viewable_policies(s, scope),
     }
     wanted = [part for part in reads if part in kind.parts]

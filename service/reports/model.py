@@ -103,4 +103,3 @@ class ReportData:
     policies: list[PolicyRow] = field(default_factory=list)
     #: Rows left out of the PDF tables because of the row cap (they are all in the CSV).
     truncated: dict[str, int] = field(default_factory=dict)
-

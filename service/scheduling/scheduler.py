@@ -599,4 +599,3 @@ def _check_report(session: Session, account_id: int, params: GenerateReportTaskP
     _, gone = _Directory(session).live_recipients(account_id, params.recipients)
     if gone:
         raise InvalidInput(f"recipients: {gone} in this account")
-

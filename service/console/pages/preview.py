@@ -31,6 +31,7 @@ from service.delivery.preview import (
     preview_for,
     previewable_for,
     print_pdf,
+    recipient_for,
 )
 from service.errors import InvalidInput
 from service.reports.model import ReportFormat
@@ -127,6 +128,9 @@ def preview_pdf(request: Request, viewer: ViewerDep, app: ConsoleDep) -> Respons
     ref = form.ref()
     if ref is None:
         form.errors["recipient"] = CHOOSE_RECIPIENT
+    else:
+        with app.transaction() as session:
+            recipient_for(session, viewer.principal, ref)  # refused before anything else
     form.errors.update(form.report.unreadable(viewer.zone))
     try:
         spec = form.report.spec(viewer.zone)
