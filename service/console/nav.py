@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.console.i18n import N_
-from service.directory.principal import VIEW, Principal
+from service.directory.principal import CHANGE, VIEW, Principal
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ def _tasks(principal: Principal) -> bool:
     return principal.level("scheduledTaskRights") >= VIEW
 
 
+def _send(principal: Principal) -> bool:
+    return principal.level("scheduledTaskRights") >= CHANGE
+
+
 def _preview(principal: Principal) -> bool:
     return principal.level("contactRights") >= VIEW or principal.rights.can_view_users
 
@@ -54,7 +58,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("administrators", N_("Administrators"), "/administrators", _administrators),
     NavEntry("roles", N_("Roles"), "/roles", _roles),
     NavEntry("tasks", N_("Scheduled tasks"), "/tasks", _tasks),
-    NavEntry("send", N_("Send a report"), "/reports/new", _tasks),
+    NavEntry("send", N_("Send a report"), "/reports/new", _send),
     NavEntry("runs", N_("Runs"), "/runs", _tasks),
     NavEntry("preview", N_("Preview"), "/preview", _preview),
 )
