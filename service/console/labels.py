@@ -1,8 +1,8 @@
-"""Words the console shows for the delivery ledger's and the reports' values, in every locale.
+"""Names the console shows for the service's enum values, marked for translation; dates on a
+given zone's clock.
 
-Report titles are the reports' own messages (the report catalogs translate them for the PDFs
-already), so the console reads them from there rather than keeping a second copy. States and
-outcomes are the console's messages, marked here and translated in the templates.
+Templates translate them with ``_(REPORT_TYPES.get(value, value))``; a value without a label
+shows as it is stored.
 """
 
 from __future__ import annotations
@@ -14,12 +14,29 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import format_datetime
 
-from service.console.i18n import N_
+from service.console.i18n import N_, translations
 from service.delivery.ledger import DeliveryState
-from service.reports.kinds import KINDS
-from service.reports.rendering import LOCALE_DIR, read_translations
+from service.reports.model import ReportType
 from service.scheduling.task_schema import MisfirePolicy
 from storage.tasks import OccurrenceOutcome
+
+#: Report type -> its name in the console's lists.
+REPORT_TYPES: dict[str, str] = {
+    ReportType.summary.value: N_("Summary"),
+    ReportType.computer.value: N_("Computer Report"),
+    ReportType.alert.value: N_("Alert Report"),
+    ReportType.attack.value: N_("Attack Report"),
+    ReportType.anti_malware.value: N_("Anti-Malware Report"),
+    ReportType.web_reputation.value: N_("Web Reputation Report"),
+    ReportType.firewall.value: N_("Firewall Report"),
+    ReportType.intrusion_prevention.value: N_("Intrusion Prevention Report"),
+    ReportType.integrity_monitoring.value: N_("Integrity Monitoring Report"),
+    ReportType.log_inspection.value: N_("Log Inspection Report"),
+    ReportType.application_control.value: N_("Application Control Report"),
+    ReportType.system_event.value: N_("System Event Report"),
+    ReportType.security_module_usage.value: N_("Security Module Usage Report"),
+}
+
 
 #: A delivery's state as the console names it.
 DELIVERY_STATES: dict[str, str] = {
@@ -43,9 +60,9 @@ MISFIRE_POLICIES: dict[str, str] = {
 
 @functools.cache
 def kind_titles(locale: str) -> dict[str, str]:
-    """Each report type's title in ``locale``, from the reports' catalog."""
-    catalog = read_translations(LOCALE_DIR, locale)
-    return {kind.report_type.value: catalog.gettext(kind.title) for kind in KINDS}
+    """Each report type's name in ``locale`` (:data:`REPORT_TYPES`, translated)."""
+    catalog = translations(locale)
+    return {value: catalog.gettext(label) for value, label in REPORT_TYPES.items()}
 
 
 def state_label(state: str) -> str:
