@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,12 @@ from service.delivery.pdf import PdfRenderer
 from service.delivery.pipeline import Deps
 from service.delivery.render_cache import RenderCache
 from service.delivery.smtp_sink import OutboxHandler, SmtpSink
+from service.directory.accounts import create_role
+from service.directory.rights import NEW_ROLE_DEFAULTS
 from service.directory.secretbox import SecretBox
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
-from storage.models import Contact, Delivery
+from storage.models import Contact, Delivery, Membership, User
 from tests.service.console.conftest import _build, free_port
 
 SECRET = "console-sending-key"
@@ -146,6 +148,27 @@ class SendingWorld:
             time.sleep(0.1)
 
 
+def _task_viewer(session: Session, account_id: int) -> tuple[int, int]:
+    """A role with Tasks at View-Only (and Contacts at View-Only), and a user holding it."""
+    rights = replace(
+        NEW_ROLE_DEFAULTS,
+        other_rights={
+            **NEW_ROLE_DEFAULTS.other_rights,
+            "scheduledTaskRights": "view-only",
+            "contactRights": "view-only",
+        },
+    )
+    role = create_role(session, account_id=account_id, name="Task Viewer", rights=rights)
+    user = User(
+        email_address="tina@example.com", name="Tina Taskviewer", locale="en-US", time_zone="UTC"
+    )
+    session.add(user)
+    session.flush()
+    session.add(Membership(account_id=account_id, user_id=user.id, role_id=role.id))
+    session.flush()
+    return role.id, user.id
+
+
 def sending_world(folder: Path) -> Iterator[SendingWorld]:
     """The world, running until the generator is closed."""
     sink = SmtpSink(folder / "outbox", handler_factory=Refusing)
@@ -165,6 +188,7 @@ def sending_world(folder: Path) -> Iterator[SendingWorld]:
     box = SecretBox(SECRET)
     with transaction(sessions) as session:
         account_id, other_id, roles, users = _build(session, box)
+        roles["Task Viewer"], users["taskviewer"] = _task_viewer(session, account_id)
     renderer = PdfRenderer.from_settings(settings)
     deps = Deps(
         sessions=sessions,

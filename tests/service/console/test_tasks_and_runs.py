@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from service.console.web import SESSION_COOKIE
+from service.scheduling.scheduler import create_task, get_task
+from storage.db import transaction
 from tests.service.console.conftest import axe
 from tests.service.console.sending import SendingWorld, open_as, sending_world
 
@@ -158,7 +161,7 @@ def test_a_report_sent_now_reaches_every_recipient_while_the_page_watches(
     page.get_by_role("button", name="Send now").click()
 
     # Then the browser is on the run's page, which follows the deliveries by itself
-    heading = page.get_by_role("heading", name=re.compile(r"^Run \d+: Summary Report$"))
+    heading = page.get_by_role("heading", name=re.compile(r"^Run \d+: Summary$"))
     expect(heading).to_be_visible()
     expect(page.get_by_role("status").first).to_contain_text("on its way")
     run_id = run_id_of(page)
@@ -369,3 +372,122 @@ def test_hostile_names_are_shown_as_text_on_the_task_and_run_pages(
     assert dialogs == []
     assert page.locator("img").count() == 0
     assert "<script>alert" not in page.content()
+
+
+def make_task(world: SendingWorld, name: str, recipients: dict[str, object]) -> int:
+    """A daily task stored through the service, as the API would."""
+    with transaction(world.sessions) as session:
+        task = create_task(
+            session,
+            account_id=world.account_id,
+            task={
+                "name": name,
+                "scheduleDetails": {
+                    "timeZone": "Europe/Paris",
+                    "recurrenceType": "daily",
+                    "dailyScheduleParameters": {
+                        "startTime": 1_893_456_000_000,  # 2030-01-01
+                        "frequencyType": "weekdays",
+                    },
+                },
+                "generateReportTaskParameters": {
+                    "reportTemplateID": 3,
+                    "format": "pdf",
+                    "recipients": recipients,
+                },
+            },
+            now=datetime.now(UTC),
+        )
+    return task.id
+
+
+def test_a_task_is_disabled_enabled_and_run_now_and_its_history_kept(
+    world: SendingWorld, as_user: Callable[..., Page]
+) -> None:
+    # Given a weekday task to Alex, on its page
+    task_id = make_task(world, "Weekday alerts", {"contactIDs": [world.contact_id(ALEX)]})
+    page = as_user("admin")
+    page.goto(world.url(f"/tasks/{task_id}"))
+    when = page.get_by_role("region", name="When")
+    expect(when).to_contain_text("Every weekday at 1:00")
+
+    # When it is disabled, then enabled again
+    page.get_by_role("button", name="Disable").click()
+    expect(page.get_by_role("status")).to_contain_text("The task is disabled")
+    expect(page.get_by_role("region", name="When")).to_contain_text("None while disabled")
+    page.get_by_role("button", name="Enable").click()
+    expect(page.get_by_role("status")).to_contain_text("The task is enabled")
+    expect(page.get_by_role("region", name="When")).to_contain_text("Tue, Jan 1, 2030")
+
+    # And it is run now
+    page.get_by_role("button", name="Run now").click()
+
+    # Then its run's page follows the delivery to Alex to "sent"
+    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+: Alert Report$"))).to_be_visible()
+    run_id = run_id_of(page)
+    expect(page.locator('#ledger [data-state="sent"]')).to_have_count(1, timeout=90_000)
+    # And the task's history and latest runs show that run
+    page.get_by_role("link", name="Weekday alerts").first.click()
+    history = page.get_by_role("region", name="History")
+    expect(history).to_contain_text("fired")
+    expect(history).to_contain_text("run now")
+    expect(history.get_by_role("link", name=f"Run {run_id}")).to_be_visible()
+    expect(page.get_by_role("region", name="Latest runs")).to_contain_text(f"Run {run_id}")
+    # And its edit form shows the stored task as it is
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Weekday alerts")
+    expect(page.get_by_label("Daily", exact=True)).to_be_checked()
+    expect(page.get_by_label("Which days")).to_have_value("weekdays")
+    expect(page.get_by_label("Alex Morgan")).to_be_checked()
+    expect(page.locator("#occurrences li").first).to_contain_text("Jan 1, 2030")
+    assert axe(page) == []
+
+
+def test_a_view_only_user_reads_tasks_and_runs_but_changes_nothing(
+    world: SendingWorld, as_user: Callable[..., Page]
+) -> None:
+    # Given a task and a user whose role has Tasks at View-Only
+    task_id = make_task(world, "Read-only daily", {"allAdministratorsAndContacts": True})
+    page = as_user("taskviewer")
+
+    # Then the menu offers tasks and runs but not sending, and the pages have no forms
+    page.goto(world.url("/tasks"))
+    menu = page.get_by_role("navigation", name="Main menu")
+    expect(menu.get_by_role("link", name="Scheduled tasks")).to_be_visible()
+    expect(menu.get_by_role("link", name="Runs")).to_be_visible()
+    expect(menu.get_by_role("link", name="Send a report")).to_have_count(0)
+    expect(page.get_by_role("link", name="New scheduled task")).to_have_count(0)
+    page.get_by_role("link", name="Read-only daily").click()
+    expect(page.get_by_role("heading", name="Read-only daily")).to_be_visible()
+    for button in ("Run now", "Disable", "Edit"):
+        expect(page.get_by_role("button", name=button)).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    assert axe(page) == []
+
+    # When the user forges the forms' posts with a valid session and token
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    for path in (f"/tasks/{task_id}/run", f"/tasks/{task_id}/disable", "/tasks", "/reports"):
+        answer = httpx.post(
+            world.url(path), data={"csrf_token": token or ""}, cookies=session_cookie(page)
+        )
+        # Then each is refused, and the form pages too
+        assert answer.status_code == 403, path
+    for path in ("/tasks/new", f"/tasks/{task_id}/edit", "/reports/new"):
+        assert httpx.get(world.url(path), cookies=session_cookie(page)).status_code == 403, path
+    with transaction(world.sessions) as session:
+        assert get_task(session, account_id=world.account_id, task_id=task_id).enabled
+
+
+def test_a_user_without_task_rights_gets_no_task_or_run_pages(
+    world: SendingWorld, as_user: Callable[..., Page]
+) -> None:
+    # Given a user whose role hides Tasks
+    page = as_user("viewer")
+    page.goto(world.url("/"))
+    menu = page.get_by_role("navigation", name="Main menu")
+    # Then the menu has none of the pages, and each refuses the user
+    for name in ("Scheduled tasks", "Send a report", "Runs"):
+        expect(menu.get_by_role("link", name=name)).to_have_count(0)
+    for path in ("/tasks", "/runs", "/reports/new", "/runs/1", "/tasks/1"):
+        page.goto(world.url(path))
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
