@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -515,8 +517,20 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        Index("ix_deliveries_run_state", "run_id", "state"),
+        # A run's deliveries in ID order, all or one state's: the ledger's pages are read from
+        # these alone (index-only), however deep the page.
+        Index("ix_deliveries_run_id", "run_id", "id"),
+        Index("ix_deliveries_run_state_id", "run_id", "state", "id"),
         Index("ix_deliveries_state_updated", "state", "updated"),
+        # The runs list's recipient filter (a part of a name or address, any case): on
+        # PostgreSQL a trigram index (pg_trgm) answers LIKE '%...%' without reading the table.
+        Index(
+            "ix_deliveries_recipient_trgm",
+            func.lower(text("recipient_address")).label("address"),
+            func.lower(text("recipient_name")).label("name"),
+            postgresql_using="gin",
+            postgresql_ops={"address": "gin_trgm_ops", "name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -371,12 +371,15 @@ def ledger_for(
         .group_by(Delivery.state)
     ):
         counts[DeliveryState(found_state)] = int(count)
-    statement = select(Delivery).where(
-        Delivery.run_id == run_id, Delivery.account_id == caller.account_id
-    )
+    # The page's IDs first, from the (run_id, [state,] id) index alone (however deep the
+    # page), then their rows: the run is the caller's account's, and so are its deliveries.
+    page = select(Delivery.id).where(Delivery.run_id == run_id)
     if state is not None:
-        statement = statement.where(Delivery.state == state.value)
-    rows = list(session.scalars(statement.order_by(Delivery.id).offset(offset).limit(limit)))
+        page = page.where(Delivery.state == state.value)
+    ids = list(session.scalars(page.order_by(Delivery.id).offset(offset).limit(limit)))
+    rows = list(
+        session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
+    )
     history = _transitions(session, [row.id for row in rows]) if transitions else {}
     return Ledger(
         run=_line(run, name),
