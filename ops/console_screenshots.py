@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import uvicorn  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from sqlalchemy import select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from service.api.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
@@ -33,8 +34,9 @@ from service.delivery.pdf import find_chromium  # noqa: E402
 from service.directory.accounts import create_account, find_role  # noqa: E402
 from service.directory.secretbox import SecretBox  # noqa: E402
 from service.directory.users import add_user, find_identity, set_password  # noqa: E402
+from service.scheduling.scheduler import create_task  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
-from storage.models import Contact, Role  # noqa: E402
+from storage.models import Contact, ReportRun, Role  # noqa: E402
 
 #: The demo administrator's password for the screenshots.
 PASSWORD = "demo-console-password-1"
@@ -54,6 +56,14 @@ PAGES: list[tuple[str, str]] = [
     ("administrator", "/administrators/{admin}"),
     ("administrator-invite", "/administrators/new"),
     ("profile", "/profile"),
+    ("tasks", "/tasks"),
+    ("task", "/tasks/{task}"),
+    ("task-new", "/tasks/new"),
+    ("task-edit", "/tasks/{task}/edit"),
+    ("send", "/reports/new"),
+    ("runs", "/runs"),
+    ("run", "/runs/{run}"),
+    ("preview", "/preview"),
 ]
 
 
@@ -100,13 +110,53 @@ def prepare(settings: Settings) -> dict[str, int]:
         roles = {
             r.name: r.id for r in session.scalars(select(Role).where(Role.account_id != other.id))
         }
+        run = session.scalars(select(ReportRun.id).order_by(ReportRun.id.desc())).first()
+        assert run is not None, "reportd demo sent no report"
+        task = weekly_task(
+            session,
+            run,
+            [contacts["hanako.sato@example.jp"], contacts["jonas.weber@example.de"]],
+            now,
+        )
         return {
+            "task": task,
+            "run": run,
             "hanako": contacts["hanako.sato@example.jp"],
             "jonas": contacts["jonas.weber@example.de"],
             "full_access": roles["Full Access"],
             "web_team": roles["Web Team"],
             "admin": user.id,
         }
+
+
+def weekly_task(session: Session, run_id: int, contact_ids: list[int], now: datetime) -> int:
+    """A weekly task of the demo account (the demo sends once; the task pages need one)."""
+    account_id = session.scalars(select(ReportRun.account_id).where(ReportRun.id == run_id)).one()
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1, hours=8)
+    task = create_task(
+        session,
+        account_id=account_id,
+        task={
+            "name": "Weekly summary",
+            "scheduleDetails": {
+                "timeZone": "Asia/Tokyo",
+                "recurrenceType": "weekly",
+                "weeklyScheduleParameters": {
+                    "startTime": round(start.timestamp() * 1000),
+                    "interval": 1,
+                    "days": ["monday", "thursday"],
+                },
+            },
+            "generateReportTaskParameters": {
+                "reportTemplateID": 1,
+                "format": "pdf",
+                "timeRange": {"units": "week", "value": 1},
+                "recipients": {"contactIDs": contact_ids},
+            },
+        },
+        now=now,
+    )
+    return task.id
 
 
 def sign_in(page: Page, base: str) -> None:
@@ -179,6 +229,10 @@ def shoot(browser: object, base: str, ids: dict[str, int], out: Path) -> None:
     page.screenshot(path=out / "overview-ja.png", full_page=True)
     page.goto(base + "/contacts/new")
     page.screenshot(path=out / "contact-new-ja.png", full_page=True)
+    page.goto(base + "/tasks/{task}".format(**ids))
+    page.screenshot(path=out / "task-ja.png", full_page=True)
+    page.goto(base + "/runs/{run}".format(**ids))
+    page.screenshot(path=out / "run-ja.png", full_page=True)
     context.close()
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime, format_time
+from babel.lists import format_list
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -294,11 +295,12 @@ class ScheduleSummary:
     minutes: str = ""
     frequency: str = ""
     interval: int = 1
-    days: tuple[str, ...] = ()
+    #: The chosen weekdays or months as the locale lists them ("Monday and Thursday").
+    days: str = ""
     day_of_month: int | None = None
     week_of_month: str = ""
     day_of_week: str = ""
-    months: tuple[str, ...] = ()
+    months: str = ""
     count: int | None = None
     end: str = ""
 
@@ -337,7 +339,9 @@ def summarize(details: ScheduleDetails, locale: str) -> ScheduleSummary:
         return replace(
             summary,
             interval=weekly.interval,
-            days=tuple(name for value, name in days.items() if value in chosen),
+            days=format_list(
+                [name for value, name in days.items() if value in chosen], locale=babel
+            ),
         )
     if monthly is not None:
         return replace(
@@ -346,6 +350,8 @@ def summarize(details: ScheduleDetails, locale: str) -> ScheduleSummary:
             day_of_month=monthly.day_of_month,
             week_of_month=(monthly.week_of_month or WeekOfMonth.last).value,
             day_of_week=days.get((monthly.day_of_week or DayOfWeek.friday).value, ""),
-            months=tuple(months[m.value] for m in monthly.months or ()),
+            months=format_list([months[m.value] for m in monthly.months or ()], locale=babel)
+            if monthly.months
+            else "",
         )
     return summary

@@ -86,7 +86,7 @@ def test_an_admin_creates_a_weekly_task_and_sees_its_next_runs(
     expect(page.get_by_role("status")).to_have_text("The task was created.")
     expect(page.get_by_role("heading", name="Weekly digest")).to_be_visible()
     when = page.get_by_role("region", name="When")
-    expect(when).to_contain_text("Every week on Tuesday, Thursday at 7:30")
+    expect(when).to_contain_text("Every week on Tuesday and Thursday at 7:30")
     expect(when).to_contain_text("Tue, Jan 8, 2030, 7:30")
     expect(page.get_by_role("region", name="What and to whom")).to_contain_text("Alex Morgan")
     assert axe(page) == []
