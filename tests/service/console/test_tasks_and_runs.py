@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from service.console.web import SESSION_COOKIE
+from service.delivery.ledger import Recipients, create_run
 from service.scheduling.scheduler import create_task, get_task
 from storage.db import transaction
 from tests.service.console.conftest import axe
@@ -491,3 +492,64 @@ def test_a_user_without_task_rights_gets_no_task_or_run_pages(
     for path in ("/tasks", "/runs", "/reports/new", "/runs/1", "/tasks/1"):
         page.goto(world.url(path))
         expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+
+
+def test_a_run_still_delivering_polls_with_javascript_and_offers_a_refresh_without(
+    world: SendingWorld, as_user: Callable[..., Page]
+) -> None:
+    # Given a run nobody has started yet (made straight in the ledger, no worker told)
+    with transaction(world.sessions) as session:
+        run_id = create_run(
+            session,
+            account_id=world.account_id,
+            report_type="summary",
+            parameters={"reportTemplateID": 1},
+            recipients=Recipients(contact_ids=[world.contact_id(ALEX)]),
+            triggered_by="test",
+            period_start=datetime.now(UTC) - timedelta(days=1),
+            period_end=datetime.now(UTC),
+            now=datetime.now(UTC),
+        ).run_id
+
+    # Then its page asks for its ledger again and again, and says it is delivering
+    page = as_user("admin")
+    page.goto(world.url(f"/runs/{run_id}"))
+    ledger = page.locator("#ledger")
+    expect(ledger).to_have_attribute("hx-trigger", "every 2s")
+    expect(ledger.locator("[data-state]")).to_have_attribute("data-state", "pending")
+    with page.expect_request(re.compile(rf"/runs/{run_id}/ledger")):
+        pass
+    # And without JavaScript the same page offers a plain link that reloads it
+    plain = as_user("admin", java_script_enabled=False)
+    plain.goto(world.url(f"/runs/{run_id}"))
+    plain.get_by_role("link", name="Refresh").click()
+    expect(plain.locator("#ledger .progress")).to_contain_text("1 still on their way")
+
+
+def test_the_send_and_preview_forms_say_what_is_wrong_beside_the_field(
+    world: SendingWorld, as_user: Callable[..., Page]
+) -> None:
+    # Given the send form with nobody ticked and a fixed window whose end is before its start
+    page = as_user("admin")
+    page.goto(world.url("/reports/new"))
+    page.get_by_label("From a date to a date").check()
+    page.get_by_label("From", exact=True).fill("2030-02-01T00:00")
+    page.get_by_label("Up to").fill("2030-01-01T00:00")
+
+    # When it is sent
+    page.get_by_role("button", name="Send now").click()
+
+    # Then nothing is sent and each problem is beside its field
+    expect(page.get_by_role("alert")).to_contain_text("The report was not sent")
+    expect(page.locator("#e-recipients")).to_have_text(
+        "Choose at least one recipient, or everyone."
+    )
+    expect(page.locator("#e-report_end")).to_contain_text("is not after startTime")
+    expect(page.get_by_label("From a date to a date")).to_be_checked()
+    assert axe(page) == []
+
+    # And the preview form without a recipient says so, in the page, not as a PDF
+    page.goto(world.url("/preview/report.pdf?template_id=1&value=abc&units=day"))
+    expect(page.locator("#e-recipient")).to_have_text("Choose whose report to preview.")
+    expect(page.locator("#e-value")).to_contain_text("timeRange.value")
+    assert axe(page) == []
