@@ -20,10 +20,11 @@
     │   ├── EncryptionUnavailable the process that encrypts PDFs stopped; a new one is started
     │   └── RenderFailed          the browser crashed, hung or timed out
     │       └── BrowserBroken     one print's page or browser died or hung (tried once more)
-    └── SentNotRecorded           mailed, but the ledger could not be told (never retried)
+    ├── SentNotRecorded           mailed, but the ledger could not be told (never retried)
+    └── Forbidden                 the caller's role (an API key's or a signed-in user's) does
+                                  not allow this (403 at the API's edge and in the console)
 
-and, at the API's edge, ``service.api.keys.Unauthorized`` (401) and
-``service.api.authz.Forbidden`` (403), both ``ReportdError``.
+and, at the API's edge, ``service.api.keys.Unauthorized`` (401), a ``ReportdError``.
 
 The pipeline (``service.delivery.pipeline``) turns ``TransientFailure`` into a retry and
 ``PermanentFailure`` into a failed delivery; ``SentNotRecorded`` leaves the delivery in
@@ -119,3 +120,7 @@ class BrowserBroken(RenderFailed):
 class SentNotRecorded(ReportdError, RuntimeError):
     """The mail went out but the database could not be told. The delivery must not go back
     to pending (it would be resent as if new); it stays in sending until its lease lapses."""
+
+
+class Forbidden(ReportdError, PermissionError):
+    """The caller's role does not allow this (answered 403 by the API and the console)."""

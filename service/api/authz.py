@@ -1,245 +1,52 @@
-"""What the caller's role lets it do: the rights gates and the console's "equal or lesser" rule.
+"""The rights gates as the API names them: ``Caller`` is the one ``Principal`` type.
 
-Gates (each raises :class:`Forbidden`, answered 403):
-
-- contacts: the Other Rights level of ``contactRights``: hide gives nothing, view-only reads,
-  full (or custom) reads and writes;
-- scheduled tasks and one-off reports: ``scheduledTaskRights`` the same way; running a task
-  or asking for a report needs full;
-- roles: the User Rights role flags (``can_view_roles``...); a role that "can only manipulate
-  users with equal or lesser rights" cannot change roles at all (as in the console);
-- API keys: the User Rights user flags (``can_view_users``...): the administrator rights
-  govern API keys;
-- computers, groups and policies: the clearance (``service.directory.clearance.scope_for``) decides
-  what exists for the caller; everything else answers 404.
-
-No escalation: a role given to a contact or an API key, or created or changed by the caller,
-must be lesser or equal: every boolean right at most the caller's, every Other Rights level
-at most the caller's (hide < view-only < full; custom counts as full), and its computer and
-policy selections inside the caller's.
+The rules themselves live in ``service.directory.authz`` (and the principal in
+``service.directory.principal``), where the console calls them too; this module keeps the
+names the API's modules import.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from service.directory.authz import (
+    RESTRICTIONS,
+    SELECTION_FLAGS,
+    USER_MANIPULATION,
+    can_administrators,
+    can_api_keys,
+    can_change_roles,
+    can_ingest,
+    can_read_contacts,
+    can_read_roles,
+    can_read_tasks,
+    can_write_contacts,
+    can_write_tasks,
+    exceeding,
+    group_subtree,
+    require_lesser_or_equal,
+)
+from service.directory.principal import LEVEL_RANK
+from service.directory.principal import Principal as Caller
+from service.errors import Forbidden
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, aliased
+#: The name ``inventory_admin`` imports.
+_group_subtree = group_subtree
 
-from service.api.role_io import RoleSpec, spec_of
-from service.directory.clearance import scope_for
-from service.directory.rights import AccessLevel, RoleRights, read_only_rights
-from service.errors import ReportdError
-from storage.models import ComputerGroup
-from storage.records import RoleRecord
-from storage.scoped import Scope, viewable_policy_ids, visible_computer_ids
-
-#: Order of the Other Rights levels for the comparison; custom counts as full.
-LEVEL_RANK = {
-    AccessLevel.hide.value: 0,
-    AccessLevel.view_only.value: 1,
-    AccessLevel.full.value: 2,
-    AccessLevel.custom.value: 2,
-}
-#: A boolean right where True is the restriction, so less is more.
-RESTRICTIONS = frozenset({"can_only_manipulate_users_with_equal_or_lesser_rights"})
-#: The rights the "equal or lesser" restriction limits.
-USER_MANIPULATION = ("can_create_new_users", "can_edit_user_properties", "can_delete_users")
-#: Rights columns that are selections, compared as sets rather than as booleans.
-SELECTION_FLAGS = frozenset({"all_computers", "all_policies"})
-
-
-class Forbidden(ReportdError, PermissionError):
-    """The caller's role does not allow this (answered 403)."""
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: an API key (or a signed-in user), its account and its role."""
-
-    account_id: int
-    key_id: int
-    key_name: str
-    role: RoleRecord
-    origin: str = ""
-    #: Set when a signed-in user calls (the console) rather than an API key.
-    user_id: int | None = None
-    #: The user's membership is read-only: the role's views, none of its changes.
-    read_only: bool = False
-
-    @classmethod
-    def for_user(
-        cls,
-        *,
-        account_id: int,
-        user_id: int,
-        email_address: str,
-        role: RoleRecord,
-        read_only: bool = False,
-        origin: str = "",
-    ) -> Caller:
-        """A signed-in user of ``account_id`` with their role there (for the console)."""
-        return cls(
-            account_id=account_id,
-            key_id=0,
-            key_name=email_address,
-            role=role,
-            origin=origin,
-            user_id=user_id,
-            read_only=read_only,
-        )
-
-    @property
-    def actor(self) -> str:
-        """How the audit trail names the caller."""
-        if self.user_id is not None:
-            return f"user:{self.key_name}"
-        return f"apikey:{self.key_name}"
-
-    @property
-    def spec(self) -> RoleSpec:
-        spec = spec_of(self.role)
-        if self.read_only:
-            return replace(spec, rights=read_only_rights(spec.rights))
-        return spec
-
-    @property
-    def rights(self) -> RoleRights:
-        return self.spec.rights
-
-    @property
-    def scope(self) -> Scope:
-        return scope_for(self.role, self.account_id)
-
-    def level(self, feature: str) -> int:
-        return LEVEL_RANK.get(str(self.rights.other_rights.get(feature, "hide")), 0)
-
-
-def _need_level(caller: Caller, feature: str, rank: int, what: str) -> None:
-    if caller.level(feature) < rank:
-        raise Forbidden(f"the API key's role does not allow {what} ({feature})")
-
-
-def can_read_contacts(caller: Caller) -> None:
-    _need_level(caller, "contactRights", 1, "viewing contacts")
-
-
-def can_write_contacts(caller: Caller) -> None:
-    _need_level(caller, "contactRights", 2, "changing contacts")
-
-
-def can_read_tasks(caller: Caller) -> None:
-    _need_level(caller, "scheduledTaskRights", 1, "viewing scheduled tasks and report runs")
-
-
-def can_write_tasks(caller: Caller) -> None:
-    _need_level(caller, "scheduledTaskRights", 2, "changing or running scheduled tasks and reports")
-
-
-def _need_flag(caller: Caller, column: str, what: str) -> None:
-    if not getattr(caller.rights, column):
-        raise Forbidden(f"the API key's role does not allow {what} ({column})")
-
-
-def can_read_roles(caller: Caller) -> None:
-    _need_flag(caller, "can_view_roles", "viewing roles")
-
-
-def can_change_roles(caller: Caller, column: str, what: str) -> None:
-    if caller.rights.can_only_manipulate_users_with_equal_or_lesser_rights:
-        raise Forbidden(
-            "the API key's role does not allow changing roles: it can only manipulate users "
-            "with equal or lesser rights"
-        )
-    _need_flag(caller, column, what)
-
-
-def can_api_keys(caller: Caller, column: str, what: str) -> None:
-    _need_flag(caller, column, what)
-
-
-def can_administrators(caller: Caller, column: str, what: str) -> None:
-    """The User Rights user flags (``can_view_users``...) gate administrators."""
-    _need_flag(caller, column, what)
-
-
-def can_ingest(caller: Caller) -> None:
-    _need_flag(caller, "can_edit_computer_properties", "writing events about computers")
-
-
-def exceeding(
-    session: Session, candidate: RoleSpec, caller: RoleSpec, account_id: int
-) -> list[str]:
-    """The rights of ``candidate`` beyond ``caller``'s (empty when lesser or equal)."""
-    mine, theirs = caller.rights.as_columns(), candidate.rights.as_columns()
-    beyond = []
-    for name, value in theirs.items():
-        if isinstance(value, bool) and name not in SELECTION_FLAGS:
-            if name in RESTRICTIONS:
-                # Unrestricted only matters to a role that can manipulate users at all.
-                manipulates = any(theirs[right] for right in USER_MANIPULATION)
-                if mine[name] and not value and manipulates:
-                    beyond.append(name)
-            elif value and not mine[name]:
-                beyond.append(name)
-    for feature, level in theirs["other_rights"].items():
-        mine_level = mine["other_rights"].get(feature, "hide")
-        if LEVEL_RANK.get(str(level), 2) > LEVEL_RANK.get(str(mine_level), 0):
-            beyond.append(f"otherRights.{feature}")
-    beyond += _selection_beyond(session, candidate, caller, account_id)
-    return beyond
-
-
-def _selection_beyond(
-    session: Session, candidate: RoleSpec, caller: RoleSpec, account_id: int
-) -> list[str]:
-    beyond = []
-    if not caller.rights.all_computers:
-        if candidate.rights.all_computers:
-            beyond.append("allComputers")
-        else:
-            groups = set(
-                session.scalars(_group_subtree(account_id, caller.selection.computer_group_ids))
-            )
-            if not candidate.selection.computer_group_ids <= groups:
-                beyond.append("computerGroupIDs")
-            mine = Scope(
-                account_id=account_id,
-                group_ids=caller.selection.computer_group_ids,
-                computer_ids=caller.selection.computer_ids,
-            )
-            computers = set(session.scalars(visible_computer_ids(mine)))
-            if not candidate.selection.computer_ids <= computers:
-                beyond.append("computerIDs")
-    if not caller.rights.all_policies:
-        if candidate.rights.all_policies:
-            beyond.append("allPolicies")
-        else:
-            mine = Scope(account_id=account_id, policy_ids=caller.selection.policy_ids)
-            policies = set(session.scalars(viewable_policy_ids(mine)))
-            if not candidate.selection.policy_ids <= policies:
-                beyond.append("policyIDs")
-    return beyond
-
-
-def _group_subtree(account_id: int, group_ids: frozenset[int]) -> Select[tuple[int]]:
-    roots = sorted(group_ids)
-    seed = select(ComputerGroup.id).where(
-        ComputerGroup.account_id == account_id, ComputerGroup.id.in_(roots)
-    )
-    tree = seed.cte(name="caller_groups", recursive=True)
-    child = aliased(ComputerGroup)
-    tree = tree.union(
-        select(child.id).where(child.account_id == account_id, child.parent_group_id == tree.c.id)
-    )
-    return select(tree.c.id)
-
-
-def require_lesser_or_equal(
-    session: Session, caller: Caller, candidate: RoleSpec, what: str
-) -> None:
-    """Forbidden unless ``candidate`` has no right beyond the caller's."""
-    beyond = exceeding(session, candidate, caller.spec, caller.account_id)
-    if beyond:
-        shown = ", ".join(beyond[:8]) + (", ..." if len(beyond) > 8 else "")
-        raise Forbidden(f"{what} would have rights beyond the API key's own role: {shown}")
+__all__ = [
+    "LEVEL_RANK",
+    "RESTRICTIONS",
+    "SELECTION_FLAGS",
+    "USER_MANIPULATION",
+    "Caller",
+    "Forbidden",
+    "can_administrators",
+    "can_api_keys",
+    "can_change_roles",
+    "can_ingest",
+    "can_read_contacts",
+    "can_read_roles",
+    "can_read_tasks",
+    "can_write_contacts",
+    "can_write_tasks",
+    "exceeding",
+    "require_lesser_or_equal",
+]

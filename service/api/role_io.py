@@ -24,26 +24,40 @@ modify, the console's "New Role Defaults" on create.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from service.api.rights_schema import FEATURE_FLAGS, Rights
 from service.api.schemas import BodyID
 from service.directory.rights import (
-    OTHER_RIGHTS_FEATURES,
     OTHER_RIGHTS_KEYS,
     USER_RIGHTS_BY_PRESET,
     AccessLevel,
     RoleRights,
     UserRightsPreset,
 )
+from service.directory.role_specs import (
+    NEW_ROLE_LEVELS,
+    RoleSpec,
+    Selection,
+    check_references,
+    rights_of,
+    spec_of,
+)
 from service.errors import InvalidInput
-from storage.models import Computer, ComputerGroup, Policy
 from storage.records import RoleRecord
+
+__all__ = [
+    "RoleBody",
+    "RoleSpec",
+    "Selection",
+    "apply_body",
+    "check_references",
+    "role_to_api",
+    "rights_of",
+    "spec_of",
+]
 
 #: User Rights columns behind the SDK's administrator, role and API key flag objects.
 USER_FLAG_COLUMNS: dict[str, dict[str, str]] = {
@@ -78,8 +92,6 @@ TOP_LEVEL_COLUMNS = {
         "can_only_manipulate_users_with_equal_or_lesser_rights"
     ),
 }
-#: The level each Other Rights feature has in a new role.
-NEW_ROLE_LEVELS = {key: level for key, _, level in OTHER_RIGHTS_FEATURES}
 
 
 def column_name(flag: str) -> str:
@@ -111,43 +123,6 @@ class RoleBody(BaseModel):
     userRights: UserRightsPreset | None = Field(None, description="reportd: User Rights preset.")
     otherRights: dict[str, AccessLevel] | None = Field(
         None, description="reportd: Other Rights feature -> level."
-    )
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The computers, groups and policies a role's rights apply to (when not all)."""
-
-    computer_ids: frozenset[int] = frozenset()
-    computer_group_ids: frozenset[int] = frozenset()
-    policy_ids: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    """A role as it would be stored: rights and selection."""
-
-    rights: RoleRights
-    selection: Selection
-
-
-def rights_of(record: RoleRecord) -> RoleRights:
-    """The record's rights as a ``RoleRights``."""
-    values = dict(record.rights)
-    values["user_rights"] = UserRightsPreset(values.get("user_rights", "custom"))
-    values["other_rights"] = {**NEW_ROLE_LEVELS, **dict(values.get("other_rights") or {})}
-    known = set(RoleRights.__dataclass_fields__)
-    return RoleRights(**{k: v for k, v in values.items() if k in known})
-
-
-def spec_of(record: RoleRecord) -> RoleSpec:
-    return RoleSpec(
-        rights=rights_of(record),
-        selection=Selection(
-            computer_ids=record.computer_ids,
-            computer_group_ids=record.computer_group_ids,
-            policy_ids=record.policy_ids,
-        ),
     )
 
 
@@ -275,23 +250,3 @@ def _preset_of(columns: dict[str, Any]) -> UserRightsPreset:
         if all(columns[name] == value for name, value in flags.items()):
             return preset
     return UserRightsPreset.custom
-
-
-def check_references(session: Session, account_id: int, spec: RoleSpec) -> None:
-    """Every selected computer, group and policy exists in the account."""
-    checks = (
-        ("computerIDs", Computer, spec.selection.computer_ids),
-        ("computerGroupIDs", ComputerGroup, spec.selection.computer_group_ids),
-        ("policyIDs", Policy, spec.selection.policy_ids),
-    )
-    for field_name, model, ids in checks:
-        if not ids:
-            continue
-        found = set(
-            session.scalars(
-                select(model.id).where(model.account_id == account_id, model.id.in_(sorted(ids)))
-            )
-        )
-        missing = sorted(ids - found)
-        if missing:
-            raise InvalidInput(f"{field_name}: no such ID(s) in this account: {missing}")

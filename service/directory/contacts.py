@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from service.directory.secretbox import SecretBox
@@ -140,6 +140,41 @@ def find_contact(session: Session, *, account_id: int, ref: str) -> ContactView:
 def list_contacts(session: Session, *, account_id: int) -> list[ContactView]:
     statement = select(Contact).where(Contact.account_id == account_id).order_by(Contact.name)
     return [view(c) for c in session.scalars(statement)]
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    """One page of a contact list: its rows and how many contacts match in all."""
+
+    contacts: list[ContactView]
+    total: int
+    offset: int
+    limit: int
+
+
+def page_contacts(
+    session: Session, *, account_id: int, search: str = "", offset: int = 0, limit: int = 50
+) -> ContactPage:
+    """Contacts whose name or address contains ``search`` (any case), by name, one page."""
+    if limit < 1 or offset < 0:
+        raise InvalidInput("a page needs a positive size and a non-negative offset")
+    statement = select(Contact).where(Contact.account_id == account_id)
+    text = str(search).strip().lower()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            or_(
+                func.lower(Contact.name).like(pattern, escape="\\"),
+                func.lower(Contact.email_address).like(pattern, escape="\\"),
+            )
+        )
+    total = session.execute(
+        select(func.count()).select_from(statement.order_by(None).subquery())
+    ).scalar_one()
+    rows = session.scalars(statement.order_by(Contact.name, Contact.id).offset(offset).limit(limit))
+    return ContactPage(
+        contacts=[view(c) for c in rows], total=int(total), offset=offset, limit=limit
+    )
 
 
 def report_password(contact: Contact, box: SecretBox) -> str | None:
