@@ -5,7 +5,9 @@ package each; ``storage`` below holds the tables and scoped queries, ``actors`` 
 queue messages into calls of these functions. Dependencies point one way
 (actors -> service -> storage), and inside ``service`` from the top of this list down:
 
-- ``api``, ``cli``: the edges (HTTP and the ``reportd`` command); may import any package.
+- ``api``, ``cli``, ``console``: the edges (the REST API, the ``reportd`` command, the web
+  console); may import any package (the console nothing of ``api``: both call the packages
+  below with the same ``directory.principal.Principal``).
 - ``health``: readiness checks and a worker's HTTP endpoints; imports ``delivery``, ``runtime``.
 - ``scheduling``: scheduled tasks, recurrences, the console's task JSON; imports
   ``delivery``, ``reports``.

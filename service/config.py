@@ -18,6 +18,10 @@ DEFAULT_DATA_DIR = Path("data")
 DEFAULT_MAIL_MAX_BYTES = 20 * 1024 * 1024
 #: Renders in flight per worker process; one Chromium render keeps more than one core busy.
 DEFAULT_RENDER_SLOTS = 2
+#: A console session unused this long (minutes) is over: the user signs in again.
+DEFAULT_CONSOLE_IDLE_MINUTES = 30
+#: A console session is over this long (hours) after sign-in, however busy.
+DEFAULT_CONSOLE_ABSOLUTE_HOURS = 12
 
 
 class SmtpSecurity(StrEnum):
@@ -47,6 +51,10 @@ class Settings(BaseSettings):
     mail_max_bytes: int = DEFAULT_MAIL_MAX_BYTES
     #: The web console's address; a set-password mail links to ``<console_url>/set-password``.
     console_url: str = ""
+
+    #: The web console (served by ``reportd api`` at ``/``): idle and absolute session time-outs.
+    console_idle_minutes: int = Field(default=DEFAULT_CONSOLE_IDLE_MINUTES, gt=0)
+    console_absolute_hours: int = Field(default=DEFAULT_CONSOLE_ABSOLUTE_HOURS, gt=0)
 
     #: Path to Chromium; empty means look for Debian's /usr/bin/chromium and friends.
     chromium_path: str = ""

@@ -257,6 +257,29 @@ class RecoveryCode(Base):
     used: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class ConsoleSession(Base):
+    """A signed-in browser of the web console: server-side, found by its cookie's hash.
+
+    The cookie holds 256 random bits; only their SHA-256 is kept, so a copy of this table
+    signs nobody in. ``account_id`` is the account the user works in now (they may switch);
+    ``csrf_token`` is the synchronizer token every state-changing request must send back.
+    Idle and absolute time-outs are measured from ``last_seen`` and ``created``.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), default=None
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(64), default="")
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiKey(Base):
     """A web service key; only the hash of its secret is kept."""
 

@@ -2,7 +2,9 @@
 
 Settings are read at the entry point and passed in; the database engine is made here, once
 per application. ``runner`` hands one-off report runs to the workers; without one, runs stay
-pending until ``reportd reconcile`` (or a worker's reconciler) enqueues them.
+pending until ``reportd reconcile`` (or a worker's reconciler) enqueues them. The web console
+(``service.console``) is mounted at ``/`` over the same services: same process, same
+settings, same database sessions.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from service.api import (
 )
 from service.api.auth import RunStarter, Services
 from service.config import Settings
+from service.console.app import create_console
 from service.delivery.invitations import Invitations
 from service.directory.secretbox import SecretBox
 from storage.db import make_engine, make_session_factory
@@ -47,8 +50,10 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def create_app(settings: Settings, *, runner: RunStarter | None = None) -> FastAPI:
-    """The API application over the database and secret key of ``settings``."""
+def create_app(
+    settings: Settings, *, runner: RunStarter | None = None, console: bool = True
+) -> FastAPI:
+    """The API application over the database and secret key of ``settings``, and the console."""
     engine = make_engine(settings.resolved_database_url())
     app = FastAPI(
         title="reportd API",
@@ -74,6 +79,9 @@ def create_app(settings: Settings, *, runner: RunStarter | None = None) -> FastA
         app.include_router(router, prefix=BASE_PATH, responses=errors.ERROR_RESPONSES)
     app.include_router(health.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if console:
+        # Last: the console answers every path the API and health routes do not.
+        app.mount("/", create_console(settings, app.state.services))
     return app
 
 

@@ -15,7 +15,6 @@ from service.cli import App, cli, pass_app
 from service.cli.report_options import parse_last
 from service.directory import audit
 from service.directory.accounts import create_account, find_account, find_role
-from service.directory.clearance import scope_for
 from service.directory.contacts import (
     add_contact,
     delete_contact,
@@ -25,16 +24,12 @@ from service.directory.contacts import (
 )
 from service.directory.export import export_dataset
 from service.directory.importing import IMPORTED_TABLES, import_dataset, parse_dataset
+from service.directory.scope_summary import summarize_scope
 from service.reports.spec import period_of
 from storage.db import refresh_statistics
 from storage.migrate import upgrade
 from storage.models import Account, Role
-from storage.records import load_role, role_record
-from storage.scoped import (
-    count_scope,
-    permitted_computers,
-    viewable_policies,
-)
+from storage.records import role_record
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -275,23 +270,28 @@ def scope(app: App, contact: str, last: str, verbose: bool) -> None:
     with app.transaction() as session:
         account = _account(app, session)
         target = find_contact(session, account_id=account.id, ref=contact)
-        role = load_role(session, account.id, target.role_id)
-        resolved = scope_for(role, account.id)
-        counts = count_scope(session, resolved, start, end)
-        click.echo(f"contact: {target.name} <{target.email_address}>")
-        click.echo(f"clearance: {role.name if role else '(none: sees nothing)'}")
-        click.echo(f"computers: {counts.computers}")
-        click.echo(f"security events (last {last}): {counts.events}")
-        click.echo(f"alerts (last {last}): {counts.alerts}")
-        click.echo(f"system events (last {last}): {counts.system_events}")
-        unrelated = "yes" if resolved.not_related_to_computers else "no"
-        click.echo(f"events not related to computers: {unrelated}")
-        click.echo(f"policies: {counts.policies}")
-        if verbose:
-            for computer in permitted_computers(session, resolved):
-                click.echo(f"  computer  {computer.display_name}  ({computer.group_path or '-'})")
-            for policy in viewable_policies(session, resolved):
-                click.echo(f"  policy    {policy.name}")
+        seen = summarize_scope(
+            session,
+            account_id=account.id,
+            role_id=target.role_id,
+            start=start,
+            end=end,
+            names=verbose,
+        )
+    counts = seen.counts
+    click.echo(f"contact: {target.name} <{target.email_address}>")
+    click.echo(f"clearance: {seen.role_name or '(none: sees nothing)'}")
+    click.echo(f"computers: {counts.computers}")
+    click.echo(f"security events (last {last}): {counts.events}")
+    click.echo(f"alerts (last {last}): {counts.alerts}")
+    click.echo(f"system events (last {last}): {counts.system_events}")
+    unrelated = "yes" if seen.not_related_to_computers else "no"
+    click.echo(f"events not related to computers: {unrelated}")
+    click.echo(f"policies: {counts.policies}")
+    for computer in seen.computers:
+        click.echo(f"  computer  {computer.display_name}  ({computer.group_path or '-'})")
+    for policy in seen.policies:
+        click.echo(f"  policy    {policy.name}")
 
 
 # --- import / export ----------------------------------------------------------------------

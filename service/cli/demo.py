@@ -24,15 +24,13 @@ from service.delivery.ledger import Recipients
 from service.delivery.request import new_report_run
 from service.delivery.smtp_sink import SmtpSink
 from service.directory.accounts import create_account
-from service.directory.clearance import scope_for
 from service.directory.contacts import list_contacts
 from service.directory.importing import import_dataset, parse_dataset
 from service.directory.sample import sample_dataset
+from service.directory.scope_summary import summarize_scope
 from service.reports.model import ReportType
 from service.reports.spec import LAST_WEEK, ReportSpec
 from storage.migrate import upgrade
-from storage.records import load_role
-from storage.scoped import count_scope, permitted_computers
 
 
 @cli.command()
@@ -108,14 +106,15 @@ def what_each_sees(app: App, account_id: int, start: datetime, end: datetime) ->
     lines = {}
     with app.transaction() as session:
         for contact in list_contacts(session, account_id=account_id):
-            role = load_role(session, account_id, contact.role_id)
-            scope = scope_for(role, account_id)
-            counts = count_scope(session, scope, start, end)
-            unrelated = "shown" if scope.not_related_to_computers else "hidden"
-            names = [c.display_name for c in permitted_computers(session, scope)]
+            seen = summarize_scope(
+                session, account_id=account_id, role_id=contact.role_id, start=start, end=end
+            )
+            counts = seen.counts
+            unrelated = "shown" if seen.not_related_to_computers else "hidden"
+            names = [c.display_name for c in seen.computers]
             shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
             lines[contact.email_address] = (
-                f"clearance {role.name if role else '(none)'}: {counts.computers} computers "
+                f"clearance {seen.role_name or '(none)'}: {counts.computers} computers "
                 f"({shown}), {counts.events} security events, {counts.alerts} alerts, "
                 f"{counts.system_events} system events; events not about computers {unrelated}"
             )

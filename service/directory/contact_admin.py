@@ -10,8 +10,11 @@ too; reading it is not. Every change is audited with the caller as actor.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.directory import audit
@@ -33,9 +36,11 @@ from service.directory.contacts import (
 )
 from service.directory.principal import CHANGE, Principal
 from service.directory.role_specs import spec_of
+from service.directory.scope_summary import ScopeSummary, summarize_scope
 from service.directory.secretbox import SecretBox
 from service.errors import InvalidInput
-from storage.records import load_role
+from storage.models import Role
+from storage.records import load_role, role_record
 
 
 def _clearance_within(session: Session, caller: Principal, role_id: int | None, what: str) -> None:
@@ -75,6 +80,58 @@ def may_change(session: Session, caller: Principal, contact: ContactView | None 
         return True
     role = load_role(session, caller.account_id, contact.role_id)
     return role is not None and within(session, caller, spec_of(role))
+
+
+def require_change(session: Session, caller: Principal, contact: ContactView) -> None:
+    """Forbidden unless the caller may change and delete ``contact`` (for edit pages)."""
+    can_write_contacts(caller)
+    _clearance_within(session, caller, contact.role_id, "the contact's current clearance")
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    """A role a contact's clearance can be set to by this caller."""
+
+    id: int
+    name: str
+
+
+def assignable_roles(session: Session, caller: Principal) -> list[RoleChoice]:
+    """The account's roles within the caller's own rights: the clearances they may give."""
+    can_write_contacts(caller)
+    roles = session.scalars(
+        select(Role).where(Role.account_id == caller.account_id).order_by(Role.name)
+    )
+    return [
+        RoleChoice(id=role.id, name=role.name)
+        for role in roles
+        if within(session, caller, spec_of(role_record(role)))
+    ]
+
+
+def role_names(session: Session, caller: Principal) -> dict[int, str]:
+    """Role ID -> name, to show each contact's clearance by name in a list."""
+    can_read_contacts(caller)
+    rows = session.execute(select(Role.id, Role.name).where(Role.account_id == caller.account_id))
+    return {role_id: name for role_id, name in rows}
+
+
+def what_contact_sees(
+    session: Session, caller: Principal, contact_id: int, *, start: datetime, end: datetime
+) -> ScopeSummary | None:
+    """The contact's clearance summarised, or None when it reaches beyond the caller's own.
+
+    A user sees computers, events and contacts' scopes only within their own clearance: a
+    contact whose role is not lesser or equal to the caller's is shown without its scope.
+    """
+    contact = get_for(session, caller, contact_id)
+    if contact.role_id is not None:
+        role = load_role(session, caller.account_id, contact.role_id)
+        if role is None or not within(session, caller, spec_of(role)):
+            return None
+    return summarize_scope(
+        session, account_id=caller.account_id, role_id=contact.role_id, start=start, end=end
+    )
 
 
 def create_for(

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from io import BytesIO
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -290,7 +291,12 @@ def _clip(text: str, ems: float) -> str:
 @functools.cache
 def _translations(locale: str) -> Translations:
     """The locale's catalog, read from its ``.po`` file (fuzzy entries left out)."""
-    po_path = LOCALE_DIR / locale.replace("-", "_") / "LC_MESSAGES" / "messages.po"
+    return read_translations(LOCALE_DIR, locale)
+
+
+def read_translations(locale_dir: Path, locale: str) -> Translations:
+    """``<locale_dir>/<ll_CC>/LC_MESSAGES/messages.po`` compiled in memory (no ``.mo`` in git)."""
+    po_path = locale_dir / locale.replace("-", "_") / "LC_MESSAGES" / "messages.po"
     with po_path.open("rb") as po_file:
         catalog = read_po(po_file, locale=locale.replace("-", "_"))
     mo_file = BytesIO()

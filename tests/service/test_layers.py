@@ -21,6 +21,10 @@ MAY_IMPORT = {
 }
 
 
+#: The edges: they may import every package of ``service``.
+EDGES = {"api", "cli", "console"}
+
+
 def imported_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
@@ -44,7 +48,7 @@ def test_a_package_of_service_imports_only_the_packages_below_it(package: str) -
                 parts[0] == "service"
                 and len(parts) > 1
                 and parts[1] not in {"config", "errors"} | allowed
-                and parts[1] in set(MAY_IMPORT) | {"api", "cli"}
+                and parts[1] in set(MAY_IMPORT) | EDGES
             ):
                 wrong.append(f"{path.relative_to(ROOT)} imports {name}")
     assert wrong == []
@@ -62,4 +66,16 @@ def test_storage_imports_nothing_of_service_or_actors() -> None:
 
 def test_every_package_of_service_is_in_the_table() -> None:
     packages = {path.parent.name for path in (ROOT / "service").glob("*/__init__.py")}
-    assert packages == set(MAY_IMPORT) | {"api", "cli"}
+    assert packages == set(MAY_IMPORT) | EDGES
+
+
+def test_the_console_calls_the_services_not_the_api() -> None:
+    # The console and the API both call the service packages (one copy of every rule); the
+    # API mounts the console, the console imports nothing of the API.
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / "service" / "console").rglob("*.py"))
+        for name in imported_modules(path)
+        if name.split(".")[:2] in (["service", "api"], ["service", "cli"])
+    ]
+    assert wrong == []

@@ -1,4 +1,8 @@
-"""Message catalogs: the .pot matches the templates, and every locale translates all of it."""
+"""Message catalogs: the .pot matches the templates, and every locale translates all of it.
+
+Two catalogs follow the same rules: the reports' (``report_templates/locale``) and the web
+console's (``service/console/locale``, its templates and the ``N_`` messages of its code).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +16,26 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from report_templates import TEMPLATES_DIR
+from service.console.i18n import CONSOLE_DIR
+from service.console.i18n import LOCALE_DIR as CONSOLE_LOCALE_DIR
 from service.reports.locales import SUPPORTED_LOCALES
 from service.reports.rendering import LOCALE_DIR, _translations
 
-POT_PATH = LOCALE_DIR / "messages.pot"
-REFRESH = (
-    "run: pybabel extract -F report_templates/babel.cfg --no-location --sort-output "
-    "-o report_templates/locale/messages.pot report_templates, then pybabel update and translate"
-)
+#: Each catalog: (the folder extracted from, with its babel.cfg; its locale folder).
+CATALOGS = {
+    "reports": (TEMPLATES_DIR, LOCALE_DIR),
+    "console": (CONSOLE_DIR, CONSOLE_LOCALE_DIR),
+}
+
+
+def refresh(catalog: str) -> str:
+    source, locales = (p.relative_to(Path.cwd()) for p in CATALOGS[catalog])
+    return (
+        f"run: pybabel extract -F {source}/babel.cfg --no-location --sort-output "
+        f"-o {locales}/messages.pot {source}, then pybabel update and translate "
+        f"(see {source}/babel.cfg)"
+    )
+
 
 MessageKey = tuple[str, str | None]  # (msgid, msgctxt); a plural's key is its singular
 
@@ -38,48 +54,61 @@ def messages(catalog: Catalog) -> dict[MessageKey, Message]:
     return {key(m): m for m in catalog if m.id}
 
 
-def po_path(locale: str) -> Path:
-    return LOCALE_DIR / locale.replace("-", "_") / "LC_MESSAGES" / "messages.po"
+def po_path(locale: str, catalog: str = "reports") -> Path:
+    return CATALOGS[catalog][1] / locale.replace("-", "_") / "LC_MESSAGES" / "messages.po"
 
 
-def extract_templates() -> Catalog:
-    """What ``pybabel extract`` finds in the templates today, with the project's babel.cfg."""
-    with (TEMPLATES_DIR / "babel.cfg").open() as cfg:
+def pot_path(catalog: str) -> Path:
+    return CATALOGS[catalog][1] / "messages.pot"
+
+
+def extract_templates(catalog: str = "reports") -> Catalog:
+    """What ``pybabel extract`` finds in the sources today, with the catalog's babel.cfg."""
+    source = CATALOGS[catalog][0]
+    with (source / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
-    catalog = Catalog()
+    catalog_found = Catalog()
     for _file, line, message, comments, context in extract_from_dir(
-        TEMPLATES_DIR, method_map, options_map
+        source, method_map, options_map
     ):
-        catalog.add(message, None, [(_file, line)], auto_comments=comments, context=context)
-    return catalog
+        catalog_found.add(message, None, [(_file, line)], auto_comments=comments, context=context)
+    return catalog_found
 
 
-def test_given_the_templates_when_extracting_then_the_pot_holds_exactly_their_strings():
-    # Given the templates as they are now, When their strings are extracted again
-    extracted = messages(extract_templates())
+@pytest.mark.parametrize("catalog_name", sorted(CATALOGS))
+def test_given_the_templates_when_extracting_then_the_pot_holds_exactly_their_strings(
+    catalog_name,
+):
+    # Given the templates (and code) as they are now, When their strings are extracted again
+    extracted = messages(extract_templates(catalog_name))
 
     # Then the committed .pot has the same messages, plural ids included
-    pot = messages(read_catalog(POT_PATH))
-    assert set(extracted) - set(pot) == set(), f"strings missing from messages.pot; {REFRESH}"
-    assert set(pot) - set(extracted) == set(), f"stale strings in messages.pot; {REFRESH}"
+    pot = messages(read_catalog(pot_path(catalog_name)))
+    hint = refresh(catalog_name)
+    assert set(extracted) - set(pot) == set(), f"strings missing from messages.pot; {hint}"
+    assert set(pot) - set(extracted) == set(), f"stale strings in messages.pot; {hint}"
     for message_key, message in extracted.items():
         assert pot[message_key].id == message.id
 
 
+@pytest.mark.parametrize("catalog_name", sorted(CATALOGS))
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_given_a_supported_locale_when_reading_its_catalog_then_everything_is_translated(locale):
+def test_given_a_supported_locale_when_reading_its_catalog_then_everything_is_translated(
+    locale, catalog_name
+):
     # Given the locale's .po file
-    path = po_path(locale)
+    path = po_path(locale, catalog_name)
     assert path.is_file(), f"no catalog for {locale} at {path}"
     catalog = read_catalog(path, locale.replace("-", "_"))
-    pot = messages(read_catalog(POT_PATH))
+    pot = messages(read_catalog(pot_path(catalog_name)))
+    hint = refresh(catalog_name)
 
     # When it is compared with the .pot
     translated = messages(catalog)
 
     # Then it has every message, none fuzzy or empty, with every plural form of the locale
-    assert set(pot) - set(translated) == set(), f"{locale} lacks messages; {REFRESH}"
-    assert set(translated) - set(pot) == set(), f"{locale} has stale messages; {REFRESH}"
+    assert set(pot) - set(translated) == set(), f"{locale} lacks messages; {hint}"
+    assert set(translated) - set(pot) == set(), f"{locale} has stale messages; {hint}"
     assert not catalog.fuzzy, f"{locale}: the catalog header is marked fuzzy"
     expected_plurals = Catalog(locale=locale.replace("-", "_")).num_plurals
     assert catalog.num_plurals == expected_plurals
@@ -91,9 +120,12 @@ def test_given_a_supported_locale_when_reading_its_catalog_then_everything_is_tr
         assert all(form.strip() for form in forms), f"{locale}: untranslated {message_key}"
 
 
+@pytest.mark.parametrize("catalog_name", sorted(CATALOGS))
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_given_a_catalog_when_checking_placeholders_then_translations_keep_them(locale):
-    catalog = read_catalog(po_path(locale), locale.replace("-", "_"))
+def test_given_a_catalog_when_checking_placeholders_then_translations_keep_them(
+    locale, catalog_name
+):
+    catalog = read_catalog(po_path(locale, catalog_name), locale.replace("-", "_"))
 
     problems = [
         (key(message), str(error)) for message, errors in catalog.check() for error in errors
@@ -102,9 +134,10 @@ def test_given_a_catalog_when_checking_placeholders_then_translations_keep_them(
     assert problems == []
 
 
+@pytest.mark.parametrize("catalog_name", sorted(CATALOGS))
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_given_a_catalog_when_the_plural_header_is_read_then_it_matches_cldr(locale):
-    catalog = read_catalog(po_path(locale), locale.replace("-", "_"))
+def test_given_a_catalog_when_the_plural_header_is_read_then_it_matches_cldr(locale, catalog_name):
+    catalog = read_catalog(po_path(locale, catalog_name), locale.replace("-", "_"))
 
     assert catalog.locale == Locale.parse(locale, sep="-")
     assert catalog.plural_forms == Catalog(locale=locale.replace("-", "_")).plural_forms

@@ -1,0 +1,1 @@
+"""The console's pages: one route module each (an ``APIRouter`` named ``router``)."""
