@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import Settings
 from service.console.i18n import CONSOLE_DIR
-from service.console.pages import account, contacts, overview
+from service.console.pages import account, contacts, overview, roles
 from service.console.web import (
     Backend,
     Console,
@@ -39,6 +39,7 @@ PAGES: tuple[APIRouter, ...] = (
     account.router,
     overview.router,
     contacts.router,
+    roles.router,
 )
 
 #: No inline script or style anywhere; nothing from elsewhere; never in a frame.

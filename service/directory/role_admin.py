@@ -9,7 +9,8 @@ audited with the caller as actor.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,14 +20,23 @@ from service.directory.accounts import create_role
 from service.directory.authz import (
     can_change_roles,
     can_read_roles,
+    group_subtree,
     require_lesser_or_equal,
     within,
 )
 from service.directory.principal import Principal
 from service.directory.role_specs import RoleSpec, Selection, check_references, spec_of
 from service.errors import Forbidden, InvalidInput, NotFound
-from storage.models import Role, RoleComputer, RoleComputerGroup, RolePolicy
+from storage.models import (
+    ComputerGroup,
+    Policy,
+    Role,
+    RoleComputer,
+    RoleComputerGroup,
+    RolePolicy,
+)
 from storage.records import RoleRecord, role_record
+from storage.scoped import Scope, permitted_computers, viewable_policy_ids
 
 #: What a change does to a role's rights and selection, given the role's current ones.
 SpecChange = Callable[[RoleSpec], RoleSpec]
@@ -96,6 +106,96 @@ def may_delete(session: Session, caller: Principal, record: RoleRecord) -> bool:
     except Forbidden:
         return False
     return not record.immutable and within(session, caller, spec_of(record))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A group, computer or policy a role's selection can name; ``depth`` in its tree."""
+
+    id: int
+    name: str
+    depth: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SelectionChoices:
+    """What the caller may put in a role's selection: only what their own clearance views."""
+
+    groups: list[Choice]
+    computers: list[Choice]
+    policies: list[Choice]
+
+
+def _tree(rows: list[tuple[int, int | None, str]], allowed: set[int]) -> list[Choice]:
+    """``(id, parent, name)`` rows in tree order; a node whose parent is not shown is a root."""
+    children: dict[int | None, list[tuple[int, str]]] = {}
+    for node_id, parent, name in rows:
+        if node_id in allowed:
+            key = parent if parent in allowed else None
+            children.setdefault(key, []).append((node_id, name))
+    ordered: list[Choice] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for node_id, name in sorted(children.get(parent, []), key=lambda c: (c[1], c[0])):
+            ordered.append(Choice(node_id, name, depth))
+            walk(node_id, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+def selection_choices(session: Session, caller: Principal) -> SelectionChoices:
+    """The groups, computers and policies the caller may put in a role's selection.
+
+    Only what the caller's own role covers and views: everything when it covers all
+    computers (policies), else its own selection with sub-groups (child policies); nothing
+    when it may not view computers (policies) at all.
+    """
+    can_read_roles(caller)
+    rights, mine, account = caller.rights, caller.spec.selection, caller.account_id
+    groups: list[Choice] = []
+    computers: list[Choice] = []
+    if rights.can_view_computers:
+        computer_scope = (
+            Scope(account_id=account, all_computers=True)
+            if rights.all_computers
+            else Scope(
+                account_id=account,
+                group_ids=mine.computer_group_ids,
+                computer_ids=mine.computer_ids,
+            )
+        )
+        rows = [
+            (g.id, g.parent_group_id, g.name)
+            for g in session.scalars(
+                select(ComputerGroup).where(ComputerGroup.account_id == account)
+            )
+        ]
+        allowed = (
+            {row[0] for row in rows}
+            if rights.all_computers
+            else {
+                cast(int, g)
+                for g in session.scalars(group_subtree(account, mine.computer_group_ids))
+            }
+        )
+        groups = _tree(rows, allowed)
+        computers = [
+            Choice(c.id, c.display_name or c.host_name, 0, c.group_path)
+            for c in permitted_computers(session, computer_scope)
+        ]
+    policies: list[Choice] = []
+    if rights.can_view_policies:
+        policy_scope = Scope(
+            account_id=account, all_policies=rights.all_policies, policy_ids=mine.policy_ids
+        )
+        rows = [
+            (p.id, p.parent_id, p.name)
+            for p in session.scalars(select(Policy).where(Policy.account_id == account))
+        ]
+        policies = _tree(rows, set(session.scalars(viewable_policy_ids(policy_scope))))
+    return SelectionChoices(groups=groups, computers=computers, policies=policies)
 
 
 def _set_selection(role: Role, selection: Selection) -> None:
