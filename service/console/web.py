@@ -183,7 +183,7 @@ def enterable_accounts(session: Session, user_id: int) -> list[tuple[Membership,
     ).all()
     found = []
     for membership, name in rows:
-        if not getattr(membership, "active", True):
+        if not membership.active:
             continue
         role = load_role(session, membership.account_id, membership.role_id)
         if role is not None and role.rights.get("allow_user_interface") is True:
@@ -210,6 +210,7 @@ def load_viewer(session: Session, live: LiveSession, *, origin: str) -> Viewer |
         user_id=user.id,
         email_address=user.email_address,
         role=role,
+        read_only=membership.read_only,
         origin=origin,
     )
     return Viewer(

@@ -4,7 +4,7 @@ Server-side sessions of the web console: the cookie's SHA-256, the user, the acc
 work in, the CSRF synchronizer token, and the times the idle and absolute time-outs count from.
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-05 10:00:00
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 import storage.types
 
 revision: str = '0012'
-down_revision: str | None = '0006'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
