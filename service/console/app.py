@@ -22,7 +22,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import Settings
 from service.console.i18n import CONSOLE_DIR
-from service.console.pages import account, contacts, overview, roles
+from service.console.pages import (
+    account,
+    administrators,
+    contacts,
+    overview,
+    profile,
+    roles,
+    signin,
+)
 from service.console.web import (
     Backend,
     Console,
@@ -36,10 +44,13 @@ from service.errors import Forbidden, InvalidInput, NotFound
 
 #: The pages, each a route module with its templates.
 PAGES: tuple[APIRouter, ...] = (
+    signin.router,
     account.router,
+    profile.router,
     overview.router,
     contacts.router,
     roles.router,
+    administrators.router,
 )
 
 #: No inline script or style anywhere; nothing from elsewhere; never in a frame.

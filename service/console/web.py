@@ -10,6 +10,7 @@ become pages in ``service.console.app``: ``Forbidden`` 403, ``NotFound`` 404.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from service.config import Settings
 from service.console import nav
 from service.console.i18n import N_, environment, negotiate
 from service.console.sessions import LiveSession, Timeouts, find_session, same_token
+from service.delivery.invitations import Invitations
 from service.directory.principal import Principal
 from service.directory.secretbox import SecretBox
 from service.errors import ReportdError
@@ -36,6 +38,9 @@ from storage.records import load_role
 
 #: The session cookie (HttpOnly, SameSite=Lax, Secure over https).
 SESSION_COOKIE = "reportd_session"
+#: Before sign-in there is no session: the sign-in and set-password forms carry a random
+#: token that must equal this cookie's (double submit; the cookie is SameSite=Lax too).
+PRESESSION_COOKIE = "reportd_presession"
 #: The form field and the header (htmx) that carry the CSRF token.
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
 #: htmx's settings (``<meta name="htmx-config">``): no inline style it would inject, no eval,
@@ -70,6 +75,8 @@ class Backend(Protocol):
     """What the console needs of the application (the API's ``Services`` is one)."""
 
     box: SecretBox
+    #: Mails new administrators their set-password link (None: SMTP not configured).
+    invitations: Invitations | None
 
     @property
     def clock(self) -> Callable[[], datetime]: ...
@@ -258,6 +265,37 @@ async def posted_form(request: Request, viewer: ViewerDep) -> FormData:
 
 
 FormDep = Annotated[FormData, Depends(posted_form)]
+
+
+def presession_token(request: Request) -> str:
+    """The browser's pre-sign-in CSRF token (its cookie), or a new one to set."""
+    current = request.cookies.get(PRESESSION_COOKIE, "")
+    return current if len(current) >= 32 else secrets.token_urlsafe(32)
+
+
+def set_presession_cookie(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        PRESESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+        max_age=3600,
+    )
+
+
+async def presession_form(request: Request) -> FormData:
+    """A form posted before sign-in, its token checked against the pre-session cookie."""
+    form = await request.form()
+    given = form.get(CSRF_FIELD)
+    expected = request.cookies.get(PRESESSION_COOKIE, "")
+    if not same_token(expected, given if isinstance(given, str) else None):
+        raise CsrfRefused("the form's security token is missing or out of date")
+    return form
+
+
+PresessionFormDep = Annotated[FormData, Depends(presession_form)]
 
 
 def text(form: FormData, name: str) -> str:

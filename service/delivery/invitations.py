@@ -12,10 +12,13 @@ from email.utils import parseaddr
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from service.config import Settings
 from service.delivery.mail import SmtpConfig, build_message, make_message_id, send_message
 from service.directory.user_tokens import IssuedToken
 from service.directory.users import Member
+from storage.models import Account
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +76,19 @@ class Invitations:
         result = send_message(message, config=self.smtp)
         log.info("set-password mail %s sent to user %s", result.message_id, member.id)
         return result.message_id
+
+
+def invite(
+    session: Session,
+    invitations: Invitations | None,
+    member: Member,
+    token: IssuedToken | None,
+    *,
+    account_id: int,
+) -> str | None:
+    """Mail a new administrator's set-password token when SMTP is configured (else None)."""
+    if invitations is None or token is None:
+        return None
+    account = session.get(Account, account_id)
+    name = account.name if account is not None else ""
+    return invitations.send(member, token, account_name=name)

@@ -22,13 +22,16 @@ policy selections inside the caller's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from service.directory.principal import CHANGE, LEVEL_RANK, VIEW, Principal
-from service.directory.role_specs import RoleSpec
+from service.directory.role_specs import RoleSpec, spec_of
 from service.errors import Forbidden
-from storage.models import ComputerGroup
+from storage.models import ComputerGroup, Role
+from storage.records import role_record
 from storage.scoped import Scope, viewable_policy_ids, visible_computer_ids
 
 #: A boolean right where True is the restriction, so less is more.
@@ -160,6 +163,29 @@ def group_subtree(account_id: int, group_ids: frozenset[int]) -> Select[tuple[in
         select(child.id).where(child.account_id == account_id, child.parent_group_id == tree.c.id)
     )
     return select(tree.c.id)
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    """A role the caller may give (to a contact as clearance, or to a user)."""
+
+    id: int
+    name: str
+
+
+def roles_within(session: Session, caller: Principal) -> list[RoleChoice]:
+    """The account's roles with no right beyond the caller's own, by name.
+
+    Callers gate it by what the choice is for (contacts, administrators).
+    """
+    roles = session.scalars(
+        select(Role).where(Role.account_id == caller.account_id).order_by(Role.name)
+    )
+    return [
+        RoleChoice(id=role.id, name=role.name)
+        for role in roles
+        if within(session, caller, spec_of(role_record(role)))
+    ]
 
 
 def within(session: Session, caller: Principal, candidate: RoleSpec) -> bool:

@@ -10,7 +10,6 @@ too; reading it is not. Every change is audited with the caller as actor.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from service.directory import audit
 from service.directory.authz import (
+    RoleChoice,
     can_read_contacts,
     can_write_contacts,
     require_lesser_or_equal,
+    roles_within,
     within,
 )
 from service.directory.contacts import (
@@ -40,7 +41,7 @@ from service.directory.scope_summary import ScopeSummary, summarize_scope
 from service.directory.secretbox import SecretBox
 from service.errors import InvalidInput
 from storage.models import Role
-from storage.records import load_role, role_record
+from storage.records import load_role
 
 
 def _clearance_within(session: Session, caller: Principal, role_id: int | None, what: str) -> None:
@@ -88,25 +89,10 @@ def require_change(session: Session, caller: Principal, contact: ContactView) ->
     _clearance_within(session, caller, contact.role_id, "the contact's current clearance")
 
 
-@dataclass(frozen=True)
-class RoleChoice:
-    """A role a contact's clearance can be set to by this caller."""
-
-    id: int
-    name: str
-
-
 def assignable_roles(session: Session, caller: Principal) -> list[RoleChoice]:
     """The account's roles within the caller's own rights: the clearances they may give."""
     can_write_contacts(caller)
-    roles = session.scalars(
-        select(Role).where(Role.account_id == caller.account_id).order_by(Role.name)
-    )
-    return [
-        RoleChoice(id=role.id, name=role.name)
-        for role in roles
-        if within(session, caller, spec_of(role_record(role)))
-    ]
+    return roles_within(session, caller)
 
 
 def role_names(session: Session, caller: Principal) -> dict[int, str]:

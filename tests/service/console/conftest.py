@@ -30,11 +30,13 @@ from service.config import Settings
 from service.console.sessions import start_session
 from service.console.web import SESSION_COOKIE
 from service.delivery.pdf import find_chromium
+from service.delivery.smtp_sink import SmtpSink
 from service.directory.accounts import create_account, create_role
 from service.directory.importing import import_dataset, parse_dataset
 from service.directory.rights import NEW_ROLE_DEFAULTS, RoleRights, UserRightsPreset
 from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
+from service.directory.users import set_password
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import ComputerGroup, Membership, Role, RoleComputerGroup, User
@@ -57,8 +59,8 @@ def free_port() -> int:
 class Server:
     """uvicorn serving ``reportd api``'s application in a thread until ``stop``."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.port = port
         config = uvicorn.Config(
             create_app(settings),
             host="127.0.0.1",
@@ -113,15 +115,23 @@ USERS: dict[str, tuple[str, str, str, str | None]] = {
 }
 
 
+#: Every test user's password (sign-in tests use it; others start sessions directly).
+PASSWORD = "violet-harbour-lantern-7"
+
+
 @dataclass
 class ConsoleWorld:
     settings: Settings
     sessions: sessionmaker[Session]
     server: Server
+    sink: SmtpSink
     account_id: int
     other_account_id: int
     roles: dict[str, int] = field(default_factory=dict)
     users: dict[str, int] = field(default_factory=dict)
+
+    def email(self, user: str) -> str:
+        return USERS[user][0]
 
     @property
     def base(self) -> str:
@@ -176,6 +186,7 @@ def _build(session: Session, box: SecretBox) -> tuple[int, int, dict[str, int], 
         user = User(email_address=email, name=name, locale="en-US", time_zone="Europe/London")
         session.add(user)
         session.flush()
+        set_password(session, user_id=user.id, password=PASSWORD, now=NOW)
         session.add(Membership(account_id=account.id, user_id=user.id, role_id=roles[role_a]))
         if role_b is not None:
             session.add(
@@ -188,21 +199,32 @@ def _build(session: Session, box: SecretBox) -> tuple[int, int, dict[str, int], 
 
 @pytest.fixture(scope="session")
 def console_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
-    path = tmp_path_factory.mktemp("console") / "reportd.sqlite3"
-    settings = Settings(database_url=f"sqlite:///{path}", secret_key="console-test-key")
+    folder = tmp_path_factory.mktemp("console")
+    sink = SmtpSink(folder / "outbox")
+    sink.start()
+    port = free_port()
+    settings = Settings(
+        database_url=f"sqlite:///{folder / 'reportd.sqlite3'}",
+        secret_key="console-test-key",
+        smtp_host="127.0.0.1",
+        smtp_port=sink.port,
+        smtp_security="none",
+        console_url=f"http://127.0.0.1:{port}",
+    )
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)
     sessions = make_session_factory(engine)
     box = SecretBox(settings.secret_key.get_secret_value())
     with transaction(sessions) as session:
         account_id, other_id, roles, users = _build(session, box)
-    server = Server(settings)
+    server = Server(settings, port)
     server.start()
     try:
         yield ConsoleWorld(
             settings=settings,
             sessions=sessions,
             server=server,
+            sink=sink,
             account_id=account_id,
             other_account_id=other_id,
             roles=roles,
@@ -210,6 +232,7 @@ def console_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleW
         )
     finally:
         server.stop()
+        sink.stop()
         engine.dispose()
 
 

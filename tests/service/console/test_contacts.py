@@ -30,7 +30,7 @@ def test_an_admin_adds_a_contact_with_a_restricted_clearance(console_world, sign
     # When they add a contact whose clearance is the "Web Team" role, protected by a password
     page.get_by_role("link", name="Add a contact").click()
     expect(page.get_by_role("heading", name="Add a contact")).to_be_visible()
-    page.get_by_role("textbox", name="Name", exact=True).fill("Rita Restricted")
+    page.get_by_label("Name", exact=True).fill("Rita Restricted")
     page.get_by_label("Email address").fill("rita@example.com")
     page.get_by_label("Clearance (role)").select_option(label="Web Team")
     page.get_by_label("Language of the reports").select_option("ja-JP")
@@ -128,7 +128,7 @@ def test_hostile_names_render_as_text(console_world, signed_in):
     hostile = '<script>window.pwned=1</script>"><img src=x onerror="window.pwned=2">'
     page = signed_in("admin")
     page.goto(console_world.url("/contacts/new"))
-    page.get_by_role("textbox", name="Name", exact=True).fill(hostile)
+    page.get_by_label("Name", exact=True).fill(hostile)
     page.get_by_label("Email address").fill("hostile@example.com")
     page.get_by_label("Description").fill(hostile)
     page.get_by_role("button", name="Add the contact").click()

@@ -55,7 +55,7 @@ def test_a_new_role_starts_from_the_new_role_defaults_and_is_created(console_wor
     assert axe(page) == []
 
     # When a role limited to the Web Servers group with contacts view-only is created
-    page.get_by_role("textbox", name="Name", exact=True).fill("Web Auditors")
+    page.get_by_label("Name", exact=True).fill("Web Auditors")
     page.get_by_label("Selected computers (below)").check()
     page.get_by_label("Web Servers", exact=True).check()
     page.get_by_label("Contacts", exact=True).select_option("view-only")
