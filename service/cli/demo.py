@@ -2,7 +2,9 @@
 
 SQLite, the in-process broker and worker, and the SMTP sink writing into ``./outbox/``. It
 creates a sample account, sends the weekly Summary to three contacts of different clearances
-and shows where each mail went and what it holds.
+and shows where each mail went and what it holds. Last it makes a demo administrator (Full
+Access) and prints how to open the web console on the demo data: the ``reportd api`` command
+and a one-time link to choose the administrator's password.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ import click
 import pikepdf
 
 from service.cli import App, cli, pass_app
+from service.cli.api import DEFAULT_HOST, DEFAULT_PORT
 from service.cli.distribution import dispatcher, print_outcomes, wait_for_run
 from service.config import SmtpSecurity
 from service.delivery.ledger import Recipients
 from service.delivery.request import new_report_run
 from service.delivery.smtp_sink import SmtpSink
-from service.directory.accounts import create_account
+from service.directory.accounts import create_account, find_role
 from service.directory.contacts import list_contacts
 from service.directory.importing import import_dataset, parse_dataset
 from service.directory.sample import sample_dataset
 from service.directory.scope_summary import summarize_scope
+from service.directory.user_tokens import issue_token
+from service.directory.users import add_user
 from service.reports.model import ReportType
 from service.reports.spec import LAST_WEEK, ReportSpec
 from storage.migrate import upgrade
@@ -95,6 +100,37 @@ def demo(app: App, outbox: Path) -> None:
         contents = what_each_sees(demo_app, account.id, now - timedelta(days=7), now)
         for received in sink.received:
             describe(received.path, contents)
+    token = demo_administrator(demo_app, account.id, now)
+    url = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    click.echo("")
+    click.echo("web console on the demo data: start it with")
+    click.echo(f"  REPORTD_DATABASE_URL=sqlite:///{database} reportd api")
+    click.echo(f"then open {url}/set-password?token={token}")
+    click.echo(
+        f"to choose the password of {DEMO_ADMINISTRATOR} (Full Access; the link works once), "
+        f"and sign in at {url}/"
+    )
+
+
+#: The demo's administrator, who signs in to the console.
+DEMO_ADMINISTRATOR = "admin@example.com"
+
+
+def demo_administrator(app: App, account_id: int, now: datetime) -> str:
+    """A Full Access administrator without a password, and their one-time set-password token."""
+    with app.transaction() as session:
+        role = find_role(session, account_id, "Full Access")
+        added = add_user(
+            session,
+            account_id=account_id,
+            box=app.box,
+            now=now,
+            email_address=DEMO_ADMINISTRATOR,
+            name="Demo Administrator",
+            role_id=role.id,
+        )
+        issued = issue_token(session, user_id=added.member.id, now=now)
+    return issued.token
 
 
 #: The sample contacts' report passwords, to show that the protected PDF opens with it.

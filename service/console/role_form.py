@@ -7,7 +7,7 @@ whether the caller may store it is ``service.directory.role_admin``'s to decide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -15,7 +15,6 @@ from starlette.datastructures import FormData
 from service.console.i18n import N_
 from service.directory.rights import (
     NEW_ROLE_DEFAULTS,
-    OTHER_RIGHTS_FEATURES,
     USER_RIGHTS_BY_PRESET,
     AccessLevel,
     RoleRights,
@@ -176,7 +175,6 @@ OTHER_RIGHTS: Labelled = (
     ("contextRights", N_("Contexts")),
     ("multiTenantRights", N_("Tenant Account")),
 )
-assert [key for key, _ in OTHER_RIGHTS] == [key for key, _, _ in OTHER_RIGHTS_FEATURES]
 
 #: Every boolean right the form has a checkbox for.
 FLAGS = frozenset(
@@ -193,9 +191,6 @@ FLAGS = frozenset(
     )
     for key, _ in group
 )
-assert FLAGS | {"all_computers", "all_policies", "user_rights", "other_rights"} == {
-    f.name for f in fields(RoleRights)
-}
 LEVEL_VALUES = frozenset(value for value, _ in LEVELS)
 PRESET_VALUES = frozenset(value for value, _ in USER_PRESETS)
 

@@ -28,6 +28,7 @@ from starlette.datastructures import FormData
 from service.config import Settings
 from service.console import nav
 from service.console.i18n import N_, environment, negotiate
+from service.console.labels import REPORT_TYPES
 from service.console.sessions import LiveSession, Timeouts, find_session, same_token
 from service.delivery.invitations import Invitations
 from service.directory.principal import Principal
@@ -333,6 +334,7 @@ def render(
             request.query_params.get("notice", ""), ""
         ),
         "htmx_config": HTMX_CONFIG,
+        "report_types": REPORT_TYPES,
     }
     values.update(context or {})
     html = environment(locale).get_template(template).render(values)
