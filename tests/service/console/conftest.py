@@ -1,5 +1,5 @@
 """The console in real Chromium: ``reportd api`` (uvicorn in a thread) over a SQLite file with
-the sample account, one browser per test session (Debian's Chromium through Playwright's sync
+the sample account, one browser for the package's tests (Debian's Chromium through Playwright's sync
 API) and a fresh browser context per test.
 
 ``console_world`` holds the accounts, roles and users the tests sign in as. ``signed_in(user)``
@@ -197,7 +197,7 @@ def _build(session: Session, box: SecretBox) -> tuple[int, int, dict[str, int], 
     return account.id, other.id, roles, users
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
     folder = tmp_path_factory.mktemp("console")
     sink = SmtpSink(folder / "outbox")
@@ -236,8 +236,10 @@ def console_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleW
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium for the console's tests, closed after them: Playwright's sync API keeps an
+    event loop on the main thread while it runs, which later tests' ``asyncio.run`` refuses."""
     need("Chromium", chromium_available(), "the console tests drive Debian's Chromium")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

@@ -123,6 +123,26 @@ def test_a_post_without_the_csrf_token_is_refused(console_world, signed_in):
     assert contact_named(console_world, "No Token") is None
 
 
+def test_a_refused_field_is_shown_beside_it_and_nothing_typed_is_lost(console_world, signed_in):
+    # Given the add form (boosted by htmx), When the address is not an address
+    page = signed_in("admin")
+    page.goto(console_world.url("/contacts/new"))
+    page.get_by_label("Name", exact=True).fill("Typo Tom")
+    page.get_by_label("Email address").fill("tom-at-example")
+    page.get_by_label("Report password").fill("never-shown-again")
+    page.get_by_role("button", name="Add the contact").click()
+
+    # Then the form comes back with the error tied to the field, the name kept, no password
+    email_field = page.get_by_label("Email address")
+    expect(email_field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#e-email_address")).to_contain_text("not a valid address")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Typo Tom")
+    expect(page.get_by_label("Report password")).to_have_value("")
+    assert "never-shown-again" not in page.content()
+    assert contact_named(console_world, "Typo Tom") is None
+    assert axe(page) == []
+
+
 def test_hostile_names_render_as_text(console_world, signed_in):
     # Given a contact whose name and description are markup
     hostile = '<script>window.pwned=1</script>"><img src=x onerror="window.pwned=2">'

@@ -190,3 +190,55 @@ def test_a_user_changes_their_language_and_password(console_world, signed_in, ne
             password=PASSWORD,
             now=datetime.now(UTC),
         )
+
+
+def test_a_user_with_two_factor_sign_in_gives_a_code_after_the_password(console_world, new_context):
+    import pyotp
+
+    from service.directory.secretbox import SecretBox
+    from service.directory.totp import begin_enrolment, confirm_enrolment
+    from service.directory.users import set_password
+    from storage.models import Membership
+
+    # Given a user who switched TOTP on (and kept their recovery codes)
+    box = SecretBox(console_world.settings.secret_key.get_secret_value())
+    now = datetime.now(UTC)
+    with transaction(console_world.sessions) as session:
+        user = User(email_address="tess@example.com", name="Tess Totp")
+        session.add(user)
+        session.flush()
+        set_password(session, user_id=user.id, password=PASSWORD, now=now)
+        session.add(
+            Membership(
+                account_id=console_world.account_id,
+                user_id=user.id,
+                role_id=console_world.roles["Contact Viewer"],
+            )
+        )
+        enrolment = begin_enrolment(session, user_id=user.id, box=box)
+        codes = confirm_enrolment(
+            session, user_id=user.id, code=pyotp.TOTP(enrolment.secret).at(now), box=box, now=now
+        )
+    page = new_context().new_page()
+
+    # When they give the right password alone
+    sign_in(page, console_world, "tess@example.com", PASSWORD)
+
+    # Then the page asks for the code (no session yet), the password field empty again
+    expect(page.get_by_role("alert")).to_contain_text("authenticator app")
+    expect(page.get_by_label("Authentication code")).to_be_visible()
+    expect(page.get_by_label("Password")).to_have_value("")
+    assert not [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
+    assert axe(page) == []
+
+    # When they give the password with a wrong code, then with a recovery code
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Authentication code").fill("000000")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("The code is not right")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Authentication code").fill(codes[0])
+    page.get_by_role("button", name="Sign in").click()
+
+    # Then they are in
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
