@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 
 from service.delivery.ledger import Recipients
 from service.delivery.request import new_report_run
+from service.reports.model import ReportType
+from service.reports.spec import LAST_WEEK, ReportSpec
 from storage.db import transaction
 
 
@@ -32,8 +34,7 @@ def test_a_run_is_listed_with_its_counts_and_its_time_in_the_viewers_zone(
         run = new_report_run(
             session,
             account_id=console_world.account_id,
-            report_type="firewall",
-            parameters={"format": "pdf", "timeRange": {"units": "day", "value": 7}},
+            spec=ReportSpec(kind=ReportType.firewall, time_range=LAST_WEEK),
             recipients=Recipients(all_contacts=True),
             triggered_by="console-test",
             period_start=created - timedelta(days=7),
