@@ -24,7 +24,9 @@
     └── Forbidden                 the caller's role (an API key's or a signed-in user's) does
                                   not allow this (403 at the API's edge and in the console)
 
-and, at the API's edge, ``service.api.keys.Unauthorized`` (401), a ``ReportdError``.
+and, at the API's edge, ``service.api.keys.Unauthorized`` (401); at the console's,
+``service.console.web.SignInRequired`` (303 to the sign-in page) and ``CsrfRefused`` (403);
+all ``ReportdError``.
 
 The pipeline (``service.delivery.pipeline``) turns ``TransientFailure`` into a retry and
 ``PermanentFailure`` into a failed delivery; ``SentNotRecorded`` leaves the delivery in

@@ -8,18 +8,13 @@ pending until ``reportd reconcile`` or a worker's reconciler enqueues them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
 
 from service.console.web import Console
 
 
-class RunStarter(Protocol):
-    def start_run(self, run_id: int) -> None: ...
-
-
 def start_runs(app: Console, run_ids: Iterable[int]) -> bool:
     """Enqueue ``start_run`` for each run (after the commit); False when there is no runner."""
-    runner: RunStarter | None = getattr(app.backend, "runner", None)
+    runner = app.backend.runner
     if runner is None:
         return False
     for run_id in run_ids:

@@ -72,6 +72,12 @@ COMMON_NOTICES: Mapping[str, str] = {
 }
 
 
+class RunStarter(Protocol):
+    """Hands a committed run to the workers (the API's runner: Redis or the embedded broker)."""
+
+    def start_run(self, run_id: int) -> None: ...
+
+
 class Backend(Protocol):
     """What the console needs of the application (the API's ``Services`` is one)."""
 
@@ -81,6 +87,10 @@ class Backend(Protocol):
 
     @property
     def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def runner(self) -> RunStarter | None:
+        """None: runs stay pending until ``reportd reconcile`` (or a reconciler) enqueues them."""
 
     def transaction(self) -> AbstractContextManager[Session]: ...
 

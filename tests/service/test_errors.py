@@ -56,12 +56,17 @@ def test_the_modules_that_raise_them_use_the_tree_s_classes() -> None:
 
 
 def test_no_module_of_service_defines_an_error_of_its_own_outside_the_tree() -> None:
-    # The API's Unauthorized and Forbidden are the drawn exceptions (edge errors).
+    # The API's Unauthorized and the console's SignInRequired and CsrfRefused are the drawn
+    # exceptions (edge errors).
     import pkgutil
 
     import service
 
-    allowed = {"service.api.keys.Unauthorized", "service.api.authz.Forbidden"}
+    allowed = {
+        "service.api.keys.Unauthorized",
+        "service.console.web.SignInRequired",
+        "service.console.web.CsrfRefused",
+    }
     stray = []
     for info in pkgutil.walk_packages(service.__path__, "service."):
         module = __import__(info.name, fromlist=["_"])
