@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -461,6 +462,10 @@ class ReportRun(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     sent: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    #: The last delivery id the sliced fan-out queued (``service.delivery.fanout``); None before it.
+    fanout_cursor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: When the fan-out last queued a slice while some were left; None once all are queued.
+    fanout_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class RenderedPdf(Base):

@@ -292,7 +292,8 @@ def cpu_by_process(sink: int | None) -> dict[str, float]:
         if child.pid == sink:
             name = "sink"
         else:  # the encryption helper (and spawn's resource tracker), the driver, Chromium
-            name = {"python": "helper", "playwright": "node"}.get(child.kind, "chromium")
+            kinds = {"python": "helper", "encryption": "helper", "playwright": "node"}
+            name = kinds.get(child.kind, "chromium")
         totals[name] += proctree.cpu_seconds(child.pid)
     return totals
 

@@ -13,13 +13,16 @@ edit, annotate, fill in or reassemble the report.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
 import secrets
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pikepdf
 
@@ -114,7 +117,12 @@ class Encryptor:
             if self._executor is None or self._owner != os.getpid():
                 # spawn, not fork: a fork of a worker would copy its threads' locks mid-use.
                 context = multiprocessing.get_context("spawn")
-                self._executor = ProcessPoolExecutor(self.processes, mp_context=context)
+                self._executor = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=context,
+                    initializer=_end_with_parent,
+                    initargs=(os.getpid(),),
+                )
                 self._owner = os.getpid()
             return self._executor
 
@@ -123,6 +131,30 @@ class Encryptor:
             if self._executor is executor:
                 self._executor = None
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+#: The helper's process name (``comm``, at most 15 characters).
+HELPER_NAME = "reportd-encrypt"
+#: Seconds between two looks of the helper at whether its parent is still there.
+PARENT_CHECK_EVERY = 1.0
+
+
+def _end_with_parent(parent: int) -> None:
+    """Run in the helper at start: exit once the process that started it is gone.
+
+    A parent killed (SIGKILL, the OOM killer) cannot stop its helper, and the helper would
+    wait for work forever, holding multiprocessing's resource tracker with it.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_EVERY)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+    # Named, so that a worker's tree tells its Python from its encryption (service.proctree).
+    with contextlib.suppress(OSError):
+        Path("/proc/self/comm").write_text(HELPER_NAME)
 
 
 def _ready() -> bool:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -489,11 +490,19 @@ def stale_deliveries(
     are touched so the next pass waits again; rendering or sending ones whose lease lapsed
     (their worker died) are taken over by whichever worker claims them next.
     """
+    # Deliveries past the cursor of a fan-out still in progress are not lost: the fan-out
+    # queues them when their turn comes (service.delivery.fanout), or is itself started again.
+    queued_later = exists().where(
+        ReportRun.id == Delivery.run_id,
+        ReportRun.fanout_at.is_not(None),
+        Delivery.id > ReportRun.fanout_cursor,
+    )
     lost = select(Delivery.id).where(
         or_(
             and_(
                 Delivery.state == DeliveryState.pending.value,
                 Delivery.updated < now - pending_for,
+                ~queued_later,
             ),
             and_(
                 Delivery.state.in_([s.value for s in LEASED_STATES]),

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.delivery.compaction import compact_pdf
 from service.delivery.encryption import encrypt_pdf
+from service.delivery.holding import Holding
 from service.delivery.ledger import Claim, DeliveryState, claim, finish_run_if_done, move
 from service.delivery.mail import (
     Attachment,
@@ -123,6 +124,8 @@ class Deps:
     #: Encrypts a PDF with a contact's password (``service.delivery.encryption.Encryptor`` in
     #: workers).
     encrypt: Callable[[bytes, str], bytes] = encrypt_pdf
+    #: The deliveries this process's threads hold, given back when the worker stops.
+    holding: Holding = field(default_factory=Holding)
     #: Sessions for reading only, on the same database: on SQLite they read beside the one
     #: writer instead of queueing for its lock.
     readers: sessionmaker[Session] = field(init=False)
@@ -228,6 +231,7 @@ def _deliver(delivery_id: int, deps: Deps) -> Result:
     if held is None:
         return Result(Outcome.skipped)
     metrics().queue_lag_seconds.observe(held.waited.total_seconds())
+    deps.holding.add(held)
     try:
         prepared: Prepared | ReportdError
         try:
@@ -243,6 +247,8 @@ def _deliver(delivery_id: int, deps: Deps) -> Result:
         # back (it is retried by the message, or found by the reconciler) and re-raise.
         _settle(held, deps, DeliveryState.pending, f"unexpected: {error!r}")
         raise
+    finally:
+        deps.holding.discard(held)
 
 
 def _deliver_claimed(held: Claim, prepared: Prepared | ReportdError, deps: Deps) -> Result:
