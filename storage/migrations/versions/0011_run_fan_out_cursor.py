@@ -6,7 +6,7 @@ once every delivery is queued). The reconciler leaves deliveries past the cursor
 fan-out, and resumes a fan-out that stopped moving.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-03 19:00:00
 """
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 import storage.types
 
 revision: str = '0011'
-down_revision: str | None = '0006'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
