@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,6 +72,14 @@ def test_a_connection_the_server_ended_while_pooled_is_replaced_before_use(
     try:
         with admin.connect() as connection:
             connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            # pg_terminate_backend only signals: wait until the backend has gone (and closed
+            # its socket), which on a loaded machine is not at once.
+            deadline = time.monotonic() + 10
+            while connection.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": first}
+            ):
+                assert time.monotonic() < deadline, "the terminated backend did not exit"
+                time.sleep(0.01)
     finally:
         admin.dispose()
 
