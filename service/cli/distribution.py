@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
@@ -80,8 +81,9 @@ def wait_for_run(app: App, run_id: int, *, show_progress: bool) -> ReportRun:
     with app.sessions() as session:
         total = session.get(ReportRun, run_id).total  # type: ignore[union-attr]
     done_before = 0
+    # Without a bar, it draws into a buffer nobody reads (an unclosed /dev/null leaked a file).
     with click.progressbar(
-        length=total, label="delivering", file=None if show_progress else open(os.devnull, "w")
+        length=total, label="delivering", file=None if show_progress else io.StringIO()
     ) as bar:
         while True:
             with app.sessions() as session:

@@ -6,6 +6,11 @@ in a helper process: pikepdf holds the GIL for the whole of an encryption. The u
 opens the document; the owner password is random and thrown away, so nobody can lift the
 permissions below with it.
 
+Files that must not travel in clear beside the PDF (the report's CSV) go inside it
+(:class:`EmbeddedFile`): the encryption covers embedded files as it covers the pages. They
+are added per recipient, in the same pass as the encryption, so the shared PDF stays as it
+was printed and costs no second parse.
+
 Permissions are advisory (readers honour them, tools need not), so they state intent: print
 in full quality, read aloud and copy text (host names and CVE ids go into tickets), but do not
 edit, annotate, fill in or reassemble the report.
@@ -20,15 +25,17 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
 
 from service.errors import EncryptionError, EncryptionUnavailable
 
-__all__ = ["PERMISSIONS", "Encryptor", "encrypt_pdf"]
+__all__ = ["PERMISSIONS", "EmbeddedFile", "Encryptor", "encrypt_pdf"]
 
 #: What a reader may do with an opened report.
 PERMISSIONS = pikepdf.Permissions(
@@ -47,8 +54,19 @@ PERMISSIONS = pikepdf.Permissions(
 OWNER_PASSWORD_BYTES = 16
 
 
-def encrypt_pdf(pdf: bytes, password: str) -> bytes:
-    """Return ``pdf`` encrypted with AES-256 so that it opens only with ``password``."""
+@dataclass(frozen=True)
+class EmbeddedFile:
+    """A file carried inside an encrypted PDF (its attachments panel), e.g. the report's CSV."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+    description: str = ""
+
+
+def encrypt_pdf(pdf: bytes, password: str, embedded: Sequence[EmbeddedFile] = ()) -> bytes:
+    """Return ``pdf`` encrypted with AES-256 so that it opens only with ``password``, with
+    the ``embedded`` files inside it, encrypted alike."""
     if not password.strip():
         raise EncryptionError("the PDF password is empty; refusing to send an open PDF")
     if b"%PDF-" not in pdf[:1024]:  # where the standard allows the header to be
@@ -65,6 +83,15 @@ def encrypt_pdf(pdf: bytes, password: str) -> bytes:
         with pikepdf.open(io.BytesIO(pdf)) as document:
             if document.is_encrypted:
                 raise EncryptionError("the PDF is already encrypted")
+            for file in embedded:
+                document.attachments[file.filename] = pikepdf.AttachedFileSpec(
+                    document,
+                    file.content,
+                    description=file.description,
+                    filename=file.filename,
+                    mime_type=file.mime_type,
+                    relationship=pikepdf.Name.Supplement,
+                )
             out = io.BytesIO()
             document.save(out, encryption=encryption)
     except pikepdf.PasswordError as exc:
@@ -93,10 +120,10 @@ class Encryptor:
         self._executor: ProcessPoolExecutor | None = None
         self._owner = 0  # the pid that started the helper
 
-    def __call__(self, pdf: bytes, password: str) -> bytes:
+    def __call__(self, pdf: bytes, password: str, embedded: Sequence[EmbeddedFile] = ()) -> bytes:
         executor = self._running()
         try:
-            return executor.submit(encrypt_pdf, pdf, password).result()
+            return executor.submit(encrypt_pdf, pdf, password, tuple(embedded)).result()
         except BrokenProcessPool as error:
             self._forget(executor)
             raise EncryptionUnavailable(f"the encryption process stopped: {error}") from error

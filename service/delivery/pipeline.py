@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.delivery.compaction import compact_pdf
-from service.delivery.encryption import encrypt_pdf
+from service.delivery.encryption import EmbeddedFile, encrypt_pdf
 from service.delivery.holding import Holding
 from service.delivery.ledger import Claim, DeliveryState, claim, finish_run_if_done, move
 from service.delivery.mail import (
@@ -57,7 +57,13 @@ from service.errors import (
 from service.reports.builder import ReportRequest, build_report
 from service.reports.csv_export import render_csv
 from service.reports.model import ReportData, ReportFormat
-from service.reports.rendering import MailText, render_footer_html, render_mail, render_report_html
+from service.reports.rendering import (
+    MailText,
+    greeting,
+    render_footer_html,
+    render_mail,
+    render_report_html,
+)
 from service.reports.spec import ReportSpec
 from service.runtime.logs import delivery_context, run_id_var
 from service.runtime.metrics import metrics
@@ -79,6 +85,14 @@ RENDERING, SENDING = DeliveryState.rendering, DeliveryState.sending
 
 class Renderer(Protocol):
     def render(self, html: str, footer_html: str | None = None) -> bytes: ...
+
+
+class Encrypt(Protocol):
+    """``service.delivery.encryption.encrypt_pdf``, or an ``Encryptor`` running it in a helper."""
+
+    def __call__(
+        self, pdf: bytes, password: str, embedded: Sequence[EmbeddedFile] = ()
+    ) -> bytes: ...
 
 
 class Outcome(StrEnum):
@@ -123,7 +137,7 @@ class Deps:
     share_pdfs: bool = True
     #: Encrypts a PDF with a contact's password (``service.delivery.encryption.Encryptor`` in
     #: workers).
-    encrypt: Callable[[bytes, str], bytes] = encrypt_pdf
+    encrypt: Encrypt = encrypt_pdf
     #: The deliveries this process's threads hold, given back when the worker stops.
     holding: Holding = field(default_factory=Holding)
     #: Sessions for reading only, on the same database: on SQLite they read beside the one
@@ -154,7 +168,11 @@ class RunFacts:
 
 @dataclass(frozen=True)
 class Document:
-    """A report as built for one set of inputs: shared by every recipient with those inputs."""
+    """A report as built for one set of inputs: shared by every recipient with those inputs.
+
+    Nothing in it is any one recipient's: its data has no recipient name, its mail texts
+    leave the greeting's line to each mail (``service.delivery.mail.PERSONAL_LINE``).
+    """
 
     data: ReportData
     html: str
@@ -165,6 +183,9 @@ class Document:
     mails: dict[tuple[bool, bool], MailText] = field(
         default_factory=dict, compare=False, repr=False
     )
+    #: The document's exports by format ("csv"), each made once, when a recipient first
+    #: needs it.
+    exports: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def mail(self, *, encrypted: bool, csv_attached: bool) -> MailText:
         key = (encrypted, csv_attached)
@@ -174,6 +195,12 @@ class Document:
                 self.data, encrypted=encrypted, csv_attached=csv_attached
             )
         return text
+
+    def csv(self) -> bytes:
+        rows = self.exports.get("csv")
+        if rows is None:  # as for the mail: a race renders it twice, alike
+            rows = self.exports["csv"] = render_csv(self.data)
+        return rows
 
     @property
     def weight(self) -> int:
@@ -414,14 +441,15 @@ def _run_facts(session: Session, run_id: int, account_id: int) -> RunFacts:
 def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage, str]:
     """Render (shared across identical documents), encrypt per recipient, build the mail."""
     document = prepared.document
-    data = document.data
     attachments: list[Attachment] = []
     key = ""
-    mail = document.mail(
-        encrypted=prepared.password is not None,
-        csv_attached=prepared.attach_csv or prepared.report_format is ReportFormat.csv,
-    )
-    if prepared.report_format is not ReportFormat.csv:
+    password = prepared.password
+    with_csv = prepared.attach_csv or prepared.report_format is ReportFormat.csv
+    mail = document.mail(encrypted=password is not None, csv_attached=with_csv)
+    csv_name = mail.attachment_filename.rsplit(".", 1)[0] + ".csv"
+    # A protected recipient's rows never travel in clear: their CSV goes inside the
+    # encrypted PDF, which they get even when they asked for the CSV alone.
+    if prepared.report_format is not ReportFormat.csv or password is not None:
         key = document.pdf_key
         pdf = deps.cache.get_or_render(
             key,
@@ -431,19 +459,14 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
                 else _print(deps.renderer, document)
             ),
         )
-        if prepared.password is not None:  # then this recipient's alone
-            pdf = deps.encrypt(pdf, prepared.password)
+        if password is not None:  # then this recipient's alone
+            inside = [EmbeddedFile(csv_name, document.csv(), "text/csv")] if with_csv else []
+            pdf = deps.encrypt(pdf, password, inside)
         attachments.append(
-            Attachment(
-                mail.attachment_filename,
-                pdf,
-                "application/pdf",
-                reused=prepared.password is None,
-            )
+            Attachment(mail.attachment_filename, pdf, "application/pdf", reused=password is None)
         )
-    if prepared.attach_csv or prepared.report_format is ReportFormat.csv:
-        csv_name = mail.attachment_filename.rsplit(".", 1)[0] + ".csv"
-        attachments.append(Attachment(csv_name, render_csv(data), "text/csv"))
+    if with_csv and password is None:
+        attachments.append(Attachment(csv_name, document.csv(), "text/csv", reused=True))
     domain = parseaddr(deps.mail_from)[1].rpartition("@")[2] or "reportd.invalid"
     message = build_message(
         sender=deps.mail_from,
@@ -454,6 +477,7 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
         html_body=mail.html_body,
         attachments=attachments,
         message_id=make_message_id(f"delivery-{held.delivery_id}", domain),
+        personal=greeting(document.data.locale, prepared.recipient_name),
     )
     return message, key
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import secrets
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -43,6 +44,7 @@ from jinja2.utils import pass_context, pass_eval_context
 from markupsafe import Markup, escape
 
 from report_templates import TEMPLATES_DIR
+from service.delivery.mail import PERSONAL_LINE, PersonalLine
 from service.errors import InvalidInput
 from service.reports.kinds import Part, kind_of
 from service.reports.locales import normalize_locale
@@ -79,7 +81,12 @@ RowT = TypeVar("RowT")
 
 @dataclass(frozen=True)
 class MailText:
-    """A report mail before MIME encoding; header encoding is the mail module's job."""
+    """A report mail before MIME encoding; header encoding is the mail module's job.
+
+    Rendered from a shared document (no recipient name), both bodies hold the line
+    ``service.delivery.mail.PERSONAL_LINE`` where the greeting goes: :func:`greeting` makes each
+    recipient's, and ``build_message(personal=...)`` puts it in.
+    """
 
     subject: str
     text_body: str
@@ -467,11 +474,44 @@ def render_footer_html(data: ReportData) -> str:
 def render_mail(
     data: ReportData, *, encrypted: bool = False, csv_attached: bool = False
 ) -> MailText:
-    """Subject, plain-text and HTML body in the recipient's language, and the PDF's name."""
+    """Subject, plain-text and HTML body in the recipient's language, and the PDF's name.
+
+    The greeting names ``data.recipient_name``; without one (a document shared by several
+    recipients) the bodies leave its line to :func:`greeting`.
+    """
     subject = _render("mail/subject.txt", data)
+    body = {
+        "encrypted": encrypted,
+        "csv_attached": csv_attached,
+        "personal_line": "" if data.recipient_name else PERSONAL_LINE,
+    }
     return MailText(
         subject=re.sub(r"\s+", " ", subject).strip(),  # a header: never a line break
-        text_body=_render("mail/body.txt", data, encrypted=encrypted, csv_attached=csv_attached),
-        html_body=_render("mail/body.html", data, encrypted=encrypted, csv_attached=csv_attached),
+        text_body=_render("mail/body.txt", data, **body),
+        html_body=_render("mail/body.html", data, **body),
         attachment_filename=f"{attachment_basename(data)}.pdf",
+    )
+
+
+def greeting(locale: str, name: str) -> PersonalLine:
+    """``name``'s greeting in the form of ``locale`` ("Hallo Jonas Weber,", "佐藤 花子 様"),
+    as the plain and the HTML line of a mail: per recipient, a few microseconds."""
+    text, html = _greeting_forms(normalize_locale(locale))
+    return PersonalLine(
+        text=text.replace(_NAME_SLOT, name), html=html.replace(_NAME_SLOT, _escape(name))
+    )
+
+
+#: Stands for the name in a locale's greeting forms (random: no translation holds it).
+_NAME_SLOT = f"reportd-name-{secrets.token_hex(8)}"
+
+
+@functools.cache
+def _greeting_forms(locale: str) -> tuple[str, str]:
+    """The locale's greeting, plain and HTML, around ``_NAME_SLOT``: rendered once per
+    process and locale from ``mail/greeting.*``; it holds nobody's name."""
+    env = _environment(locale)
+    return (
+        env.get_template("mail/greeting.txt").render(name=_NAME_SLOT).strip(),
+        env.get_template("mail/greeting.html").render(name=_NAME_SLOT).strip(),
     )

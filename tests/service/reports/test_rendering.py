@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from service.delivery.mail import PERSONAL_LINE
 from service.errors import InvalidInput
 from service.reports.locales import SUPPORTED_LOCALES, normalize_locale
 from service.reports.model import (
@@ -24,6 +25,7 @@ from service.reports.model import (
 )
 from service.reports.rendering import (
     DEFAULT_MAX_ROWS,
+    greeting,
     render_footer_html,
     render_mail,
     render_report_html,
@@ -429,6 +431,49 @@ def test_given_a_recipient_language_when_rendering_the_mail_then_it_is_translate
     assert f'<html lang="{locale}">' in mail.html_body
     assert mail.attachment_filename == "Summary-Report_2026-11-23.pdf"
     assert mail.attachment_filename.isascii()
+
+
+#: Each locale's greeting of Jonas Weber, in the form its readers expect.
+GREETINGS = {
+    "en-US": "Hello Jonas Weber,",
+    "ja-JP": "Jonas Weber 様",
+    "zh-CN": "Jonas Weber，您好：",
+    "zh-TW": "Jonas Weber 您好：",
+    "ko-KR": "Jonas Weber 님, 안녕하세요.",
+    "de-DE": "Hallo Jonas Weber,",
+    "fr-FR": "Bonjour Jonas Weber,",
+    "es-ES": "Hola, Jonas Weber:",
+    "pt-BR": "Olá, Jonas Weber,",
+    "it-IT": "Gentile Jonas Weber,",
+}
+
+
+def test_given_a_shared_document_when_rendering_the_mail_then_the_greeting_line_is_left_open():
+    # Given a document shared by several recipients (no recipient name in it)
+    data = make_report(locale="de-DE", recipient_name="")
+
+    # When its mail text is rendered
+    mail = render_mail(data, encrypted=True)
+
+    # Then each body leaves one line, of its own, to each recipient's greeting
+    assert mail.text_body.splitlines().count(PERSONAL_LINE) == 1
+    assert mail.html_body.splitlines().count(PERSONAL_LINE) == 1
+    assert "Hallo" not in mail.text_body and "Hallo" not in mail.html_body
+
+
+@pytest.mark.parametrize("locale", sorted(GREETINGS))
+def test_given_a_recipient_when_greeting_then_the_name_is_in_the_form_of_the_locale(locale):
+    line = greeting(locale, "Jonas Weber")
+
+    assert line.text == GREETINGS[locale]
+    assert line.html == f"<p>{GREETINGS[locale]}</p>"
+
+
+def test_given_markup_in_a_name_when_greeting_then_the_html_line_escapes_it():
+    line = greeting("ja-JP", "<b>佐藤</b> & 花子")
+
+    assert line.text == "<b>佐藤</b> & 花子 様"
+    assert line.html == "<p>&lt;b&gt;佐藤&lt;/b&gt; &amp; 花子 様</p>"
 
 
 def test_given_a_classification_when_rendering_the_mail_then_subject_and_body_carry_it():
