@@ -11,13 +11,13 @@ import click
 from service.cli import App, cli, pass_app
 from service.cli.report_options import report_options, report_spec
 from service.delivery.compaction import compact_pdf
-from service.delivery.encryption import encrypt_pdf
+from service.delivery.encryption import EmbeddedFile, encrypt_pdf
 from service.delivery.pdf import PdfRenderer
 from service.directory.accounts import find_account
 from service.directory.clearance import scope_for
 from service.directory.contacts import find_contact, report_password
 from service.reports.builder import ReportRequest, build_report
-from service.reports.csv_export import render_csv
+from service.reports.csv_export import csv_filename, render_csv
 from service.reports.model import ReportFormat
 from service.reports.rendering import render_footer_html, render_report_html
 from storage.models import Contact
@@ -56,12 +56,16 @@ def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: An
         stored = session.get(Contact, target.id)
         assert stored is not None
         password = report_password(stored, app.box) if encrypt else None
-    if spec.format is ReportFormat.csv:
+    with_csv = spec.format is ReportFormat.csv or spec.attach_csv
+    if spec.format is ReportFormat.csv and not password:
         output.write_bytes(render_csv(data))
-    else:
+    else:  # a protected contact's rows travel inside the encrypted PDF, as mailed
         with PdfRenderer.from_settings(app.settings) as renderer:
             pdf = compact_pdf(renderer.render(render_report_html(data), render_footer_html(data)))
-        output.write_bytes(encrypt_pdf(pdf, password) if password else pdf)
+        if password:
+            inside = [EmbeddedFile(csv_filename(data), render_csv(data), "text/csv")]
+            pdf = encrypt_pdf(pdf, password, inside if with_csv else [])
+        output.write_bytes(pdf)
     click.echo(
         f"wrote {output}: {spec.kind.value} for {target.name} "
         f"({len(data.computers)} computers, {len(data.events)} events, "

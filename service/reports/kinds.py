@@ -18,13 +18,15 @@ from service.reports.model import EventModule, ReportFormat, ReportType
 
 
 class Part(StrEnum):
-    """A kind of rows a report can read (a field of ``ReportData``)."""
+    """A part of the data a report can read (a field of ``ReportData``): rows, or the
+    figures of the period before its own (``previous``, which the Summary compares with)."""
 
     computers = "computers"
     events = "events"
     alerts = "alerts"
     system_events = "system_events"
     policies = "policies"
+    previous = "previous"
 
 
 #: The formats every kind is made in.

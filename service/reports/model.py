@@ -14,10 +14,13 @@ from storage.rows import AlertRow, ComputerRow, EventRow, PolicyRow, SystemEvent
 
 __all__ = [
     "AlertRow",
+    "AppliedFilter",
     "Classification",
     "ComputerRow",
     "EventModule",
     "EventRow",
+    "FilterKind",
+    "PeriodCounts",
     "PolicyRow",
     "ReportFormat",
     "ReportData",
@@ -83,6 +86,38 @@ class Classification(StrEnum):
     internal = "internal"
 
 
+class FilterKind(StrEnum):
+    """How a report's own filter narrows it, as its title block names it."""
+
+    computer = "computer"
+    group = "group"
+    group_tree = "group-tree"  # the group and its sub-groups
+    policy = "policy"
+    policy_tree = "policy-tree"  # the policy and its sub-policies
+    tags = "tags"
+    untagged = "untagged"
+
+
+@dataclass(frozen=True)
+class AppliedFilter:
+    """One filter the report applies: its kind and what it names (a computer, a group's path,
+    a policy, the tags; ``#id`` when the recipient's clearance may not know the name)."""
+
+    kind: FilterKind
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PeriodCounts:
+    """A report's figures for another period of the same length (the one before its own)."""
+
+    period_start: datetime
+    period_end: datetime
+    events: int
+    alerts: int
+    system_events: int
+
+
 @dataclass(frozen=True)
 class ReportData:
     """One report as a recipient of one clearance may see it."""
@@ -103,4 +138,8 @@ class ReportData:
     policies: list[PolicyRow] = field(default_factory=list)
     #: Rows left out of the PDF tables because of the row cap (they are all in the CSV).
     truncated: dict[str, int] = field(default_factory=dict)
+    #: The report's own filters, for its title block; none when it shows the whole scope.
+    filters: tuple[AppliedFilter, ...] = ()
+    #: The same figures for the period before (the Summary compares with it).
+    previous: PeriodCounts | None = None
 

@@ -15,10 +15,9 @@ import functools
 import math
 import re
 import secrets
-import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from io import BytesIO
 from typing import Any, Generic, TypeVar
@@ -106,14 +105,22 @@ class TablePart(Generic[RowT]):
     def hidden(self) -> int:
         return self.total - len(self.rows)
 
+    def has(self, column: str) -> bool:
+        """Whether any shown row fills ``column``: an empty column takes no room."""
+        return any(getattr(row, column) for row in self.rows)
+
 
 @dataclass(frozen=True)
 class Timeline:
-    """Counts per local day (or per ``days_per_bar`` days) over the report period."""
+    """Counts per local day (or per ``days_per_bar`` days) over the report period; with
+    ``stacks``, each bar's count split by severity (or level), most severe first."""
 
     bars: list[tuple[date, int]]
     days_per_bar: int
     scale_max: int
+    stacks: list[list[tuple[str, int]]] = field(default_factory=list)
+    #: The kinds found in ``stacks``, in their order: the legend.
+    keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -200,19 +207,35 @@ def _nice_ceiling(value: int) -> int:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
-def _timeline(times: Iterable[datetime], data: ReportData, zone: tzinfo) -> Timeline:
+def _timeline(
+    items: Iterable[tuple[datetime, str]], data: ReportData, zone: tzinfo, order: Iterable[str] = ()
+) -> Timeline:
+    """Bars of ``(moment, kind)`` items; stacked by kind (in ``order``, then the rest as met)
+    when an order is given."""
     first = data.period_start.astimezone(zone).date()
     end = data.period_end.astimezone(zone)
     last = end.date() - timedelta(days=1) if end.time() == datetime.min.time() else end.date()
     days = max((last - first).days + 1, 1)
     step = math.ceil(days / MAX_TIMELINE_BARS)
-    counts = [0] * math.ceil(days / step)
-    for moment in times:
+    per_bar: list[Counter[str]] = [Counter() for _ in range(math.ceil(days / step))]
+    for moment, kind in items:
         offset = (as_utc(moment).astimezone(zone).date() - first).days
         if 0 <= offset < days:
-            counts[offset // step] += 1
+            per_bar[offset // step][kind] += 1
+    counts = [sum(bar.values()) for bar in per_bar]
     bars = [(first + timedelta(days=i * step), n) for i, n in enumerate(counts)]
-    return Timeline(bars=bars, days_per_bar=step, scale_max=_nice_ceiling(max(counts)))
+    stacks: list[list[tuple[str, int]]] = []
+    keys: list[str] = []
+    if order:
+        keys = [key for key, _ in _ordered(sum(per_bar, Counter()), order)]
+        stacks = [[(key, bar[key]) for key in keys if bar[key]] for bar in per_bar]
+    return Timeline(
+        bars=bars,
+        days_per_bar=step,
+        scale_max=_nice_ceiling(max(counts)),
+        stacks=stacks,
+        keys=keys,
+    )
 
 
 def build_view(data: ReportData, *, max_rows: int, zone: tzinfo) -> ReportView:
@@ -251,8 +274,10 @@ def build_view(data: ReportData, *, max_rows: int, zone: tzinfo) -> ReportView:
         module_usage=[(m.value, sum(m.value in c.modules for c in computers)) for m in EventModule],
         events_by_module=_ordered(Counter(e.module for e in events), kind.modules),
         events_by_severity=_ordered(Counter(e.severity for e in events), _SEVERITIES),
-        event_timeline=_timeline((e.time for e in events), data, zone),
-        system_event_timeline=_timeline((e.time for e in system_events), data, zone),
+        event_timeline=_timeline(((e.time, e.severity) for e in events), data, zone, _SEVERITIES),
+        system_event_timeline=_timeline(
+            ((e.time, e.level) for e in system_events), data, zone, _LEVELS
+        ),
         top_computers=per_computer.most_common(TOP_ROWS),
         top_names=Counter(e.name for e in events).most_common(TOP_ROWS),
         computers_with_events=len(per_computer),
@@ -284,14 +309,15 @@ def _css_string(text: str) -> Markup:
     return Markup('"' + "".join(safe) + '"')
 
 
-def _clip(text: str, ems: float) -> str:
-    """``text`` cut with "…" to about ``ems`` em: wide (CJK) characters count 1, others 0.55."""
-    used = 0.0
-    for index, char in enumerate(text):
-        used += 1.0 if unicodedata.east_asian_width(char) in "WF" else 0.55
-        if used > ems:
-            return text[: max(index - 1, 0)] + "…"
-    return text
+#: Where a long name may break: after a dot or an @ (host names, addresses, URLs), never
+#: inside a word.
+_BREAK_AFTER = re.compile(r"([.@/_])(?=\S)")
+
+
+def _breakable(value: object) -> Markup:
+    """``value`` escaped, with a line-break opportunity (``<wbr>``) after each dot, @, slash
+    and underscore, so host names and addresses wrap in a narrow cell instead of being cut."""
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(_escape(value))))
 
 
 @functools.cache
@@ -395,6 +421,13 @@ def _format_filters(locale: Locale) -> dict[str, Callable[..., str]]:
     def duration_filter(value: timedelta) -> str:
         return str(format_timedelta(value, threshold=1.5, locale=locale))
 
+    def signed_filter(value: int) -> str:
+        """A change: "+12", "−3" (a minus sign), "±0"."""
+        return _sign(value) + str(format_decimal(abs(value), locale=locale))
+
+    def signed_percent_filter(value: float) -> str:
+        return _sign(round(value * 100)) + str(format_percent(abs(value), locale=locale))
+
     return {
         "datetime": datetime_filter,
         "date": date_filter,
@@ -402,9 +435,15 @@ def _format_filters(locale: Locale) -> dict[str, Callable[..., str]]:
         "number": number_filter,
         "percent": percent_filter,
         "duration": duration_filter,
-        "clip": _clip,
+        "signed": signed_filter,
+        "signed_percent": signed_percent_filter,
+        "breakable": _breakable,
         "css_string": _css_string,
     }
+
+
+def _sign(value: float) -> str:
+    return "+" if value > 0 else "\u2212" if value < 0 else "\u00b1"
 
 
 @functools.cache
@@ -491,6 +530,15 @@ def render_mail(
         html_body=_render("mail/body.html", data, **body),
         attachment_filename=f"{attachment_basename(data)}.pdf",
     )
+
+
+@functools.cache
+def csv_headers(locale: str) -> Mapping[str, str]:
+    """The CSV export's column ids and module ids -> their names in ``locale``
+    (``_labels.html``: ``csv_columns`` and ``modules``), once per process and locale."""
+    labels = _environment(normalize_locale(locale)).get_template("_labels.html").make_module()
+    names = {**getattr(labels, "modules"), **getattr(labels, "csv_columns")}  # noqa: B009
+    return {key: str(value) for key, value in names.items()}
 
 
 def greeting(locale: str, name: str) -> PersonalLine:
