@@ -1,4 +1,4 @@
-"""Load benchmark: one Summary run to 10,000 contacts through two ``reportd worker`` processes.
+"""Load benchmark: one run to 10,000 contacts through two ``reportd worker`` processes.
 
 Everything is a real process, as deployed: two ``reportd worker`` commands (dramatiq, one
 worker process each with its Playwright driver and Chromium) on Redis (a ``redis-server`` of
@@ -7,7 +7,8 @@ PostgreSQL (its own database, dropped and created again), mailing into a ``repor
 smtp-sink`` process that writes each mail as an ``.eml`` file. The data is the sample account
 at 200 computers and 500 events (``ops/bench/fanout.py``'s), with 50 clearances (25 computer
 selections, each with and without events not related to computers) and 3 languages; every
-fourth contact has a password-protected PDF. The report is the Summary of the last 7 days.
+fourth contact has a password-protected PDF. The report is ``ops.bench.document``'s
+14-page Firewall report of the last 7 days.
 
 Printed: deliveries per second and the time to drain (from ``start_run`` sent to the run
 finished), peak memory per worker (sum of PSS of its process tree: the dramatiq processes,
@@ -53,16 +54,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ops.bench.databases import fresh_database
-from ops.bench.fanout import COMPUTERS_PER_GROUP, EVENTS, LANGUAGES, SELECTIONS, contacts_for
+from ops.bench.document import COMPUTERS_PER_GROUP, EVENTS, REPORT_TYPE, bench_dataset
+from ops.bench.fanout import LANGUAGES, SELECTIONS, contacts_for
 from ops.bench.redis_server import OwnRedis
 from service.config import Settings
 from service.delivery.ledger import FINAL_STATES, Recipients
 from service.delivery.request import new_report_run
 from service.directory.accounts import create_account
 from service.directory.importing import import_dataset, parse_dataset
-from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
-from service.reports.model import ReportType
 from service.reports.spec import ReportSpec
 from service.runtime import proctree
 from storage.db import make_engine, make_session_factory, transaction
@@ -146,10 +146,9 @@ def load_account(
     computers_per_group: int = COMPUTERS_PER_GROUP,
     events: int = EVENTS,
 ) -> int:
-    """The sample account at ``computers_per_group`` x 4 computers and ``events`` events, with
-    these roles and contacts; its id."""
-    dataset = sample_dataset(now=now, computers_per_group=computers_per_group, events_per_day=72)
-    dataset["events"] = dataset["events"][:events]
+    """The sample account at ``computers_per_group`` x 4 computers and ``events`` Firewall
+    events, with these roles and contacts; its id."""
+    dataset = bench_dataset(now, computers_per_group=computers_per_group, events=events)
     dataset["roles"] = roles
     dataset["contacts"] = people
     with transaction(sessions) as session:
@@ -468,7 +467,7 @@ def main() -> None:
     documents = len({(p["roleID"], p["locale"]) for p in people})
     print(
         f"{count} contacts ({protected} password-protected), {len(roles)} clearances x "
-        f"{len(LANGUAGES)} languages = {documents} distinct Summary reports; "
+        f"{len(LANGUAGES)} languages = {documents} distinct {REPORT_TYPE.value} reports; "
         f"{COMPUTERS_PER_GROUP * 4} computers, {EVENTS} events; loaded in "
         f"{time.perf_counter() - started:.1f} s into {args.url.split('@')[-1]}"
     )
@@ -503,7 +502,7 @@ def main() -> None:
                 run_id = new_report_run(
                     session,
                     account_id=account_id,
-                    spec=ReportSpec(kind=ReportType.summary),
+                    spec=ReportSpec(kind=REPORT_TYPE),
                     recipients=Recipients(all_contacts=True),
                     triggered_by="ops/bench/load.py",
                     period_start=now - timedelta(days=7),
