@@ -44,6 +44,7 @@ from service.errors import (
     MailTooLarge,
     ReportdError,
 )
+from service.reports.personal import PERSONAL_LINE, PersonalLine
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +86,6 @@ _RESERVED_HEADERS = frozenset(
 _MESSAGE_ID = re.compile(r"<[!-;=?A-~]+@[!-;=?A-~]+>")
 _ID_KEY = re.compile(r"[A-Za-z0-9_=+-]+(?:\.[A-Za-z0-9_=+-]+)*")
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
-#: Stands, on a line of its own, for the line of a shared mail body that is each recipient's
-#: own (the greeting; :class:`PersonalLine`). Random per process, so no report data can hold it.
-PERSONAL_LINE: Final = f"reportd-personal-line-{secrets.token_hex(8)}"
-
-
-@dataclass(frozen=True)
-class PersonalLine:
-    """One recipient's own line of a body shared by many: ``text`` takes the place of the
-    ``PERSONAL_LINE`` line of the plain text, ``html`` (markup, escaped already) that of the
-    HTML. The shared body is built and encoded once; each mail only encodes its own line."""
-
-    text: str
-    html: str
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,7 @@ class Document:
     """A report as built for one set of inputs: shared by every recipient with those inputs.
 
     Nothing in it is any one recipient's: its data has no recipient name, its mail texts
-    leave the greeting's line to each mail (``service.delivery.mail.PERSONAL_LINE``).
+    leave the greeting's line to each mail (``service.reports.personal.PERSONAL_LINE``).
     """
 
     data: ReportData

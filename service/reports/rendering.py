@@ -43,7 +43,6 @@ from jinja2.utils import pass_context, pass_eval_context
 from markupsafe import Markup, escape
 
 from report_templates import TEMPLATES_DIR
-from service.delivery.mail import PERSONAL_LINE, PersonalLine
 from service.errors import InvalidInput
 from service.reports.kinds import Part, kind_of
 from service.reports.locales import normalize_locale
@@ -55,6 +54,7 @@ from service.reports.model import (
     ReportData,
     SystemEventRow,
 )
+from service.reports.personal import PERSONAL_LINE, PersonalLine
 
 #: Languages reports and mails are written in (IETF tags, as stored on contacts).
 #: Rows per PDF table; the rest is counted in a note and is in the CSV export. Each page
@@ -83,7 +83,7 @@ class MailText:
     """A report mail before MIME encoding; header encoding is the mail module's job.
 
     Rendered from a shared document (no recipient name), both bodies hold the line
-    ``service.delivery.mail.PERSONAL_LINE`` where the greeting goes: :func:`greeting` makes each
+    ``service.reports.personal.PERSONAL_LINE`` where the greeting goes: :func:`greeting` makes each
     recipient's, and ``build_message(personal=...)`` puts it in.
     """
 

@@ -24,9 +24,7 @@ from service.config import Settings, SmtpSecurity
 from service.delivery.mail import (
     END_OF_DATA,
     MESSAGE_POLICY,
-    PERSONAL_LINE,
     Attachment,
-    PersonalLine,
     SmtpConfig,
     build_message,
     flatten,
@@ -43,6 +41,7 @@ from service.errors import (
     MailRejected,
     MailTooLarge,
 )
+from service.reports.personal import PERSONAL_LINE, PersonalLine
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 JAPANESE_SUBJECT = "週次サマリーレポート"

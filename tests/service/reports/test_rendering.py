@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from service.delivery.mail import PERSONAL_LINE
 from service.errors import InvalidInput
 from service.reports.locales import SUPPORTED_LOCALES, normalize_locale
 from service.reports.model import (
@@ -26,6 +25,7 @@ from service.reports.model import (
     ReportType,
     SystemEventRow,
 )
+from service.reports.personal import PERSONAL_LINE
 from service.reports.rendering import (
     DEFAULT_MAX_ROWS,
     greeting,
