@@ -20,14 +20,13 @@ from pydantic import BaseModel, ValidationError
 
 from service.errors import InvalidInput
 from service.reports.kinds import BY_TYPE, KINDS
-from service.reports.model import Classification, ReportFormat, ReportType
+from service.reports.model import Classification, ReportFormat, ReportType, TimeUnit
 from service.reports.spec import (
     ComputerFilter,
     CustomRange,
     RelativeRange,
     ReportSpec,
     TagFilter,
-    TimeUnit,
     describe,
 )
 from storage.scoped import ComputerFilterType, TagFilterType

@@ -113,6 +113,7 @@ def build_report(
         policies=rows[Part.policies],
         filters=applied_filters(session, scope, flt),
         previous=rows[Part.previous] or None,
+        span=request.spec.span,
     )
 
 

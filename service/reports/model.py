@@ -21,11 +21,13 @@ __all__ = [
     "EventRow",
     "FilterKind",
     "PeriodCounts",
+    "PeriodSpan",
     "PolicyRow",
     "ReportFormat",
     "ReportData",
     "ReportType",
     "SystemEventRow",
+    "TimeUnit",
 ]
 
 
@@ -107,6 +109,25 @@ class AppliedFilter:
     name: str = ""
 
 
+class TimeUnit(StrEnum):
+    """The SDK's ``TimeRange.units``. Hours are elapsed time; days, weeks and months are
+    calendar ones in the window's zone (the month before 31 March ends on 28 February)."""
+
+    hour = "hour"
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+@dataclass(frozen=True)
+class PeriodSpan:
+    """The window as it was asked for ("the last 1 month"): what the report calls it, rather
+    than its length in days ("4 weeks" for a month)."""
+
+    value: int
+    unit: TimeUnit
+
+
 @dataclass(frozen=True)
 class PeriodCounts:
     """A report's figures for another period of the same length (the one before its own)."""
@@ -142,4 +163,5 @@ class ReportData:
     filters: tuple[AppliedFilter, ...] = ()
     #: The same figures for the period before (the Summary compares with it).
     previous: PeriodCounts | None = None
-
+    #: The window as asked ("1 month"), when it was asked as the last N units.
+    span: PeriodSpan | None = None

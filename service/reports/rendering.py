@@ -36,6 +36,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
+from babel.units import format_unit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
@@ -489,9 +490,19 @@ def _context(data: ReportData) -> dict[str, Any]:
         "zone_label": f"{data.time_zone} ({get_timezone_gmt(generated, locale=babel_locale)})",
         "period_days": format_interval(start, max(last, start), "yMMMd", locale=babel_locale),
         "period_length": data.period_end - data.period_start,
+        "period_label": _period_label(data, babel_locale),
         "page_number": _PAGE_NUMBER,
         "total_pages": _TOTAL_PAGES,
     }
+
+
+def _period_label(data: ReportData, locale: Locale) -> str:
+    """What the report calls its window: as asked ("1 month", "3 Monate"), else its length."""
+    if data.span is not None:
+        unit = f"duration-{data.span.unit.value}"
+        return str(format_unit(data.span.value, unit, length="long", locale=locale))
+    length = data.period_end - data.period_start
+    return str(format_timedelta(length, threshold=1.5, locale=locale))
 
 
 def _render(template: str, data: ReportData, **extra: Any) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +42,7 @@ from pydantic import (
 
 from service.errors import InvalidInput
 from service.reports.kinds import BY_TEMPLATE_ID, BY_TYPE, kind_of, known_templates
-from service.reports.model import Classification, ReportFormat, ReportType
+from service.reports.model import Classification, PeriodSpan, ReportFormat, ReportType, TimeUnit
 from service.reports.wallclock import first_showing, wall
 from storage.scoped import FILTER_ID, ComputerFilterType, ReportFilter, TagFilterType
 
@@ -53,16 +52,6 @@ MAX_PERIOD_COUNT = 3660
 MAX_MILLIS = round(datetime(9998, 12, 31, tzinfo=UTC).timestamp() * 1000)
 #: Largest ID the tables hold (PostgreSQL's int4).
 MAX_ID = 2**31 - 1
-
-
-class TimeUnit(StrEnum):
-    """The SDK's ``TimeRange.units``. Hours are elapsed time; days, weeks and months are
-    calendar ones in the window's zone (the month before 31 March ends on 28 February)."""
-
-    hour = "hour"
-    day = "day"
-    week = "week"
-    month = "month"
 
 
 StrictCount = Annotated[int, Field(strict=True, ge=1, le=MAX_PERIOD_COUNT)]
@@ -88,6 +77,11 @@ class RelativeRange(_Shape):
 
     units: TimeUnit
     value: StrictCount
+
+    @property
+    def span(self) -> PeriodSpan:
+        """The window as asked ("the last 1 month"): what a report calls it."""
+        return PeriodSpan(value=self.value, unit=self.units)
 
 
 class CustomRange(_Shape):
@@ -249,6 +243,13 @@ class ReportSpec(_Shape):
             tag_filter=tags.type,
             tags=frozenset(tags.tags or ()),
         )
+
+    @property
+    def span(self) -> PeriodSpan | None:
+        """The window as asked, for the report to call it by ("1 Monat", not "4 Wochen" for
+        the month before 31 March); None for a custom window (the report names its length)."""
+        window = self.time_range
+        return window.span if isinstance(window, RelativeRange) else None
 
     def period(self, *, end: datetime, time_zone: str = "UTC") -> tuple[datetime, datetime]:
         """The window the report covers (see :func:`period_of`)."""

@@ -20,10 +20,12 @@ from service.reports.model import (
     EventRow,
     FilterKind,
     PeriodCounts,
+    PeriodSpan,
     PolicyRow,
     ReportData,
     ReportType,
     SystemEventRow,
+    TimeUnit,
 )
 from service.reports.personal import PERSONAL_LINE
 from service.reports.rendering import (
@@ -684,3 +686,31 @@ def test_given_a_summary_when_rendering_then_it_ends_with_where_every_row_is_not
     assert "Anti-Malware Report" in tail and "Alert Report" in tail
     assert "<th>Details</th>" not in html  # no table of raw events
     assert html.count("event-") <= 10  # the top ten names only
+
+
+@pytest.mark.parametrize(
+    ("locale", "asked", "expected"),
+    [
+        ("de-DE", PeriodSpan(1, TimeUnit.month), "(1 Monat)"),
+        ("en-US", PeriodSpan(3, TimeUnit.month), "(3 months)"),
+        ("ja-JP", PeriodSpan(1, TimeUnit.month), "(1 か月)"),
+        ("en-US", PeriodSpan(24, TimeUnit.hour), "(24 hours)"),
+        ("de-DE", None, "(4 Wochen)"),  # a window asked some other way: its length
+    ],
+)
+def test_given_the_last_months_when_rendering_then_the_period_is_called_months(
+    locale, asked, expected
+):
+    # Given a report of the month before 1 April in Tokyo (29 days: "4 weeks" by length)
+    data = make_report(
+        ReportType.computer,
+        locale,
+        period_start=datetime(2026, 2, 28, 15, 0, tzinfo=UTC),
+        period_end=datetime(2026, 3, 31, 15, 0, tzinfo=UTC),
+        span=asked,
+    )
+
+    # When it is rendered, Then its title calls the period as it was asked
+    html = render_report_html(data)
+    period = html[html.index("<dd>", html.index('<dl class="facts">')) :]
+    assert expected in period[: period.index("</dd>")]

@@ -20,14 +20,13 @@ from service.cli.report_options import report_json, report_options, report_spec
 from service.config import Settings
 from service.directory.accounts import find_account
 from service.errors import InvalidInput
-from service.reports.model import Classification, ReportFormat, ReportType
+from service.reports.model import Classification, ReportFormat, ReportType, TimeUnit
 from service.reports.spec import (
     ComputerFilter,
     CustomRange,
     RelativeRange,
     ReportSpec,
     TagFilter,
-    TimeUnit,
     period_of,
 )
 from service.scheduling.scheduler import request_run_now, tick
