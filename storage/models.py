@@ -466,6 +466,8 @@ class ReportRun(Base):
     fanout_cursor: Mapped[int | None] = mapped_column(BigInteger, default=None)
     #: When the fan-out last queued a slice while some were left; None once all are queued.
     fanout_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Deliveries left out because their report held nothing (``skipIfEmpty``).
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RenderedPdf(Base):
@@ -488,7 +490,8 @@ class RenderedPdf(Base):
 
 
 class Delivery(Base):
-    """One recipient's copy of a run: pending -> rendering -> sending -> sent, or failed.
+    """One recipient's copy of a run: pending -> rendering -> sending -> sent, or failed, or
+    skipped (its report held nothing and the run asked to leave such out).
 
     A worker owns a delivery while ``lease_until`` is in the future and ``claim_token`` is
     its own; a lapsed lease lets the reconciler hand it to another. ``possible_duplicate``

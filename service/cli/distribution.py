@@ -111,7 +111,8 @@ def print_outcomes(app: App, run_id: int) -> None:
         ).all()
     state = "finished" if run.finished else "in progress"
     click.echo(
-        f"run {run.id}: {run.report_type}, {state}, {run.sent} sent, {run.failed} failed"
+        f"run {run.id}: {run.report_type}, {state}, {run.sent} sent, {run.failed} failed,"
+        f" {run.skipped} skipped"
         f" of {run.total}  (period {run.period_start:%Y-%m-%d %H:%M} to"
         f" {run.period_end:%Y-%m-%d %H:%M} UTC, by {run.triggered_by})"
     )
@@ -197,7 +198,8 @@ def runs_list(app: App, limit: int) -> None:
             state = "finished" if run.finished else "open"
             click.echo(
                 f"{run.id:>6}  {run.created:%Y-%m-%d %H:%M}  {run.report_type:<22} {state:<8}"
-                f" {run.sent}/{run.total} sent, {run.failed} failed  {run.triggered_by}"
+                f" {run.sent}/{run.total} sent, {run.failed} failed, {run.skipped} skipped"
+                f"  {run.triggered_by}"
             )
 
 

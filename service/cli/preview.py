@@ -19,7 +19,7 @@ from service.directory.contacts import find_contact, report_password
 from service.reports.builder import ReportRequest, build_report
 from service.reports.csv_export import csv_filename, render_csv
 from service.reports.model import ReportFormat
-from service.reports.rendering import render_footer_html, render_report_html
+from service.reports.rendering import holds_nothing, render_footer_html, render_report_html
 from storage.models import Contact
 from storage.records import load_role
 
@@ -56,6 +56,12 @@ def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: An
         stored = session.get(Contact, target.id)
         assert stored is not None
         password = report_password(stored, app.box) if encrypt else None
+    if spec.skip_if_empty and holds_nothing(data):
+        click.echo(
+            f"nothing written: {target.name} would get no mail, the {spec.kind.value} report"
+            " holds nothing of its period (--skip-if-empty)"
+        )
+        return
     with_csv = spec.format is ReportFormat.csv or spec.attach_csv
     if spec.format is ReportFormat.csv and not password:
         output.write_bytes(render_csv(data))

@@ -5,9 +5,11 @@ The database is the truth; queue messages only carry delivery ids. A delivery mo
 ::
 
     pending ──claim──> rendering ──> sending ──> sent
-       ^                  │  │          │
-       └── retry later ───┘  │          ├──> pending (4xx / unknown outcome: retry later)
-                             └──────────┴──> failed  (permanent, or out of attempts)
+       ^                  │  │  │       │
+       └── retry later ───┘  │  │       ├──> pending (4xx / unknown outcome: retry later)
+                             │  └───────┴──> failed  (permanent, or out of attempts)
+                             └─────────────> skipped (the report held nothing and the run
+                                                      asked to leave such out: not mailed)
 
 and a claim whose lease lapsed (a worker died) may be taken over from rendering or sending;
 taking over from sending marks the delivery a possible duplicate. Every change is a
@@ -58,9 +60,10 @@ class DeliveryState(StrEnum):
     sending = "sending"
     sent = "sent"
     failed = "failed"
+    skipped = "skipped"
 
 
-FINAL_STATES = frozenset({DeliveryState.sent, DeliveryState.failed})
+FINAL_STATES = frozenset({DeliveryState.sent, DeliveryState.failed, DeliveryState.skipped})
 #: States whose owner may have died; a lapsed lease lets another worker take over.
 LEASED_STATES = (DeliveryState.rendering, DeliveryState.sending)
 
@@ -454,6 +457,7 @@ _FINISH = (
         finished=bindparam("now"),
         sent=_counted(DeliveryState.sent),
         failed=_counted(DeliveryState.failed),
+        skipped=_counted(DeliveryState.skipped),
     )
 )
 _FORGET_PDFS = delete(_pdfs).where(_pdfs.c.run_id == bindparam("run_id"))

@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.delivery.compaction import compact_pdf
 from service.delivery.encryption import EmbeddedFile, encrypt_pdf
 from service.delivery.holding import Holding
-from service.delivery.ledger import Claim, DeliveryState, claim, finish_run_if_done, move
+from service.delivery.ledger import (
+    FINAL_STATES,
+    Claim,
+    DeliveryState,
+    claim,
+    finish_run_if_done,
+    move,
+)
 from service.delivery.mail import (
     Attachment,
     SmtpConfig,
@@ -60,6 +67,7 @@ from service.reports.model import ReportData, ReportFormat
 from service.reports.rendering import (
     MailText,
     greeting,
+    holds_nothing,
     render_footer_html,
     render_mail,
     render_report_html,
@@ -79,6 +87,8 @@ MIN_BACKOFF = timedelta(seconds=15)
 MAX_BACKOFF = timedelta(minutes=30)
 #: Runs whose facts a worker keeps (a few hundred bytes each).
 RUN_BUDGET = 256
+#: Why a delivery was not mailed, in the ledger (its last error and its transition's note).
+NOTHING_TO_SEND = "skipped: the report holds nothing of its period (skipIfEmpty)"
 #: The states a claimed delivery is in while its worker holds it.
 RENDERING, SENDING = DeliveryState.rendering, DeliveryState.sending
 
@@ -100,6 +110,7 @@ class Outcome(StrEnum):
     failed = "failed"
     retry = "retry"  # back to pending; the message should be retried after ``retry_in``
     skipped = "skipped"  # not ours: final already, or another worker holds it
+    empty = "empty"  # its report held nothing and the run leaves such out: recorded skipped
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,8 @@ class Prepared:
     password: str | None
     report_format: ReportFormat
     attach_csv: bool
+    #: Leave the recipient out when the report holds nothing of its period.
+    skip_if_empty: bool = False
 
 
 def deliver(delivery_id: int, *, deps: Deps) -> Result:
@@ -282,6 +295,8 @@ def _deliver_claimed(held: Claim, prepared: Prepared | ReportdError, deps: Deps)
     try:
         if isinstance(prepared, ReportdError):
             raise prepared
+        if prepared.skip_if_empty and holds_nothing(prepared.document.data):
+            return _settle(held, deps, DeliveryState.skipped, NOTHING_TO_SEND, held_in=RENDERING)
         message, key = _compose(held, prepared, deps)
     except TransientFailure as error:
         return _retry(held, deps, str(error), held_in=RENDERING)
@@ -418,6 +433,7 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
         password=password,
         report_format=run.spec.format,
         attach_csv=run.spec.attach_csv,
+        skip_if_empty=run.spec.skip_if_empty,
         run_id=run.run_id,
         account_id=run.account_id,
     )
@@ -565,7 +581,7 @@ def _settle(
                 run_id = session.scalar(
                     select(Delivery.run_id).where(Delivery.id == held.delivery_id)
                 )
-            final = to in (DeliveryState.sent, DeliveryState.failed)
+            final = to in FINAL_STATES
             if final and run_id is not None and finish_run_if_done(session, run_id, now=now):
                 metrics().runs_finished.inc()
         return True
@@ -576,6 +592,7 @@ def _settle(
     outcome = {
         DeliveryState.sent: Outcome.sent,
         DeliveryState.failed: Outcome.failed,
+        DeliveryState.skipped: Outcome.empty,
         DeliveryState.pending: Outcome.retry,
     }[to]
     return Result(outcome, detail=note)

@@ -160,6 +160,15 @@ def events_sorted(data: ReportData) -> list[EventRow]:
     return sorted(data.events, key=lambda e: as_utc(e.time), reverse=True)
 
 
+def holds_nothing(data: ReportData) -> bool:
+    """Whether the report holds nothing of its period: no row of its kind's content (the
+    Summary: no security event, alert or system event; an events report: none of its
+    modules' events; Computer and Security Module Usage, of no period: no computer). The one
+    check behind ``skipIfEmpty``."""
+    content = kind_of(data.report_type).content
+    return not any(getattr(data, part.value) for part in content)
+
+
 def computers_sorted(data: ReportData) -> list[ComputerRow]:
     return sorted(data.computers, key=lambda c: (computer_name(c).casefold(), c.id))
 

@@ -13,7 +13,9 @@ The JSON, in the SDK's names (``deepsecurity.models`` 20.0), with reportd's exte
   task's occurrence, or now); or reportd's fixed window ``startTime`` and ``endTime`` (epoch
   milliseconds, as the SDK's times; the SDK's ``TimeRange`` ignores them when it reads);
 - ``computerFilter`` and ``tagFilter`` as the SDK's (``smartFolderID`` names a smart folder);
-- ``attachCSV`` (reportd): the CSV rows attached next to the PDF.
+- ``attachCSV`` (reportd): the CSV rows attached next to the PDF;
+- ``skipIfEmpty`` (reportd): a recipient whose report holds nothing of its period is not
+  mailed; the delivery is recorded ``skipped`` with the reason.
 
 Invalid input is an ``InvalidInput`` naming the JSON field (``timeRange.value: ...``).
 """
@@ -192,6 +194,9 @@ class ReportSpec(_Shape):
     computer_filter: ComputerFilter = Field(ALL_COMPUTERS, alias="computerFilter")
     tag_filter: TagFilter = Field(ALL_TAGS, alias="tagFilter")
     attach_csv: bool = Field(False, alias="attachCSV")
+    #: reportd's: a recipient whose report holds nothing of its period is not mailed; the
+    #: delivery ends ``skipped``, with the reason (``service.reports.rendering.holds_nothing``).
+    skip_if_empty: bool = Field(False, alias="skipIfEmpty", strict=True)
 
     @model_validator(mode="after")
     def _made_by_reportd(self) -> ReportSpec:

@@ -31,6 +31,7 @@ from service.reports.personal import PERSONAL_LINE
 from service.reports.rendering import (
     DEFAULT_MAX_ROWS,
     greeting,
+    holds_nothing,
     render_footer_html,
     render_mail,
     render_report_html,
@@ -714,3 +715,25 @@ def test_given_the_last_months_when_rendering_then_the_period_is_called_months(
     html = render_report_html(data)
     period = html[html.index("<dd>", html.index('<dl class="facts">')) :]
     assert expected in period[: period.index("</dd>")]
+
+
+@pytest.mark.parametrize(
+    ("report_type", "changes", "empty"),
+    [
+        # a Summary listing computers but nothing of its period holds nothing
+        (ReportType.summary, {"events": [], "alerts": [], "system_events": []}, True),
+        (ReportType.summary, {"events": [], "system_events": []}, False),  # an alert
+        (ReportType.firewall, {"events": []}, True),
+        (ReportType.firewall, {}, False),
+        (ReportType.alert, {"alerts": []}, True),
+        (ReportType.system_event, {}, False),
+        # kinds of no period: their computers
+        (ReportType.computer, {"events": [], "alerts": [], "system_events": []}, False),
+        (ReportType.security_module_usage, {"computers": []}, True),
+    ],
+)
+def test_given_a_report_when_asked_whether_it_holds_nothing_then_its_kinds_content_decides(
+    report_type, changes, empty
+):
+    # Given a report of this kind, When asked what skipIfEmpty asks, Then its content decides
+    assert holds_nothing(make_report(report_type, **changes)) is empty
