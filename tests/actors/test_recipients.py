@@ -31,7 +31,7 @@ from service.directory.secretbox import SecretBox
 from service.reports.rendering import _translations
 from storage.db import transaction
 from storage.models import Role
-from tests.actors.conftest import NOW, SECRET, World
+from tests.actors.conftest import ALEX, JONAS, NOW, PASSWORDS, SECRET, World
 
 #: The sample's computers by clearance: the Web Team sees the web servers and the frontends.
 WEB = [f"{stem}-{n:02d}" for stem in ("web", "fron") for n in range(1, 7)]
@@ -228,3 +228,29 @@ def test_one_run_in_ten_languages_gives_each_recipient_their_own_mail(
         body = mail.get_body(("plain",)).get_content()
         others = [p.name for p, _ in recipients if p.name != person.name]
         assert not any(name in body for name in others)
+
+
+def test_the_csv_format_gives_a_protected_contact_a_protected_pdf_carrying_the_csv(
+    world: World, renderer: PdfRenderer
+) -> None:
+    # Given the sample's contacts, Jonas's reports password protected
+    # When a run asks for the CSV format
+    with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
+        run_id, _ = world.new_run(report_type="computer", format="csv")
+        worker.start_run(run_id)
+        world.wait_finished(run_id)
+
+    # Then Jonas gets no CSV in clear, but an encrypted PDF with the CSV inside
+    [jonas] = world.mails_to(JONAS)
+    types = [part.get_content_type() for part in jonas.iter_attachments()]
+    assert types == ["application/pdf"]
+    pdf = pdf_of(jonas)
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(io.BytesIO(pdf))
+    with pikepdf.open(io.BytesIO(pdf), password=PASSWORDS[JONAS]) as opened:
+        [(name, spec)] = opened.attachments.items()
+        inside = spec.get_file().read_bytes()
+    assert name.endswith(".csv") and "web-01" in inside.decode("utf-8-sig")
+    # ... and the unprotected get the CSV alone, as before
+    [alex] = world.mails_to(ALEX)
+    assert [part.get_content_type() for part in alex.iter_attachments()] == ["text/csv"]
