@@ -1,20 +1,23 @@
-"""The two actors of a report run. Thin: they take ids, call the service, map the outcome.
+"""The actors of a report run. Thin: they take ids, call the service, map the outcome.
 
-``start_run`` fans a run out into one ``deliver`` message per pending delivery; ``deliver``
-does one recipient. Both are idempotent: the delivery ledger decides, not the message.
-Sending either waits out a short broker outage (:class:`PatientActor`).
+``start_run`` fans a run out in slices (``service.delivery.fanout``): it queues the first slice of
+``deliver`` messages, and ``continue_run``, riding in the middle of each slice, queues the
+next one at the back of the queue, so that runs take turns. ``deliver`` does one recipient.
+All are idempotent: the delivery ledger decides, not the message. Sending waits out a short
+broker outage (:class:`PatientActor`, ``actors.enqueue``).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
 
 from actors import runtime
 from actors.broker import DELIVERIES_QUEUE, RUNS_QUEUE
-from service.delivery.ledger import pending_delivery_ids
+from actors.enqueue import send_all
+from service.delivery.fanout import take_slice
 from service.delivery.pipeline import Outcome
 from service.delivery.pipeline import deliver as deliver_one
 from service.runtime.outages import BROKER_UNREACHABLE, wait_out
@@ -58,11 +61,36 @@ class PatientActor(dramatiq.Actor):  # type: ignore[type-arg]
 
 @dramatiq.actor(actor_class=PatientActor, queue_name=RUNS_QUEUE, max_retries=MAX_MESSAGE_RETRIES)
 def start_run(run_id: int) -> None:
-    """Enqueue one ``deliver`` per delivery of the run that is still pending."""
+    """Queue the run's first slice, or its next one when its fan-out is started again."""
+    _fan_out(run_id, number=0, expected=None, resume=True)
+
+
+@dramatiq.actor(
+    actor_class=PatientActor, queue_name=DELIVERIES_QUEUE, max_retries=MAX_MESSAGE_RETRIES
+)
+def continue_run(run_id: int, cursor: int, number: int) -> None:
+    """Queue the run's next slice at the back of the queue, if its cursor is still ``cursor``."""
+    _fan_out(run_id, number=number, expected=cursor, resume=False)
+
+
+def _fan_out(run_id: int, *, number: int, expected: int | None, resume: bool) -> None:
     with transaction(runtime.deps().sessions) as session:
-        ids = pending_delivery_ids(session, run_id)
-    for delivery_id in ids:
-        deliver.send(delivery_id)
+        taken = take_slice(
+            session,
+            run_id,
+            number=number,
+            expected=expected,
+            resume=resume,
+            now=datetime.now(UTC),
+        )
+    if taken is None or not taken.delivery_ids:
+        return
+    messages = [deliver.message(delivery_id) for delivery_id in taken.delivery_ids]
+    if taken.more:
+        # In the middle: the next slice is queued while half of this one still waits.
+        marker = continue_run.message(run_id, taken.cursor, taken.number + 1)
+        messages.insert(len(messages) // 2, marker)
+    send_all(deliver.broker, messages)
 
 
 @dramatiq.actor(
@@ -79,4 +107,4 @@ def deliver(delivery_id: int) -> None:
         raise dramatiq.Retry(result.detail, delay=int(delay * 1000))
 
 
-ACTORS = (start_run, deliver)
+ACTORS = (start_run, continue_run, deliver)

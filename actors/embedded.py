@@ -36,15 +36,19 @@ class EmbeddedWorker:
         self.stop()
 
     def start_run(self, run_id: int) -> None:
-        from actors.delivery import start_run
+        self.start_runs([run_id])
 
-        start_run.send(run_id)
+    def start_runs(self, run_ids: list[int]) -> None:
+        from actors.delivery import start_run
+        from actors.enqueue import send_all
+
+        send_all(self.broker, [start_run.message(run_id) for run_id in run_ids])
 
     def enqueue_deliveries(self, delivery_ids: list[int]) -> None:
         from actors.delivery import deliver
+        from actors.enqueue import send_all
 
-        for delivery_id in delivery_ids:
-            deliver.send(delivery_id)
+        send_all(self.broker, [deliver.message(delivery_id) for delivery_id in delivery_ids])
 
     def stop(self) -> None:
         self.worker.stop()

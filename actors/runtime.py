@@ -46,6 +46,25 @@ def configure(deps: Deps | None) -> None:
         _deps = deps
 
 
+def built() -> Deps | None:
+    """This process's collaborators if they were built, without building them."""
+    with _lock:
+        return _deps
+
+
+def close(deps: Deps) -> None:
+    """Stop what ``deps`` started: Chromium, the encryption helper, SMTP connections, the
+    database pool. A worker stopping, or the API and CLI at exit, leave no child behind."""
+    for stop in (
+        getattr(deps.renderer, "close", None),
+        getattr(deps.encrypt, "close", None),
+        deps.connections.close_all,
+        deps.sessions.kw["bind"].dispose,
+    ):
+        if stop is not None:
+            stop()
+
+
 def deps() -> Deps:
     global _deps
     with _lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -12,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: restart, a fail-over) before connecting fails: the wait of a pool for a connection, as
 #: HikariCP's ``connectionTimeout`` and psycopg_pool's ``getconn`` default to.
 RECONNECT_WAIT = 30.0
+#: Seconds a pooled connection may rest before it is pinged at its next use.
+PING_IDLE_AFTER = 1.0
+#: Where a pooled connection's record keeps when it was last given back (monotonic seconds).
+_RETURNED = "reportd_returned_at"
 #: The first and the longest pause between two connection attempts (seconds).
 RECONNECT_PAUSE = 0.05
 RECONNECT_MAX_PAUSE = 1.0
@@ -30,8 +36,9 @@ RECONNECT_MAX_PAUSE = 1.0
 def make_engine(url: str, *, reconnect_wait: float = RECONNECT_WAIT, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout.
 
-    A server database is pinged before each use of a pooled connection, and a connection
-    lost after the engine had connected once is re-established for up to ``reconnect_wait``
+    A pooled connection of a server database that rested a while is pinged before use
+    (``_ping_when_idle``), and a connection lost after the engine had connected once is
+    re-established for up to ``reconnect_wait``
     seconds: a database restart delays work instead of failing it (a mail already sent is
     then still recorded). The first connection fails at once, so a wrong URL or a server
     that is not there is reported without waiting.
@@ -44,7 +51,6 @@ def make_engine(url: str, *, reconnect_wait: float = RECONNECT_WAIT, **kwargs: A
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     if parsed.get_backend_name() == "postgresql":
         # Sessions in UTC: timestamps come back as datetime.UTC, which UTCDateTime passes
         # through as they are instead of converting ten thousand of them per report.
@@ -55,7 +61,37 @@ def make_engine(url: str, *, reconnect_wait: float = RECONNECT_WAIT, **kwargs: A
     engine = create_engine(url, **kwargs)
     if reconnect_wait > 0:
         event.listen(engine, "do_connect", _Reconnect(reconnect_wait))
+    _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine, idle: float = PING_IDLE_AFTER) -> None:
+    """Ping a pooled connection before use when the server may have dropped it.
+
+    ``pool_pre_ping`` pings at every checkout: a round trip before each of a delivery's
+    four transactions (0.58 against 0.34 ms of the client's CPU for a one-statement
+    transaction). A server that closes a connection (a restart, a fail-over, a terminated
+    backend) leaves its socket readable while the connection rests in the pool, which a
+    zero-time ``select`` sees without a round trip: then, or when the connection rested
+    longer than ``idle`` seconds, it is pinged, and replaced when it does not answer.
+    """
+    broken = engine.dialect.loaded_dbapi.Error
+
+    def fresh(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        rested = time.monotonic() - record.info.get(_RETURNED, 0.0)
+        if rested < idle and not _readable(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except broken as error:
+            raise DisconnectionError(f"a pooled connection was lost: {error}") from error
+
+    event.listen(engine.pool, "connect", fresh)
+    event.listen(engine.pool, "checkin", fresh)
+    event.listen(engine.pool, "checkout", checkout)
 
 
 class _Reconnect:
@@ -175,3 +211,13 @@ def refresh_statistics(session: Session, tables: Sequence[str]) -> None:
         return
     for table in tables:
         session.execute(text(f'ANALYZE "{table}"'))
+
+
+def _readable(dbapi_connection: Any) -> bool:
+    """Whether a resting connection's socket has something to read: the server closed it or
+    said why it will (nothing else arrives unasked on an idle connection)."""
+    try:
+        ready, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True  # no socket any more: let the ping say so
+    return bool(ready)

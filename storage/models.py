@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -486,6 +487,12 @@ class ReportRun(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     sent: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    #: The last delivery id the sliced fan-out queued (``service.delivery.fanout``); None before it.
+    fanout_cursor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: When the fan-out last queued a slice while some were left; None once all are queued.
+    fanout_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Deliveries left out because their report held nothing (``skipIfEmpty``).
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RenderedPdf(Base):
@@ -508,7 +515,8 @@ class RenderedPdf(Base):
 
 
 class Delivery(Base):
-    """One recipient's copy of a run: pending -> rendering -> sending -> sent, or failed.
+    """One recipient's copy of a run: pending -> rendering -> sending -> sent, or failed, or
+    skipped (its report held nothing and the run asked to leave such out).
 
     A worker owns a delivery while ``lease_until`` is in the future and ``claim_token`` is
     its own; a lapsed lease lets the reconciler hand it to another. ``possible_duplicate``

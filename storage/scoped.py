@@ -552,3 +552,102 @@ def count_scope(session: Session, scope: Scope, start: datetime, end: datetime) 
         ),
         policies=scalar(select(func.count()).select_from(viewable_policy_ids(scope).subquery())),
     )
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """How many security events, alerts and system events a scope and filter allow in a
+    window: a report's figures for another period (the one before it)."""
+
+    events: int
+    alerts: int
+    system_events: int
+
+
+def count_window(
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    *,
+    modules: frozenset[str] | None = None,
+    report_filter: ReportFilter = ALL,
+) -> WindowCounts:
+    """The counts of ``[start, end)`` as the report's own statements would find the rows,
+    in one statement."""
+    if scope.is_empty:
+        return WindowCounts(0, 0, 0)
+    visible = visible_computer_ids(scope, report_filter)
+
+    def about_allowed(column: InstrumentedAttribute[int | None]) -> ColumnElement[bool]:
+        # _about_allowed, on the one ``visible`` (its CTEs may appear once in a statement)
+        related = column.in_(visible)
+        if scope.not_related_to_computers and not report_filter.narrows_computers:
+            return or_(related, column.is_(None))
+        return related
+
+    events = select(func.count(SecurityEvent.id)).where(
+        SecurityEvent.account_id == scope.account_id,
+        SecurityEvent.time >= start,
+        SecurityEvent.time < end,
+        SecurityEvent.computer_id.in_(visible),
+    )
+    if modules is not None:
+        events = events.where(SecurityEvent.module.in_(sorted(modules)))
+    alerts = select(func.count(Alert.id)).where(
+        Alert.account_id == scope.account_id,
+        Alert.raised >= start,
+        Alert.raised < end,
+        about_allowed(Alert.computer_id),
+    )
+    system_events = select(func.count(SystemEvent.id)).where(
+        SystemEvent.account_id == scope.account_id,
+        SystemEvent.time >= start,
+        SystemEvent.time < end,
+        about_allowed(SystemEvent.computer_id),
+    )
+    row = session.execute(
+        select(events.scalar_subquery(), alerts.scalar_subquery(), system_events.scalar_subquery())
+    ).one()
+    return WindowCounts(events=int(row[0]), alerts=int(row[1]), system_events=int(row[2]))
+
+
+def filter_subject(session: Session, scope: Scope, report_filter: ReportFilter) -> str | None:
+    """The name of what the report's computer filter selects by (a computer, a group's
+    path, a policy) when the scope may know it, for the report's title; None when it may
+    not (or the filter names nothing). Known: a computer the scope sees; a group or policy
+    the scope's computers under the filter are in (their rows show its name anyway), any
+    group to a scope of every computer, a policy the scope may view."""
+    kind = report_filter.computer_filter
+    if scope.is_empty or kind is ComputerFilterType.all_computers:
+        return None
+    assert scope.account_id is not None
+    account_id = scope.account_id
+    selected = visible_computer_ids(scope, report_filter).exists()
+    statement: Select[str]
+    if kind is ComputerFilterType.computer:
+        statement = select(
+            func.coalesce(func.nullif(Computer.display_name, ""), Computer.host_name)
+        ).where(
+            Computer.account_id == account_id,
+            Computer.id == report_filter.computer_id,
+            Computer.id.in_(visible_computer_ids(scope)),
+        )
+    elif kind in (
+        ComputerFilterType.computers_in_group,
+        ComputerFilterType.computers_in_group_or_subgroup,
+    ):
+        group_id = report_filter.computer_group_id
+        paths = _group_paths(account_id, select(literal(group_id)))
+        statement = select(paths.c.path).where(
+            paths.c.id == group_id,
+            paths.c.above.is_(None),
+            true() if scope.all_computers else selected,
+        )
+    else:
+        statement = select(Policy.name).where(
+            Policy.account_id == account_id,
+            Policy.id == report_filter.policy_id,
+            or_(Policy.id.in_(viewable_policy_ids(scope)), selected),
+        )
+    return session.execute(statement.limit(1)).scalar_one_or_none()

@@ -1,9 +1,11 @@
-"""Fan-out benchmark: one Summary run to 1,000 contacts through one embedded worker.
+"""Fan-out benchmark: one run to 1,000 contacts through one embedded worker.
 
 The contacts are spread over 20 clearances (roles selecting different computer groups,
 with and without events unrelated to computers) and 3 languages (en-US, ja-JP, de-DE), every
 fourth one password-protected, on the sample account at 200 computers and 500 events
-(SQLite in a temp dir by default, ``--url`` for PostgreSQL). One ``EmbeddedWorker`` (the
+(SQLite in a temp dir by default, ``--url`` for PostgreSQL). The report is
+``ops.bench.document``'s 14-page Firewall report: the weight of the Summary the figures were
+first measured with, before the Summary became an overview. One ``EmbeddedWorker`` (the
 stub broker and a dramatiq worker in this process) runs the real actors with the Deps
 ``actors.runtime.build_deps`` makes (one PdfRenderer, real SMTP) into an ``SmtpSink`` (in a
 child process unless ``--sink-in-process``: a mail server is another process anywhere else).
@@ -46,6 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actors import delivery as delivery_actors
 from actors.embedded import EmbeddedWorker
 from actors.runtime import build_deps
+from ops.bench.document import COMPUTERS_PER_GROUP, EVENTS, REPORT_TYPE, bench_dataset
 from service.config import Settings
 from service.delivery import pipeline
 from service.delivery.encryption import Encryptor
@@ -57,18 +60,13 @@ from service.delivery.request import new_report_run
 from service.delivery.smtp_sink import SmtpSink
 from service.directory.accounts import create_account
 from service.directory.importing import IMPORTED_TABLES, import_dataset, parse_dataset
-from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
-from service.reports.model import ReportType
 from service.reports.spec import ReportSpec
 from service.runtime import proctree
 from storage.db import make_engine, make_session_factory, refresh_statistics, transaction
 from storage.migrate import upgrade
 from storage.models import Contact, ReportRun
 
-#: The sample account at the render benchmark's size: 4 groups of 50 computers, 500 events.
-COMPUTERS_PER_GROUP = 50
-EVENTS = 500
 #: Computer selections of the clearances, by the sample's group IDs (None: every computer).
 #: 1 Datacenter Tokyo (2, 3, 4 below it), 2 Web Servers (3 below), 3 Frontend, 4 Databases,
 #: 5 Office Berlin (6 below), 6 Laptops: ten different sets of computers.
@@ -168,8 +166,7 @@ def load_account(
     sessions: sessionmaker[Session], now: datetime, contacts: list[dict[str, Any]]
 ) -> int:
     """The sample account with the benchmark's clearances and contacts; its id."""
-    dataset = sample_dataset(now=now, computers_per_group=COMPUTERS_PER_GROUP, events_per_day=72)
-    dataset["events"] = dataset["events"][:EVENTS]
+    dataset = bench_dataset(now)
     dataset["roles"] = [role(i, *clearance) for i, clearance in enumerate(CLEARANCES)]
     dataset["contacts"] = contacts
     with transaction(sessions) as session:
@@ -194,7 +191,7 @@ def new_run(
         created = new_report_run(
             session,
             account_id=account_id,
-            spec=ReportSpec(kind=ReportType.summary),
+            spec=ReportSpec(kind=REPORT_TYPE),
             recipients=recipients,
             triggered_by="ops/bench/fanout.py",
             period_start=now - timedelta(days=7),
@@ -292,7 +289,8 @@ def cpu_by_process(sink: int | None) -> dict[str, float]:
         if child.pid == sink:
             name = "sink"
         else:  # the encryption helper (and spawn's resource tracker), the driver, Chromium
-            name = {"python": "helper", "playwright": "node"}.get(child.kind, "chromium")
+            kinds = {"python": "helper", "encryption": "helper", "playwright": "node"}
+            name = kinds.get(child.kind, "chromium")
         totals[name] += proctree.cpu_seconds(child.pid)
     return totals
 
@@ -575,7 +573,8 @@ def main() -> None:
         documents = len({(record["roleID"], record["locale"]) for record in records})
         print(
             f"{contacts} contacts ({protected} password-protected), {len(CLEARANCES)} "
-            f"clearances x {len(LANGUAGES)} languages = {documents} distinct Summary reports; "
+            f"clearances x {len(LANGUAGES)} languages = {documents} distinct "
+            f"{REPORT_TYPE.value} reports; "
             f"{COMPUTERS_PER_GROUP * 4} computers, {EVENTS} events; {args.order} order; loaded in "
             f"{time.perf_counter() - started:.1f} s into {url.split('@')[-1]}"
         )

@@ -1,19 +1,21 @@
-"""Load benchmark: one Summary run to 10,000 contacts through two ``reportd worker`` processes.
+"""Load benchmark: one run to 10,000 contacts through two ``reportd worker`` processes.
 
 Everything is a real process, as deployed: two ``reportd worker`` commands (dramatiq, one
-worker process each with its Playwright driver and Chromium) on Redis (database 15 of
-127.0.0.1:6379; the tests claim 9-12, the scheduler's benchmark and tests 13-14) and
+worker process each with its Playwright driver and Chromium) on Redis (a ``redis-server`` of
+its own on a free port, so that its CPU is counted; ``--broker`` for another) and
 PostgreSQL (its own database, dropped and created again), mailing into a ``reportd
 smtp-sink`` process that writes each mail as an ``.eml`` file. The data is the sample account
 at 200 computers and 500 events (``ops/bench/fanout.py``'s), with 50 clearances (25 computer
 selections, each with and without events not related to computers) and 3 languages; every
-fourth contact has a password-protected PDF. The report is the Summary of the last 7 days.
+fourth contact has a password-protected PDF. The report is ``ops.bench.document``'s
+14-page Firewall report of the last 7 days.
 
 Printed: deliveries per second and the time to drain (from ``start_run`` sent to the run
 finished), peak memory per worker (sum of PSS of its process tree: the dramatiq processes,
 Playwright's driver and Chromium, sampled every 2 s; the sum of RSS, which counts Chromium's
 shared pages in each process but is cheap to read, every 0.5 s), CPU per delivery by process
-(every process seen in the workers' trees, sampled every 0.5 s; the sink; the database's
+(every process seen in the workers' trees, sampled every 0.5 s, dramatiq's main process and the
+encryption helper apart from the worker process's Python; the sink; Redis; the database's
 backends when PostgreSQL runs on this machine), how the work split between the workers (from
 their ``/metrics``), and the check: sent = contacts, failed = 0, exactly one ``.eml`` per
 contact. Figures are printed, not asserted. The browsers start with the run (their launch is
@@ -52,22 +54,21 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ops.bench.databases import fresh_database
-from ops.bench.fanout import COMPUTERS_PER_GROUP, EVENTS, LANGUAGES, SELECTIONS, contacts_for
+from ops.bench.document import COMPUTERS_PER_GROUP, EVENTS, REPORT_TYPE, bench_dataset
+from ops.bench.fanout import LANGUAGES, SELECTIONS, contacts_for
+from ops.bench.redis_server import OwnRedis
 from service.config import Settings
 from service.delivery.ledger import FINAL_STATES, Recipients
 from service.delivery.request import new_report_run
 from service.directory.accounts import create_account
 from service.directory.importing import import_dataset, parse_dataset
-from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
-from service.reports.model import ReportType
 from service.reports.spec import ReportSpec
 from service.runtime import proctree
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Delivery, ReportRun
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/reportd_load_bench"
-DEFAULT_BROKER = "redis://127.0.0.1:6379/15"
 #: The issue's size, and the quick check's.
 CONTACTS, QUICK_CONTACTS = 10_000, 500
 CLEARANCES, QUICK_CLEARANCES = 50, 4
@@ -136,14 +137,22 @@ def analyze(url: str) -> None:
 
 
 def load_account(
-    sessions: sessionmaker[Session], now: datetime, roles: list[dict[str, Any]], people: list[Any]
+    sessions: sessionmaker[Session],
+    now: datetime,
+    roles: list[dict[str, Any]],
+    people: list[Any],
+    *,
+    name: str = "",
+    computers_per_group: int = COMPUTERS_PER_GROUP,
+    events: int = EVENTS,
 ) -> int:
-    dataset = sample_dataset(now=now, computers_per_group=COMPUTERS_PER_GROUP, events_per_day=72)
-    dataset["events"] = dataset["events"][:EVENTS]
+    """The sample account at ``computers_per_group`` x 4 computers and ``events`` Firewall
+    events, with these roles and contacts; its id."""
+    dataset = bench_dataset(now, computers_per_group=computers_per_group, events=events)
     dataset["roles"] = roles
     dataset["contacts"] = people
     with transaction(sessions) as session:
-        account = create_account(session, name=f"Load bench {now:%Y%m%d%H%M%S}")
+        account = create_account(session, name=name or f"Load bench {now:%Y%m%d%H%M%S}")
         import_dataset(
             session,
             account_id=account.id,
@@ -244,7 +253,9 @@ class Worker:
         """The tree's CPU and RSS, and with ``pss`` its PSS by kind; the peaks are kept."""
         tree = self.process.tree(processes)
         for process in tree:
-            self.cpu_seen[process.pid] = (process.kind, proctree.own_cpu_seconds(process.pid))
+            # dramatiq's main process only forwards the worker process's log lines
+            kind = "dramatiq main" if process.pid == self.process.popen.pid else process.kind
+            self.cpu_seen[process.pid] = (kind, proctree.own_cpu_seconds(process.pid))
         rss = sum(proctree.resident_kib(p.pid) for p in tree)
         self.peak_rss_kib = max(self.peak_rss_kib, rss)
         if pss:
@@ -435,7 +446,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=WORKERS, help="reportd worker commands")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads per worker")
     parser.add_argument("--url", default=DEFAULT_URL, help="PostgreSQL URL (dropped, created)")
-    parser.add_argument("--broker", default=DEFAULT_BROKER, help="Redis URL (flushed)")
+    parser.add_argument(
+        "--broker", default="", help="Redis URL (flushed); default: a redis-server of its own"
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds for the run")
     args = parser.parse_args()
     count = args.contacts or (QUICK_CONTACTS if args.quick else CONTACTS)
@@ -454,20 +467,21 @@ def main() -> None:
     documents = len({(p["roleID"], p["locale"]) for p in people})
     print(
         f"{count} contacts ({protected} password-protected), {len(roles)} clearances x "
-        f"{len(LANGUAGES)} languages = {documents} distinct Summary reports; "
+        f"{len(LANGUAGES)} languages = {documents} distinct {REPORT_TYPE.value} reports; "
         f"{COMPUTERS_PER_GROUP * 4} computers, {EVENTS} events; loaded in "
         f"{time.perf_counter() - started:.1f} s into {args.url.split('@')[-1]}"
     )
-    client = redis.Redis.from_url(args.broker)
-    client.flushdb()
-    client.close()
-
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp_name:
         tmp = Path(tmp_name)
+        own = None if args.broker else OwnRedis(tmp)
+        broker = args.broker or (own.url if own else "")
+        client = redis.Redis.from_url(broker)
+        client.flushdb()
+        client.close()
         outbox = tmp / "outbox"
         settings = Settings(
             database_url=args.url,
-            broker_url=args.broker,
+            broker_url=broker,
             secret_key=SECRET,  # type: ignore[arg-type]
             mail_from="reportd <reports@reportd.test>",
         )
@@ -477,6 +491,7 @@ def main() -> None:
         try:
             workers = start_workers(args.workers, args.threads, settings, tmp)
             sink_cpu = proctree.cpu_seconds(sink.popen.pid)
+            redis_cpu = proctree.own_cpu_seconds(own.pid) if own else 0.0
             print(
                 f"{args.workers} x `reportd worker --processes 1 --threads {args.threads}` "
                 f"({settings.render_slots} render slots each), a `reportd smtp-sink` process; "
@@ -487,7 +502,7 @@ def main() -> None:
                 run_id = new_report_run(
                     session,
                     account_id=account_id,
-                    spec=ReportSpec(kind=ReportType.summary),
+                    spec=ReportSpec(kind=REPORT_TYPE),
                     recipients=Recipients(all_contacts=True),
                     triggered_by="ops/bench/load.py",
                     period_start=now - timedelta(days=7),
@@ -501,19 +516,26 @@ def main() -> None:
             bench_cpu = time.process_time() - bench_cpu
             cpu = [worker.cpu() for worker in workers]
             sink_cpu = proctree.cpu_seconds(sink.popen.pid) - sink_cpu
+            if own is not None:
+                redis_cpu = proctree.own_cpu_seconds(own.pid) - redis_cpu
             split = [worker.metrics() for worker in workers]
             end_load = load()
         finally:
             for process in [w.process for w in workers] + [sink]:
                 process.stop()
+            if own is not None:
+                own.stop()
         files, once, wrong = count_mails(outbox, [p["emailAddress"] for p in people])
+    others = {"SMTP sink": sink_cpu, "PostgreSQL": postgres.seconds}
+    if own is not None:
+        others["Redis"] = redis_cpu
 
     report(
         count,
         drained,
         workers,
         cpu,
-        {"SMTP sink": sink_cpu, "PostgreSQL": postgres.seconds},
+        others,
         bench_cpu,
         split,
         end_load,
@@ -558,7 +580,7 @@ def report(
     per = {name: 1000 * seconds / count for name, seconds in {**by_kind, **others}.items()}
     print(
         f"CPU per delivery, ms: {', '.join(f'{name} {ms:.1f}' for name, ms in per.items())} "
-        f"= {sum(per.values()):.1f} (Redis not counted); Chromium "
+        f"= {sum(per.values()):.1f}{'' if 'Redis' in others else ' (Redis not counted)'}; Chromium "
         f"{by_kind.get('chromium', 0) / max(renders, 1):.2f} CPU-s per render; this script "
         f"{bench_cpu:.1f} CPU-s for {drained.samples} samples"
     )

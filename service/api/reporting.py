@@ -61,8 +61,9 @@ class RecipientsBody(BaseModel):
 
 
 class ReportBody(ReportSpec):
-    """A one-off report: the SDK's ``GenerateReportTaskParameters`` with ``attachCSV`` (the
-    report is ``service.reports.spec``'s); its window is the last 7 days unless given."""
+    """A one-off report: the SDK's ``GenerateReportTaskParameters`` with ``attachCSV`` and
+    ``skipIfEmpty`` (the report is ``service.reports.spec``'s); its window is the last 7 days
+    unless given."""
 
     recipients: RecipientsBody
     time_range: TimeRange = Field(LAST_WEEK, alias="timeRange")
@@ -129,6 +130,7 @@ def get_run(session: Session, caller: Caller, run_id: int) -> dict[str, Any]:
         "total": run.total,
         "sent": run.sent,
         "failed": run.failed,
+        "skipped": run.skipped,
         "deliveries": [_delivery_api(d) for d in deliveries],
     }
     return {k: v for k, v in data.items() if v is not None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from datetime import UTC, datetime
 
 import click
@@ -27,8 +28,16 @@ def api(app: App, host: str, port: int) -> None:
 
     from service.api.app import create_app
 
+    # uvicorn shuts down on SIGTERM, then raises the signal again; with the default action
+    # that killed the process before the dispatcher below stopped its worker, Chromium and
+    # encryption helper (left running with parent 1). Raised as SystemExit, it unwinds.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with dispatcher(app) as runner:
         uvicorn.run(create_app(app.settings, runner=runner), host=host, port=port)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @cli.group()

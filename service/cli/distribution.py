@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
@@ -18,7 +19,8 @@ from sqlalchemy import func, select
 
 from service.cli import App, cli, pass_app
 from service.cli.report_options import report_options, report_spec
-from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed, stale_deliveries
+from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed
+from service.delivery.reconcile import find_lost_work
 from service.delivery.request import new_report_run
 from service.directory.accounts import find_account
 from service.directory.contacts import find_contact
@@ -32,6 +34,9 @@ log = logging.getLogger(__name__)
 
 #: How often ``--wait`` looks at the ledger (seconds).
 POLL_INTERVAL = 0.25
+#: Seconds a stopping worker lets the deliveries in hand finish (a render of a long report
+#: takes a few seconds, a send well under one); systemd's TimeoutStopSec must be longer.
+DEFAULT_SHUTDOWN_GRACE = 20.0
 
 
 @contextmanager
@@ -45,28 +50,30 @@ def dispatcher(app: App) -> Iterator[Any]:
         broker = setup_broker(app.settings)
         declare_actors(broker)
         from actors.delivery import deliver, start_run
+        from actors.enqueue import send_all
 
         class Remote:
             def start_run(self, run_id: int) -> None:
-                start_run.send(run_id)
+                self.start_runs([run_id])
+
+            def start_runs(self, run_ids: list[int]) -> None:
+                send_all(broker, [start_run.message(run_id) for run_id in run_ids])
 
             def enqueue_deliveries(self, ids: list[int]) -> None:
-                for delivery_id in ids:
-                    deliver.send(delivery_id)
+                send_all(broker, [deliver.message(delivery_id) for delivery_id in ids])
 
         yield Remote()
         broker.close()
         return
     from actors.embedded import EmbeddedWorker
+    from actors.runtime import close
 
     deps = build_deps(app.settings)
     try:
         with EmbeddedWorker(app.settings, deps) as worker:
             yield worker
     finally:
-        close = getattr(deps.renderer, "close", None)
-        if close:
-            close()
+        close(deps)
 
 
 def wait_for_run(app: App, run_id: int, *, show_progress: bool) -> ReportRun:
@@ -74,8 +81,9 @@ def wait_for_run(app: App, run_id: int, *, show_progress: bool) -> ReportRun:
     with app.sessions() as session:
         total = session.get(ReportRun, run_id).total  # type: ignore[union-attr]
     done_before = 0
+    # Without a bar, it draws into a buffer nobody reads (an unclosed /dev/null leaked a file).
     with click.progressbar(
-        length=total, label="delivering", file=None if show_progress else open(os.devnull, "w")
+        length=total, label="delivering", file=None if show_progress else io.StringIO()
     ) as bar:
         while True:
             with app.sessions() as session:
@@ -103,7 +111,8 @@ def print_outcomes(app: App, run_id: int) -> None:
         ).all()
     state = "finished" if run.finished else "in progress"
     click.echo(
-        f"run {run.id}: {run.report_type}, {state}, {run.sent} sent, {run.failed} failed"
+        f"run {run.id}: {run.report_type}, {state}, {run.sent} sent, {run.failed} failed,"
+        f" {run.skipped} skipped"
         f" of {run.total}  (period {run.period_start:%Y-%m-%d %H:%M} to"
         f" {run.period_end:%Y-%m-%d %H:%M} UTC, by {run.triggered_by})"
     )
@@ -189,7 +198,8 @@ def runs_list(app: App, limit: int) -> None:
             state = "finished" if run.finished else "open"
             click.echo(
                 f"{run.id:>6}  {run.created:%Y-%m-%d %H:%M}  {run.report_type:<22} {state:<8}"
-                f" {run.sent}/{run.total} sent, {run.failed} failed  {run.triggered_by}"
+                f" {run.sent}/{run.total} sent, {run.failed} failed, {run.skipped} skipped"
+                f"  {run.triggered_by}"
             )
 
 
@@ -253,10 +263,14 @@ def reconcile(app: App, loop: bool, interval: float) -> None:
         while True:
             try:
                 with app.transaction() as session:
-                    ids = stale_deliveries(session, now=datetime.now(UTC), pending_for=pending_for)
+                    lost = find_lost_work(session, now=datetime.now(UTC), pending_for=pending_for)
+                ids = lost.deliveries
                 if ids:
                     target.enqueue_deliveries(ids)
                     metrics().reconciler_resends.inc(len(ids))
+                if lost.runs:
+                    target.start_runs(lost.runs)
+                    click.echo(f"resumed the fan-out of {len(lost.runs)} runs")
             except OUTAGE_ERRORS as error:
                 if not loop:
                     raise
@@ -304,11 +318,28 @@ def _wait_until_final(app: App, ids: list[int]) -> None:
     show_default=True,
     help="Their port, one per worker on a machine (env dramatiq_prom_port).",
 )
+@click.option(
+    "--shutdown-grace",
+    default=DEFAULT_SHUTDOWN_GRACE,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds a stopping worker lets the deliveries in hand finish; what is still "
+    "being rendered then is given back to the queue.",
+)
 @pass_app
-def worker(app: App, processes: int, threads: int, http_host: str, http_port: int) -> None:
+def worker(
+    app: App,
+    processes: int,
+    threads: int,
+    http_host: str,
+    http_port: int,
+    shutdown_grace: float,
+) -> None:
     """Run dramatiq workers on Redis. Renders in flight per process are bounded by
     REPORTD_RENDER_SLOTS (one Chromium render keeps more than one core busy).
-    The worker answers /metrics, /healthz and /readyz on --http-port."""
+    The worker answers /metrics, /healthz and /readyz on --http-port. On SIGTERM it stops
+    taking messages, finishes or gives back what it holds within --shutdown-grace, stops
+    its browser and helpers, and exits (within the grace plus about 10 s)."""
     if not app.settings.broker_url:
         raise InvalidInput(
             "set REPORTD_BROKER_URL (redis://...) for a separate worker; the embedded broker "
@@ -331,6 +362,8 @@ def worker(app: App, processes: int, threads: int, http_host: str, http_port: in
         str(processes),
         "--threads",
         str(threads),
+        "--worker-shutdown-timeout",
+        str(int(shutdown_grace * 1000)),
     ]
     os.execv(sys.executable, command)
 

@@ -11,7 +11,7 @@ import click
 
 from service.cli import App, cli, pass_app
 from service.cli.report_options import report_options, report_spec
-from service.delivery.encryption import encrypt_pdf
+from service.delivery.encryption import EmbeddedFile, encrypt_pdf
 from service.delivery.pdf import PdfRenderer
 from service.delivery.preview import (
     RecipientKind,
@@ -22,8 +22,9 @@ from service.delivery.preview import (
 )
 from service.directory.accounts import find_account
 from service.directory.contacts import find_contact, report_password
-from service.reports.csv_export import render_csv
+from service.reports.csv_export import csv_filename, render_csv
 from service.reports.model import ReportFormat
+from service.reports.rendering import holds_nothing
 from storage.models import Contact
 
 
@@ -49,12 +50,22 @@ def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: An
         stored = session.get(Contact, target.id)
         assert stored is not None
         password = report_password(stored, app.box) if encrypt else None
-    if spec.format is ReportFormat.csv:
+    if spec.skip_if_empty and holds_nothing(data):
+        click.echo(
+            f"nothing written: {target.name} would get no mail, the {spec.kind.value} report"
+            " holds nothing of its period (--skip-if-empty)"
+        )
+        return
+    with_csv = spec.format is ReportFormat.csv or spec.attach_csv
+    if spec.format is ReportFormat.csv and not password:
         output.write_bytes(render_csv(data))
-    else:
+    else:  # a protected contact's rows travel inside the encrypted PDF, as mailed
         with PdfRenderer.from_settings(app.settings) as renderer:
             pdf = print_pdf(data, renderer)
-        output.write_bytes(encrypt_pdf(pdf, password) if password else pdf)
+        if password:
+            inside = [EmbeddedFile(csv_filename(data), render_csv(data), "text/csv")]
+            pdf = encrypt_pdf(pdf, password, inside if with_csv else [])
+        output.write_bytes(pdf)
     click.echo(
         f"wrote {output}: {spec.kind.value} for {target.name} "
         f"({len(data.computers)} computers, {len(data.events)} events, "

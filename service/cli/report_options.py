@@ -20,14 +20,13 @@ from pydantic import BaseModel, ValidationError
 
 from service.errors import InvalidInput
 from service.reports.kinds import BY_TYPE, KINDS
-from service.reports.model import Classification, ReportFormat, ReportType
+from service.reports.model import Classification, ReportFormat, ReportType, TimeUnit
 from service.reports.spec import (
     ComputerFilter,
     CustomRange,
     RelativeRange,
     ReportSpec,
     TagFilter,
-    TimeUnit,
     describe,
 )
 from storage.scoped import ComputerFilterType, TagFilterType
@@ -57,7 +56,8 @@ _FORMATS = sorted({f.value for kind in KINDS for f in kind.formats})
 
 
 def report_options(command: Command) -> Command:
-    """The options that say which report: type, window, format, CSV and filters."""
+    """The options that say which report: type, window, format, CSV, skipping an empty one,
+    and filters."""
     options = [
         click.option(
             "--type",
@@ -70,6 +70,12 @@ def report_options(command: Command) -> Command:
         click.option("--to", metavar="TIME", help="Window end (not included), with --from."),
         click.option("--format", "report_format", type=click.Choice(_FORMATS)),
         click.option("--attach-csv/--no-attach-csv", default=None, help="Attach the rows as CSV."),
+        click.option(
+            "--skip-if-empty/--no-skip-if-empty",
+            default=None,
+            help="Do not mail a recipient whose report holds nothing of its period (recorded"
+            " skipped, with the reason).",
+        ),
         click.option("--classification", type=click.Choice([c.value for c in Classification])),
         click.option("--computer", type=int, help="Only this computer (ID)."),
         click.option("--group", type=int, help="Only computers in this group (ID)."),
@@ -100,6 +106,8 @@ def report_json(
         data["classification"] = options["classification"]
     if options["attach_csv"] is not None:
         data["attachCSV"] = options["attach_csv"]
+    if options["skip_if_empty"] is not None:
+        data["skipIfEmpty"] = options["skip_if_empty"]
     window = _time_range(options, zone)
     if window is not None:
         data["timeRange"] = window

@@ -18,7 +18,7 @@ import click
 from service.cli import App, cli, pass_app
 from service.cli.distribution import dispatcher
 from service.cli.report_options import report_json, report_options
-from service.delivery.ledger import stale_deliveries
+from service.delivery.reconcile import find_lost_work
 from service.directory.accounts import find_account
 from service.directory.audit import AuditCode, describe_changes, describe_values, record_cli
 from service.directory.contacts import find_contact
@@ -297,14 +297,21 @@ def scheduler(
                 if time.monotonic() - last_reconcile >= reconcile_every:
                     last_reconcile = time.monotonic()
                     with app.transaction() as session:
-                        ids = stale_deliveries(
+                        lost = find_lost_work(
                             session, now=datetime.now(UTC), pending_for=pending_for
                         )
-                    if ids:
-                        target.enqueue_deliveries(ids)
-                        counters.reconciler_resends.inc(len(ids))
+                    if lost.deliveries:
+                        target.enqueue_deliveries(lost.deliveries)
+                        counters.reconciler_resends.inc(len(lost.deliveries))
                         click.echo(
-                            f"{datetime.now(UTC):%H:%M:%S} re-enqueued {len(ids)} deliveries"
+                            f"{datetime.now(UTC):%H:%M:%S} re-enqueued"
+                            f" {len(lost.deliveries)} deliveries"
+                        )
+                    if lost.runs:
+                        target.start_runs(lost.runs)
+                        click.echo(
+                            f"{datetime.now(UTC):%H:%M:%S} resumed the fan-out of"
+                            f" {len(lost.runs)} runs"
                         )
                 counters.scheduler_ticks.labels("ok").inc()
                 counters.scheduler_last_tick.set_to_current_time()
@@ -360,8 +367,7 @@ def _fire_due(app: App, target: Any, limit: int, stopping: _StopSignal) -> int:
     while not stopping.requested:
         with app.transaction() as session:
             fired = tick(session, now=datetime.now(UTC), limit=limit)
-        for run in fired:
-            target.start_run(run.run_id)
+        target.start_runs([run.run_id for run in fired])
         total += len(fired)
         if not fired:
             break

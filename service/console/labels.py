@@ -45,6 +45,7 @@ DELIVERY_STATES: dict[str, str] = {
     DeliveryState.sending.value: N_("sending"),
     DeliveryState.sent.value: N_("sent"),
     DeliveryState.failed.value: N_("failed"),
+    DeliveryState.skipped.value: N_("skipped"),
 }
 #: What became of a task's occurrence.
 OUTCOMES: dict[str, str] = {

@@ -24,8 +24,8 @@ from service.console.i18n import N_, translations
 from service.delivery.ledger import Recipients
 from service.errors import InvalidInput
 from service.reports.kinds import BY_TYPE, KINDS
-from service.reports.model import Classification, ReportFormat, ReportType
-from service.reports.spec import CustomRange, RelativeRange, ReportSpec, TimeUnit
+from service.reports.model import Classification, ReportFormat, ReportType, TimeUnit
+from service.reports.spec import CustomRange, RelativeRange, ReportSpec
 from storage.scoped import ComputerFilterType, TagFilterType
 
 #: The HTML ``datetime-local`` form: what the form shows and reads.

@@ -20,3 +20,13 @@ def start_runs(app: Console, run_ids: Iterable[int]) -> bool:
     for run_id in run_ids:
         runner.start_run(run_id)
     return True
+
+
+def resend(app: Console, delivery_ids: list[int]) -> bool:
+    """Enqueue deliveries put back to pending (after the commit), as ``reportd deliveries
+    retry`` does: a run's ``start_run`` queues only what its fan-out has not reached yet."""
+    runner = app.backend.runner
+    if runner is None:
+        return False
+    runner.enqueue_deliveries(delivery_ids)
+    return True

@@ -73,9 +73,11 @@ COMMON_NOTICES: Mapping[str, str] = {
 
 
 class RunStarter(Protocol):
-    """Hands a committed run to the workers (the API's runner: Redis or the embedded broker)."""
+    """Hands committed work to the workers (the API's runner: Redis or the embedded broker)."""
 
     def start_run(self, run_id: int) -> None: ...
+
+    def enqueue_deliveries(self, ids: list[int]) -> None: ...
 
 
 class Backend(Protocol):

@@ -6,6 +6,11 @@ in a helper process: pikepdf holds the GIL for the whole of an encryption. The u
 opens the document; the owner password is random and thrown away, so nobody can lift the
 permissions below with it.
 
+Files that must not travel in clear beside the PDF (the report's CSV) go inside it
+(:class:`EmbeddedFile`): the encryption covers embedded files as it covers the pages. They
+are added per recipient, in the same pass as the encryption, so the shared PDF stays as it
+was printed and costs no second parse.
+
 Permissions are advisory (readers honour them, tools need not), so they state intent: print
 in full quality, read aloud and copy text (host names and CVE ids go into tickets), but do not
 edit, annotate, fill in or reassemble the report.
@@ -13,19 +18,24 @@ edit, annotate, fill in or reassemble the report.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
 import secrets
 import threading
+import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
 
 import pikepdf
 
 from service.errors import EncryptionError, EncryptionUnavailable
 
-__all__ = ["PERMISSIONS", "Encryptor", "encrypt_pdf"]
+__all__ = ["PERMISSIONS", "EmbeddedFile", "Encryptor", "encrypt_pdf"]
 
 #: What a reader may do with an opened report.
 PERMISSIONS = pikepdf.Permissions(
@@ -44,8 +54,19 @@ PERMISSIONS = pikepdf.Permissions(
 OWNER_PASSWORD_BYTES = 16
 
 
-def encrypt_pdf(pdf: bytes, password: str) -> bytes:
-    """Return ``pdf`` encrypted with AES-256 so that it opens only with ``password``."""
+@dataclass(frozen=True)
+class EmbeddedFile:
+    """A file carried inside an encrypted PDF (its attachments panel), e.g. the report's CSV."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+    description: str = ""
+
+
+def encrypt_pdf(pdf: bytes, password: str, embedded: Sequence[EmbeddedFile] = ()) -> bytes:
+    """Return ``pdf`` encrypted with AES-256 so that it opens only with ``password``, with
+    the ``embedded`` files inside it, encrypted alike."""
     if not password.strip():
         raise EncryptionError("the PDF password is empty; refusing to send an open PDF")
     if b"%PDF-" not in pdf[:1024]:  # where the standard allows the header to be
@@ -62,6 +83,15 @@ def encrypt_pdf(pdf: bytes, password: str) -> bytes:
         with pikepdf.open(io.BytesIO(pdf)) as document:
             if document.is_encrypted:
                 raise EncryptionError("the PDF is already encrypted")
+            for file in embedded:
+                document.attachments[file.filename] = pikepdf.AttachedFileSpec(
+                    document,
+                    file.content,
+                    description=file.description,
+                    filename=file.filename,
+                    mime_type=file.mime_type,
+                    relationship=pikepdf.Name.Supplement,
+                )
             out = io.BytesIO()
             document.save(out, encryption=encryption)
     except pikepdf.PasswordError as exc:
@@ -90,10 +120,10 @@ class Encryptor:
         self._executor: ProcessPoolExecutor | None = None
         self._owner = 0  # the pid that started the helper
 
-    def __call__(self, pdf: bytes, password: str) -> bytes:
+    def __call__(self, pdf: bytes, password: str, embedded: Sequence[EmbeddedFile] = ()) -> bytes:
         executor = self._running()
         try:
-            return executor.submit(encrypt_pdf, pdf, password).result()
+            return executor.submit(encrypt_pdf, pdf, password, tuple(embedded)).result()
         except BrokenProcessPool as error:
             self._forget(executor)
             raise EncryptionUnavailable(f"the encryption process stopped: {error}") from error
@@ -114,7 +144,12 @@ class Encryptor:
             if self._executor is None or self._owner != os.getpid():
                 # spawn, not fork: a fork of a worker would copy its threads' locks mid-use.
                 context = multiprocessing.get_context("spawn")
-                self._executor = ProcessPoolExecutor(self.processes, mp_context=context)
+                self._executor = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=context,
+                    initializer=_end_with_parent,
+                    initargs=(os.getpid(),),
+                )
                 self._owner = os.getpid()
             return self._executor
 
@@ -123,6 +158,30 @@ class Encryptor:
             if self._executor is executor:
                 self._executor = None
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+#: The helper's process name (``comm``, at most 15 characters).
+HELPER_NAME = "reportd-encrypt"
+#: Seconds between two looks of the helper at whether its parent is still there.
+PARENT_CHECK_EVERY = 1.0
+
+
+def _end_with_parent(parent: int) -> None:
+    """Run in the helper at start: exit once the process that started it is gone.
+
+    A parent killed (SIGKILL, the OOM killer) cannot stop its helper, and the helper would
+    wait for work forever, holding multiprocessing's resource tracker with it.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_EVERY)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+    # Named, so that a worker's tree tells its Python from its encryption (service.proctree).
+    with contextlib.suppress(OSError):
+        Path("/proc/self/comm").write_text(HELPER_NAME)
 
 
 def _ready() -> bool:

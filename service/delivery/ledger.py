@@ -5,9 +5,11 @@ The database is the truth; queue messages only carry delivery ids. A delivery mo
 ::
 
     pending ──claim──> rendering ──> sending ──> sent
-       ^                  │  │          │
-       └── retry later ───┘  │          ├──> pending (4xx / unknown outcome: retry later)
-                             └──────────┴──> failed  (permanent, or out of attempts)
+       ^                  │  │  │       │
+       └── retry later ───┘  │  │       ├──> pending (4xx / unknown outcome: retry later)
+                             │  └───────┴──> failed  (permanent, or out of attempts)
+                             └─────────────> skipped (the report held nothing and the run
+                                                      asked to leave such out: not mailed)
 
 and a claim whose lease lapsed (a worker died) may be taken over from rendering or sending;
 taking over from sending marks the delivery a possible duplicate. Every change is a
@@ -31,6 +33,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -57,9 +60,10 @@ class DeliveryState(StrEnum):
     sending = "sending"
     sent = "sent"
     failed = "failed"
+    skipped = "skipped"
 
 
-FINAL_STATES = frozenset({DeliveryState.sent, DeliveryState.failed})
+FINAL_STATES = frozenset({DeliveryState.sent, DeliveryState.failed, DeliveryState.skipped})
 #: States whose owner may have died; a lapsed lease lets another worker take over.
 LEASED_STATES = (DeliveryState.rendering, DeliveryState.sending)
 
@@ -453,6 +457,7 @@ _FINISH = (
         finished=bindparam("now"),
         sent=_counted(DeliveryState.sent),
         failed=_counted(DeliveryState.failed),
+        skipped=_counted(DeliveryState.skipped),
     )
 )
 _FORGET_PDFS = delete(_pdfs).where(_pdfs.c.run_id == bindparam("run_id"))
@@ -489,11 +494,19 @@ def stale_deliveries(
     are touched so the next pass waits again; rendering or sending ones whose lease lapsed
     (their worker died) are taken over by whichever worker claims them next.
     """
+    # Deliveries past the cursor of a fan-out still in progress are not lost: the fan-out
+    # queues them when their turn comes (service.delivery.fanout), or is itself started again.
+    queued_later = exists().where(
+        ReportRun.id == Delivery.run_id,
+        ReportRun.fanout_at.is_not(None),
+        Delivery.id > ReportRun.fanout_cursor,
+    )
     lost = select(Delivery.id).where(
         or_(
             and_(
                 Delivery.state == DeliveryState.pending.value,
                 Delivery.updated < now - pending_for,
+                ~queued_later,
             ),
             and_(
                 Delivery.state.in_([s.value for s in LEASED_STATES]),

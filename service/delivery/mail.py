@@ -12,6 +12,7 @@ mail filters can tell a duplicate.
 
 from __future__ import annotations
 
+import copy
 import email.policy
 import io
 import logging
@@ -20,15 +21,16 @@ import secrets
 import smtplib
 import ssl
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import quoprimime
 from email.generator import BytesGenerator
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
@@ -42,6 +44,7 @@ from service.errors import (
     MailTooLarge,
     ReportdError,
 )
+from service.reports.personal import PERSONAL_LINE, PersonalLine
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +166,14 @@ def build_message(
     message_id: str,
     headers: Mapping[str, str] | None = None,
     date: datetime | None = None,
+    personal: PersonalLine | None = None,
 ) -> EmailMessage:
     """A mail to one recipient: text (and HTML) alternatives, then the attachments.
 
     Display names, the subject and header values lose their control characters, so none of
-    them can smuggle in a header; non-ASCII text is encoded per RFC 2047 and RFC 2231.
+    them can smuggle in a header; non-ASCII text is encoded per RFC 2047 and RFC 2231. With
+    ``personal``, the bodies are shared text holding a ``PERSONAL_LINE`` line each, which
+    this mail fills with the recipient's own line (their greeting).
     """
     if not _MESSAGE_ID.fullmatch(message_id):
         raise InvalidInput(f"{message_id!r} is not a Message-ID like <id@domain>")
@@ -181,6 +187,8 @@ def build_message(
     message["Message-ID"] = message_id
     for name, value in (headers or {}).items():
         message[_header_name(name)] = _header_text(value)
+    if personal is not None and not attachments:
+        text_body, html_body = _filled(text_body, html_body, personal)
     if not attachments:
         message.set_content(text_body)
         if html_body is not None:
@@ -192,7 +200,10 @@ def build_message(
     # many): nothing changes a part once it is built, and flattening only reads it.
     message["MIME-Version"] = "1.0"
     message["Content-Type"] = f'multipart/mixed; boundary="{_boundary()}"'
-    message.attach(_body_part(text_body, html_body))
+    if personal is None:
+        message.attach(_body_part(text_body, html_body))
+    else:
+        message.attach(_personal_body_part(text_body, html_body, personal))
     for attachment in attachments:
         maintype, _, subtype = attachment.mime_type.partition("/")
         if not maintype or not subtype or maintype in ("multipart", "message"):
@@ -227,6 +238,102 @@ def _body_part(text_body: str, html_body: str | None) -> EmailMessage:
         part.add_alternative(html_body, subtype="html")
         _choose_boundaries(part)
     return _flattened_once(part)
+
+
+def _filled(
+    text_body: str, html_body: str | None, personal: PersonalLine
+) -> tuple[str, str | None]:
+    """The bodies with the recipient's line in place of ``PERSONAL_LINE``."""
+    if _marked(text_body) != 1 or (html_body is not None and _marked(html_body) != 1):
+        raise ValueError("a shared body needs one PERSONAL_LINE line in each of its texts")
+    text = text_body.replace(PERSONAL_LINE, _one_line(personal.text))
+    html = None if html_body is None else html_body.replace(PERSONAL_LINE, _one_line(personal.html))
+    return text, html
+
+
+def _marked(body: str) -> int:
+    """How many lines of ``body`` are ``PERSONAL_LINE`` (and nothing else holds it)."""
+    lines = sum(line == PERSONAL_LINE for line in body.splitlines())
+    return lines if body.count(PERSONAL_LINE) == lines else -1
+
+
+def _one_line(text: str) -> str:
+    """A personal line stays one line: a name's line breaks become spaces."""
+    return _CONTROL_CHARACTERS.sub(" ", text)
+
+
+@dataclass(frozen=True)
+class _SharedBody:
+    """A body part built once with ``PERSONAL_LINE`` lines, and what each mail changes."""
+
+    part: EmailMessage
+    #: The text (and HTML) parts, quoted-printable: a line of it encodes on its own.
+    leaves: tuple[EmailMessage, ...]
+    #: Their encoded payloads, each holding the marker line once.
+    payloads: tuple[str, ...]
+    #: The part's bytes as a mail carries them, cut at each marker line.
+    pieces: tuple[bytes, ...]
+
+
+@lru_cache(maxsize=128)
+def _shared_body(text_body: str, html_body: str | None) -> _SharedBody | None:
+    """The shared body, built and flattened once; None if its texts are not marked."""
+    if _marked(text_body) != 1 or (html_body is not None and _marked(html_body) != 1):
+        return None
+    part = EmailMessage(policy=MESSAGE_POLICY)
+    # Quoted-printable encodes line by line, so the marker line can be swapped for another
+    # line encoded alone (base64, which the heuristic picks for CJK text, runs on).
+    part.set_content(text_body, cte="quoted-printable")
+    if html_body is not None:
+        part.add_alternative(html_body, subtype="html", cte="quoted-printable")
+        _choose_boundaries(part)
+    leaves = (
+        tuple(cast(Iterator[EmailMessage], part.iter_parts())) if part.is_multipart() else (part,)
+    )
+    payloads = tuple(str(leaf.get_payload()) for leaf in leaves)
+    out = io.BytesIO()
+    _Generator(out, policy=MESSAGE_POLICY).flatten(part, linesep=MESSAGE_POLICY.linesep)
+    pieces = tuple(out.getvalue().split(PERSONAL_LINE.encode("ascii")))
+    if len(pieces) != len(leaves) + 1 or any(_marked(p) != 1 for p in payloads):
+        return None
+    return _SharedBody(part=part, leaves=leaves, payloads=payloads, pieces=pieces)
+
+
+def _personal_body_part(
+    text_body: str, html_body: str | None, personal: PersonalLine
+) -> EmailMessage:
+    """The shared body with this recipient's line in it: one short line encoded, the rest
+    copied (building the part anew took ~0.7 ms a mail). Never cached: it is one person's."""
+    shared = _shared_body(text_body, html_body)
+    if shared is None:
+        raise ValueError("a shared body needs one PERSONAL_LINE line in each of its texts")
+    lines = (personal.text, personal.html)[: len(shared.leaves)]
+    encoded = [_quoted_printable(_one_line(line)) for line in lines]
+    mine: list[Message[str, str] | str] = []
+    for leaf, payload, line in zip(shared.leaves, shared.payloads, encoded, strict=True):
+        # A copy shares the headers of the shared part, which nothing changes once built.
+        leaf = copy.copy(leaf)
+        leaf.set_payload(payload.replace(PERSONAL_LINE, line))
+        mine.append(leaf)
+    if shared.part.is_multipart():
+        part = copy.copy(shared.part)
+        part.set_payload(mine)
+    else:
+        part = leaf
+    linesep = MESSAGE_POLICY.linesep
+    written = [shared.pieces[0]]
+    for line, piece in zip(encoded, shared.pieces[1:], strict=True):
+        written += (line.replace("\n", linesep).encode("ascii"), piece)
+    _FLATTENED[part] = b"".join(written)
+    return part
+
+
+def _quoted_printable(line: str) -> str:
+    """One line of UTF-8 text as the content manager encodes it in a quoted-printable body
+    (its soft line breaks end in a bare newline)."""
+    return quoprimime.body_encode(
+        line.encode("utf-8").decode("latin-1"), MESSAGE_POLICY.max_line_length or 78
+    )
 
 
 def _new_attachment_part(

@@ -347,6 +347,9 @@ class PdfRenderer:
             display_header_footer=footer_html is not None,
             header_template="<span></span>",
             footer_template=footer_html or "<span></span>",
+            # Bookmarks from the headings, and a structure tree for screen readers.
+            outline=True,
+            tagged=True,
         )
 
     async def _ready_browser(self) -> Browser:

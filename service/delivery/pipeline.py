@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -24,8 +24,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.delivery.compaction import compact_pdf
-from service.delivery.encryption import encrypt_pdf
-from service.delivery.ledger import Claim, DeliveryState, claim, finish_run_if_done, move
+from service.delivery.encryption import EmbeddedFile, encrypt_pdf
+from service.delivery.holding import Holding
+from service.delivery.ledger import (
+    FINAL_STATES,
+    Claim,
+    DeliveryState,
+    claim,
+    finish_run_if_done,
+    move,
+)
 from service.delivery.mail import (
     Attachment,
     SmtpConfig,
@@ -56,7 +64,14 @@ from service.errors import (
 from service.reports.builder import ReportRequest, build_report
 from service.reports.csv_export import render_csv
 from service.reports.model import ReportData, ReportFormat
-from service.reports.rendering import MailText, render_footer_html, render_mail, render_report_html
+from service.reports.rendering import (
+    MailText,
+    greeting,
+    holds_nothing,
+    render_footer_html,
+    render_mail,
+    render_report_html,
+)
 from service.reports.spec import ReportSpec
 from service.runtime.logs import delivery_context, run_id_var
 from service.runtime.metrics import metrics
@@ -72,6 +87,8 @@ MIN_BACKOFF = timedelta(seconds=15)
 MAX_BACKOFF = timedelta(minutes=30)
 #: Runs whose facts a worker keeps (a few hundred bytes each).
 RUN_BUDGET = 256
+#: Why a delivery was not mailed, in the ledger (its last error and its transition's note).
+NOTHING_TO_SEND = "skipped: the report holds nothing of its period (skipIfEmpty)"
 #: The states a claimed delivery is in while its worker holds it.
 RENDERING, SENDING = DeliveryState.rendering, DeliveryState.sending
 
@@ -80,11 +97,20 @@ class Renderer(Protocol):
     def render(self, html: str, footer_html: str | None = None) -> bytes: ...
 
 
+class Encrypt(Protocol):
+    """``service.delivery.encryption.encrypt_pdf``, or an ``Encryptor`` running it in a helper."""
+
+    def __call__(
+        self, pdf: bytes, password: str, embedded: Sequence[EmbeddedFile] = ()
+    ) -> bytes: ...
+
+
 class Outcome(StrEnum):
     sent = "sent"
     failed = "failed"
     retry = "retry"  # back to pending; the message should be retried after ``retry_in``
     skipped = "skipped"  # not ours: final already, or another worker holds it
+    empty = "empty"  # its report held nothing and the run leaves such out: recorded skipped
 
 
 @dataclass(frozen=True)
@@ -122,7 +148,9 @@ class Deps:
     share_pdfs: bool = True
     #: Encrypts a PDF with a contact's password (``service.delivery.encryption.Encryptor`` in
     #: workers).
-    encrypt: Callable[[bytes, str], bytes] = encrypt_pdf
+    encrypt: Encrypt = encrypt_pdf
+    #: The deliveries this process's threads hold, given back when the worker stops.
+    holding: Holding = field(default_factory=Holding)
     #: Sessions for reading only, on the same database: on SQLite they read beside the one
     #: writer instead of queueing for its lock.
     readers: sessionmaker[Session] = field(init=False)
@@ -151,7 +179,11 @@ class RunFacts:
 
 @dataclass(frozen=True)
 class Document:
-    """A report as built for one set of inputs: shared by every recipient with those inputs."""
+    """A report as built for one set of inputs: shared by every recipient with those inputs.
+
+    Nothing in it is any one recipient's: its data has no recipient name, its mail texts
+    leave the greeting's line to each mail (``service.reports.personal.PERSONAL_LINE``).
+    """
 
     data: ReportData
     html: str
@@ -162,6 +194,9 @@ class Document:
     mails: dict[tuple[bool, bool], MailText] = field(
         default_factory=dict, compare=False, repr=False
     )
+    #: The document's exports by format ("csv"), each made once, when a recipient first
+    #: needs it.
+    exports: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def mail(self, *, encrypted: bool, csv_attached: bool) -> MailText:
         key = (encrypted, csv_attached)
@@ -171,6 +206,12 @@ class Document:
                 self.data, encrypted=encrypted, csv_attached=csv_attached
             )
         return text
+
+    def csv(self) -> bytes:
+        rows = self.exports.get("csv")
+        if rows is None:  # as for the mail: a race renders it twice, alike
+            rows = self.exports["csv"] = render_csv(self.data)
+        return rows
 
     @property
     def weight(self) -> int:
@@ -198,6 +239,8 @@ class Prepared:
     password: str | None
     report_format: ReportFormat
     attach_csv: bool
+    #: Leave the recipient out when the report holds nothing of its period.
+    skip_if_empty: bool = False
 
 
 def deliver(delivery_id: int, *, deps: Deps) -> Result:
@@ -228,6 +271,7 @@ def _deliver(delivery_id: int, deps: Deps) -> Result:
     if held is None:
         return Result(Outcome.skipped)
     metrics().queue_lag_seconds.observe(held.waited.total_seconds())
+    deps.holding.add(held)
     try:
         prepared: Prepared | ReportdError
         try:
@@ -243,12 +287,16 @@ def _deliver(delivery_id: int, deps: Deps) -> Result:
         # back (it is retried by the message, or found by the reconciler) and re-raise.
         _settle(held, deps, DeliveryState.pending, f"unexpected: {error!r}")
         raise
+    finally:
+        deps.holding.discard(held)
 
 
 def _deliver_claimed(held: Claim, prepared: Prepared | ReportdError, deps: Deps) -> Result:
     try:
         if isinstance(prepared, ReportdError):
             raise prepared
+        if prepared.skip_if_empty and holds_nothing(prepared.document.data):
+            return _settle(held, deps, DeliveryState.skipped, NOTHING_TO_SEND, held_in=RENDERING)
         message, key = _compose(held, prepared, deps)
     except TransientFailure as error:
         return _retry(held, deps, str(error), held_in=RENDERING)
@@ -385,6 +433,7 @@ def _prepare(session: Session, delivery_id: int, deps: Deps) -> Prepared:
         password=password,
         report_format=run.spec.format,
         attach_csv=run.spec.attach_csv,
+        skip_if_empty=run.spec.skip_if_empty,
         run_id=run.run_id,
         account_id=run.account_id,
     )
@@ -408,14 +457,15 @@ def _run_facts(session: Session, run_id: int, account_id: int) -> RunFacts:
 def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage, str]:
     """Render (shared across identical documents), encrypt per recipient, build the mail."""
     document = prepared.document
-    data = document.data
     attachments: list[Attachment] = []
     key = ""
-    mail = document.mail(
-        encrypted=prepared.password is not None,
-        csv_attached=prepared.attach_csv or prepared.report_format is ReportFormat.csv,
-    )
-    if prepared.report_format is not ReportFormat.csv:
+    password = prepared.password
+    with_csv = prepared.attach_csv or prepared.report_format is ReportFormat.csv
+    mail = document.mail(encrypted=password is not None, csv_attached=with_csv)
+    csv_name = mail.attachment_filename.rsplit(".", 1)[0] + ".csv"
+    # A protected recipient's rows never travel in clear: their CSV goes inside the
+    # encrypted PDF, which they get even when they asked for the CSV alone.
+    if prepared.report_format is not ReportFormat.csv or password is not None:
         key = document.pdf_key
         pdf = deps.cache.get_or_render(
             key,
@@ -425,19 +475,14 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
                 else _print(deps.renderer, document)
             ),
         )
-        if prepared.password is not None:  # then this recipient's alone
-            pdf = deps.encrypt(pdf, prepared.password)
+        if password is not None:  # then this recipient's alone
+            inside = [EmbeddedFile(csv_name, document.csv(), "text/csv")] if with_csv else []
+            pdf = deps.encrypt(pdf, password, inside)
         attachments.append(
-            Attachment(
-                mail.attachment_filename,
-                pdf,
-                "application/pdf",
-                reused=prepared.password is None,
-            )
+            Attachment(mail.attachment_filename, pdf, "application/pdf", reused=password is None)
         )
-    if prepared.attach_csv or prepared.report_format is ReportFormat.csv:
-        csv_name = mail.attachment_filename.rsplit(".", 1)[0] + ".csv"
-        attachments.append(Attachment(csv_name, render_csv(data), "text/csv"))
+    if with_csv and password is None:
+        attachments.append(Attachment(csv_name, document.csv(), "text/csv", reused=True))
     domain = parseaddr(deps.mail_from)[1].rpartition("@")[2] or "reportd.invalid"
     message = build_message(
         sender=deps.mail_from,
@@ -448,6 +493,7 @@ def _compose(held: Claim, prepared: Prepared, deps: Deps) -> tuple[EmailMessage,
         html_body=mail.html_body,
         attachments=attachments,
         message_id=make_message_id(f"delivery-{held.delivery_id}", domain),
+        personal=greeting(document.data.locale, prepared.recipient_name),
     )
     return message, key
 
@@ -535,7 +581,7 @@ def _settle(
                 run_id = session.scalar(
                     select(Delivery.run_id).where(Delivery.id == held.delivery_id)
                 )
-            final = to in (DeliveryState.sent, DeliveryState.failed)
+            final = to in FINAL_STATES
             if final and run_id is not None and finish_run_if_done(session, run_id, now=now):
                 metrics().runs_finished.inc()
         return True
@@ -546,6 +592,7 @@ def _settle(
     outcome = {
         DeliveryState.sent: Outcome.sent,
         DeliveryState.failed: Outcome.failed,
+        DeliveryState.skipped: Outcome.empty,
         DeliveryState.pending: Outcome.retry,
     }[to]
     return Result(outcome, detail=note)

@@ -76,6 +76,8 @@ class RunLine:
     total: int
     sent: int
     failed: int
+    #: Deliveries left out because the recipient's report held nothing (``skipIfEmpty``).
+    skipped: int
 
     @property
     def state(self) -> RunState:
@@ -240,6 +242,7 @@ def _line(run: ReportRun, task_name: str | None) -> RunLine:
         total=run.total,
         sent=run.sent,
         failed=run.failed,
+        skipped=run.skipped,
     )
 
 
@@ -407,8 +410,8 @@ def may_retry(caller: Principal) -> bool:
 def retry_for(session: Session, caller: Principal, delivery_id: int, *, now: datetime) -> int:
     """Put a failed delivery of the caller's account back to pending; returns its run ID.
 
-    The caller commits, then hands the run to the workers (``start_run`` enqueues its pending
-    deliveries; the claim keeps anything from being sent twice).
+    The caller commits, then enqueues the delivery itself: a run's ``start_run`` queues only
+    what its fan-out has not reached yet. The claim keeps anything from being sent twice.
     """
     can_write_tasks(caller)
     row = session.scalars(

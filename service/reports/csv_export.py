@@ -2,8 +2,9 @@
 
 Choices, so scripts and spreadsheets can rely on them:
 
-- The header row has stable English column ids (``time``, ``computer``...), the same in every
-  language; values are stable ids too (``high``, ``firewall``, ``on``/``off``), names as given.
+- The header row names the columns in the recipient's language ("Zeit", "Computer"...;
+  ``column_ids`` gives their stable ids); values are stable ids (``high``, ``firewall``,
+  ``on``/``off``), names as given.
 - Times are ISO 8601 in the recipient's time zone, with the offset (``2026-11-21T00:00:00+09:00``).
 - UTF-8 with a BOM (Excel then reads Japanese correctly), CRLF line ends, every field quoted
   when needed (RFC 4180).
@@ -27,6 +28,7 @@ from service.reports.rendering import (
     attachment_basename,
     computer_name,
     computers_sorted,
+    csv_headers,
     events_sorted,
     recipient_zone,
     system_events_sorted,
@@ -47,9 +49,29 @@ def render_csv(data: ReportData) -> bytes:
     header, rows = _TABLES.get(data.report_type, _events)(data, zone)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow(_header_names(header, data.locale))
     writer.writerows([_neutralize(cell) for cell in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def column_ids(data: ReportData) -> list[str]:
+    """The stable ids of the columns ``render_csv`` writes for ``data``, in their order."""
+    header, _rows = _TABLES.get(data.report_type, _events)(data, recipient_zone(data.time_zone))
+    return list(header)
+
+
+def _header_names(header: Sequence[str], locale: str) -> list[str]:
+    """Column ids in the recipient's language; a module's event count reads
+    "Security events (Firewall)"."""
+    names = csv_headers(locale)
+    translated = []
+    for column in header:
+        module = column.removeprefix("events_").replace("_", "-")
+        if column.startswith("events_") and module in names:
+            translated.append(f"{names['events']} ({names[module]})")
+        else:
+            translated.append(names.get(column, column))
+    return translated
 
 
 def csv_filename(data: ReportData) -> str:

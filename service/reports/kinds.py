@@ -18,15 +18,19 @@ from service.reports.model import EventModule, ReportFormat, ReportType
 
 
 class Part(StrEnum):
-    """A kind of rows a report can read (a field of ``ReportData``)."""
+    """A part of the data a report can read (a field of ``ReportData``): rows, or the
+    figures of the period before its own (``previous``, which the Summary compares with)."""
 
     computers = "computers"
     events = "events"
     alerts = "alerts"
     system_events = "system_events"
     policies = "policies"
+    previous = "previous"
 
 
+#: The parts that happen in a period (rows with a time); the others are states of the scope.
+PERIOD_PARTS = frozenset({Part.events, Part.alerts, Part.system_events})
 #: The formats every kind is made in.
 FORMATS = (ReportFormat.pdf, ReportFormat.csv)
 
@@ -51,6 +55,13 @@ class ReportKind:
     def template(self) -> str:
         """The Jinja2 template of the report's HTML, relative to ``report_templates``."""
         return f"reports/{self.report_type.value}.html"
+
+    @property
+    def content(self) -> tuple[Part, ...]:
+        """The parts whose rows mean the report holds something of its period (``skipIfEmpty``
+        leaves out a recipient whose report has none): its primary parts that happen in a
+        period; a kind of no period (Computer, Security Module Usage) its primary ones."""
+        return tuple(part for part in self.primary if part in PERIOD_PARTS) or self.primary
 
     @property
     def reads_every_module(self) -> bool:

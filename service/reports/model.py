@@ -14,15 +14,20 @@ from storage.rows import AlertRow, ComputerRow, EventRow, PolicyRow, SystemEvent
 
 __all__ = [
     "AlertRow",
+    "AppliedFilter",
     "Classification",
     "ComputerRow",
     "EventModule",
     "EventRow",
+    "FilterKind",
+    "PeriodCounts",
+    "PeriodSpan",
     "PolicyRow",
     "ReportFormat",
     "ReportData",
     "ReportType",
     "SystemEventRow",
+    "TimeUnit",
 ]
 
 
@@ -83,6 +88,57 @@ class Classification(StrEnum):
     internal = "internal"
 
 
+class FilterKind(StrEnum):
+    """How a report's own filter narrows it, as its title block names it."""
+
+    computer = "computer"
+    group = "group"
+    group_tree = "group-tree"  # the group and its sub-groups
+    policy = "policy"
+    policy_tree = "policy-tree"  # the policy and its sub-policies
+    tags = "tags"
+    untagged = "untagged"
+
+
+@dataclass(frozen=True)
+class AppliedFilter:
+    """One filter the report applies: its kind and what it names (a computer, a group's path,
+    a policy, the tags; ``#id`` when the recipient's clearance may not know the name)."""
+
+    kind: FilterKind
+    name: str = ""
+
+
+class TimeUnit(StrEnum):
+    """The SDK's ``TimeRange.units``. Hours are elapsed time; days, weeks and months are
+    calendar ones in the window's zone (the month before 31 March ends on 28 February)."""
+
+    hour = "hour"
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+@dataclass(frozen=True)
+class PeriodSpan:
+    """The window as it was asked for ("the last 1 month"): what the report calls it, rather
+    than its length in days ("4 weeks" for a month)."""
+
+    value: int
+    unit: TimeUnit
+
+
+@dataclass(frozen=True)
+class PeriodCounts:
+    """A report's figures for another period of the same length (the one before its own)."""
+
+    period_start: datetime
+    period_end: datetime
+    events: int
+    alerts: int
+    system_events: int
+
+
 @dataclass(frozen=True)
 class ReportData:
     """One report as a recipient of one clearance may see it."""
@@ -103,3 +159,9 @@ class ReportData:
     policies: list[PolicyRow] = field(default_factory=list)
     #: Rows left out of the PDF tables because of the row cap (they are all in the CSV).
     truncated: dict[str, int] = field(default_factory=dict)
+    #: The report's own filters, for its title block; none when it shows the whole scope.
+    filters: tuple[AppliedFilter, ...] = ()
+    #: The same figures for the period before (the Summary compares with it).
+    previous: PeriodCounts | None = None
+    #: The window as asked ("1 month"), when it was asked as the last N units.
+    span: PeriodSpan | None = None

@@ -14,10 +14,10 @@ from __future__ import annotations
 import functools
 import math
 import re
-import unicodedata
+import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from io import BytesIO
 from pathlib import Path
@@ -37,6 +37,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
+from babel.units import format_unit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
@@ -55,6 +56,7 @@ from service.reports.model import (
     ReportData,
     SystemEventRow,
 )
+from service.reports.personal import PERSONAL_LINE, PersonalLine
 
 #: Languages reports and mails are written in (IETF tags, as stored on contacts).
 #: Rows per PDF table; the rest is counted in a note and is in the CSV export. Each page
@@ -80,7 +82,12 @@ RowT = TypeVar("RowT")
 
 @dataclass(frozen=True)
 class MailText:
-    """A report mail before MIME encoding; header encoding is the mail module's job."""
+    """A report mail before MIME encoding; header encoding is the mail module's job.
+
+    Rendered from a shared document (no recipient name), both bodies hold the line
+    ``service.reports.personal.PERSONAL_LINE`` where the greeting goes: :func:`greeting` makes each
+    recipient's, and ``build_message(personal=...)`` puts it in.
+    """
 
     subject: str
     text_body: str
@@ -100,14 +107,22 @@ class TablePart(Generic[RowT]):
     def hidden(self) -> int:
         return self.total - len(self.rows)
 
+    def has(self, column: str) -> bool:
+        """Whether any shown row fills ``column``: an empty column takes no room."""
+        return any(getattr(row, column) for row in self.rows)
+
 
 @dataclass(frozen=True)
 class Timeline:
-    """Counts per local day (or per ``days_per_bar`` days) over the report period."""
+    """Counts per local day (or per ``days_per_bar`` days) over the report period; with
+    ``stacks``, each bar's count split by severity (or level), most severe first."""
 
     bars: list[tuple[date, int]]
     days_per_bar: int
     scale_max: int
+    stacks: list[list[tuple[str, int]]] = field(default_factory=list)
+    #: The kinds found in ``stacks``, in their order: the legend.
+    keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -144,6 +159,15 @@ class ReportView:
 def events_sorted(data: ReportData) -> list[EventRow]:
     """The report's events (its kind's modules only: the builder read no others), newest first."""
     return sorted(data.events, key=lambda e: as_utc(e.time), reverse=True)
+
+
+def holds_nothing(data: ReportData) -> bool:
+    """Whether the report holds nothing of its period: no row of its kind's content (the
+    Summary: no security event, alert or system event; an events report: none of its
+    modules' events; Computer and Security Module Usage, of no period: no computer). The one
+    check behind ``skipIfEmpty``."""
+    content = kind_of(data.report_type).content
+    return not any(getattr(data, part.value) for part in content)
 
 
 def computers_sorted(data: ReportData) -> list[ComputerRow]:
@@ -194,19 +218,35 @@ def _nice_ceiling(value: int) -> int:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
-def _timeline(times: Iterable[datetime], data: ReportData, zone: tzinfo) -> Timeline:
+def _timeline(
+    items: Iterable[tuple[datetime, str]], data: ReportData, zone: tzinfo, order: Iterable[str] = ()
+) -> Timeline:
+    """Bars of ``(moment, kind)`` items; stacked by kind (in ``order``, then the rest as met)
+    when an order is given."""
     first = data.period_start.astimezone(zone).date()
     end = data.period_end.astimezone(zone)
     last = end.date() - timedelta(days=1) if end.time() == datetime.min.time() else end.date()
     days = max((last - first).days + 1, 1)
     step = math.ceil(days / MAX_TIMELINE_BARS)
-    counts = [0] * math.ceil(days / step)
-    for moment in times:
+    per_bar: list[Counter[str]] = [Counter() for _ in range(math.ceil(days / step))]
+    for moment, kind in items:
         offset = (as_utc(moment).astimezone(zone).date() - first).days
         if 0 <= offset < days:
-            counts[offset // step] += 1
+            per_bar[offset // step][kind] += 1
+    counts = [sum(bar.values()) for bar in per_bar]
     bars = [(first + timedelta(days=i * step), n) for i, n in enumerate(counts)]
-    return Timeline(bars=bars, days_per_bar=step, scale_max=_nice_ceiling(max(counts)))
+    stacks: list[list[tuple[str, int]]] = []
+    keys: list[str] = []
+    if order:
+        keys = [key for key, _ in _ordered(sum(per_bar, Counter()), order)]
+        stacks = [[(key, bar[key]) for key in keys if bar[key]] for bar in per_bar]
+    return Timeline(
+        bars=bars,
+        days_per_bar=step,
+        scale_max=_nice_ceiling(max(counts)),
+        stacks=stacks,
+        keys=keys,
+    )
 
 
 def build_view(data: ReportData, *, max_rows: int, zone: tzinfo) -> ReportView:
@@ -245,8 +285,10 @@ def build_view(data: ReportData, *, max_rows: int, zone: tzinfo) -> ReportView:
         module_usage=[(m.value, sum(m.value in c.modules for c in computers)) for m in EventModule],
         events_by_module=_ordered(Counter(e.module for e in events), kind.modules),
         events_by_severity=_ordered(Counter(e.severity for e in events), _SEVERITIES),
-        event_timeline=_timeline((e.time for e in events), data, zone),
-        system_event_timeline=_timeline((e.time for e in system_events), data, zone),
+        event_timeline=_timeline(((e.time, e.severity) for e in events), data, zone, _SEVERITIES),
+        system_event_timeline=_timeline(
+            ((e.time, e.level) for e in system_events), data, zone, _LEVELS
+        ),
         top_computers=per_computer.most_common(TOP_ROWS),
         top_names=Counter(e.name for e in events).most_common(TOP_ROWS),
         computers_with_events=len(per_computer),
@@ -278,14 +320,15 @@ def _css_string(text: str) -> Markup:
     return Markup('"' + "".join(safe) + '"')
 
 
-def _clip(text: str, ems: float) -> str:
-    """``text`` cut with "…" to about ``ems`` em: wide (CJK) characters count 1, others 0.55."""
-    used = 0.0
-    for index, char in enumerate(text):
-        used += 1.0 if unicodedata.east_asian_width(char) in "WF" else 0.55
-        if used > ems:
-            return text[: max(index - 1, 0)] + "…"
-    return text
+#: Where a long name may break: after a dot or an @ (host names, addresses, URLs), never
+#: inside a word.
+_BREAK_AFTER = re.compile(r"([.@/_])(?=\S)")
+
+
+def _breakable(value: object) -> Markup:
+    """``value`` escaped, with a line-break opportunity (``<wbr>``) after each dot, @, slash
+    and underscore, so host names and addresses wrap in a narrow cell instead of being cut."""
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(_escape(value))))
 
 
 @functools.cache
@@ -394,6 +437,13 @@ def _format_filters(locale: Locale) -> dict[str, Callable[..., str]]:
     def duration_filter(value: timedelta) -> str:
         return str(format_timedelta(value, threshold=1.5, locale=locale))
 
+    def signed_filter(value: int) -> str:
+        """A change: "+12", "−3" (a minus sign), "±0"."""
+        return _sign(value) + str(format_decimal(abs(value), locale=locale))
+
+    def signed_percent_filter(value: float) -> str:
+        return _sign(round(value * 100)) + str(format_percent(abs(value), locale=locale))
+
     return {
         "datetime": datetime_filter,
         "date": date_filter,
@@ -401,9 +451,15 @@ def _format_filters(locale: Locale) -> dict[str, Callable[..., str]]:
         "number": number_filter,
         "percent": percent_filter,
         "duration": duration_filter,
-        "clip": _clip,
+        "signed": signed_filter,
+        "signed_percent": signed_percent_filter,
+        "breakable": _breakable,
         "css_string": _css_string,
     }
+
+
+def _sign(value: float) -> str:
+    return "+" if value > 0 else "\u2212" if value < 0 else "\u00b1"
 
 
 @functools.cache
@@ -449,9 +505,19 @@ def _context(data: ReportData) -> dict[str, Any]:
         "zone_label": f"{data.time_zone} ({get_timezone_gmt(generated, locale=babel_locale)})",
         "period_days": format_interval(start, max(last, start), "yMMMd", locale=babel_locale),
         "period_length": data.period_end - data.period_start,
+        "period_label": _period_label(data, babel_locale),
         "page_number": _PAGE_NUMBER,
         "total_pages": _TOTAL_PAGES,
     }
+
+
+def _period_label(data: ReportData, locale: Locale) -> str:
+    """What the report calls its window: as asked ("1 month", "3 Monate"), else its length."""
+    if data.span is not None:
+        unit = f"duration-{data.span.unit.value}"
+        return str(format_unit(data.span.value, unit, length="long", locale=locale))
+    length = data.period_end - data.period_start
+    return str(format_timedelta(length, threshold=1.5, locale=locale))
 
 
 def _render(template: str, data: ReportData, **extra: Any) -> str:
@@ -473,11 +539,53 @@ def render_footer_html(data: ReportData) -> str:
 def render_mail(
     data: ReportData, *, encrypted: bool = False, csv_attached: bool = False
 ) -> MailText:
-    """Subject, plain-text and HTML body in the recipient's language, and the PDF's name."""
+    """Subject, plain-text and HTML body in the recipient's language, and the PDF's name.
+
+    The greeting names ``data.recipient_name``; without one (a document shared by several
+    recipients) the bodies leave its line to :func:`greeting`.
+    """
     subject = _render("mail/subject.txt", data)
+    body = {
+        "encrypted": encrypted,
+        "csv_attached": csv_attached,
+        "personal_line": "" if data.recipient_name else PERSONAL_LINE,
+    }
     return MailText(
         subject=re.sub(r"\s+", " ", subject).strip(),  # a header: never a line break
-        text_body=_render("mail/body.txt", data, encrypted=encrypted, csv_attached=csv_attached),
-        html_body=_render("mail/body.html", data, encrypted=encrypted, csv_attached=csv_attached),
+        text_body=_render("mail/body.txt", data, **body),
+        html_body=_render("mail/body.html", data, **body),
         attachment_filename=f"{attachment_basename(data)}.pdf",
+    )
+
+
+@functools.cache
+def csv_headers(locale: str) -> Mapping[str, str]:
+    """The CSV export's column ids and module ids -> their names in ``locale``
+    (``_labels.html``: ``csv_columns`` and ``modules``), once per process and locale."""
+    labels = _environment(normalize_locale(locale)).get_template("_labels.html").make_module()
+    names = {**getattr(labels, "modules"), **getattr(labels, "csv_columns")}  # noqa: B009
+    return {key: str(value) for key, value in names.items()}
+
+
+def greeting(locale: str, name: str) -> PersonalLine:
+    """``name``'s greeting in the form of ``locale`` ("Hallo Jonas Weber,", "佐藤 花子 様"),
+    as the plain and the HTML line of a mail: per recipient, a few microseconds."""
+    text, html = _greeting_forms(normalize_locale(locale))
+    return PersonalLine(
+        text=text.replace(_NAME_SLOT, name), html=html.replace(_NAME_SLOT, _escape(name))
+    )
+
+
+#: Stands for the name in a locale's greeting forms (random: no translation holds it).
+_NAME_SLOT = f"reportd-name-{secrets.token_hex(8)}"
+
+
+@functools.cache
+def _greeting_forms(locale: str) -> tuple[str, str]:
+    """The locale's greeting, plain and HTML, around ``_NAME_SLOT``: rendered once per
+    process and locale from ``mail/greeting.*``; it holds nobody's name."""
+    env = _environment(locale)
+    return (
+        env.get_template("mail/greeting.txt").render(name=_NAME_SLOT).strip(),
+        env.get_template("mail/greeting.html").render(name=_NAME_SLOT).strip(),
     )

@@ -13,7 +13,9 @@ The JSON, in the SDK's names (``deepsecurity.models`` 20.0), with reportd's exte
   task's occurrence, or now); or reportd's fixed window ``startTime`` and ``endTime`` (epoch
   milliseconds, as the SDK's times; the SDK's ``TimeRange`` ignores them when it reads);
 - ``computerFilter`` and ``tagFilter`` as the SDK's (``smartFolderID`` names a smart folder);
-- ``attachCSV`` (reportd): the CSV rows attached next to the PDF.
+- ``attachCSV`` (reportd): the CSV rows attached next to the PDF;
+- ``skipIfEmpty`` (reportd): a recipient whose report holds nothing of its period is not
+  mailed; the delivery is recorded ``skipped`` with the reason.
 
 Invalid input is an ``InvalidInput`` naming the JSON field (``timeRange.value: ...``).
 """
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +44,7 @@ from pydantic import (
 
 from service.errors import InvalidInput
 from service.reports.kinds import BY_TEMPLATE_ID, BY_TYPE, kind_of, known_templates
-from service.reports.model import Classification, ReportFormat, ReportType
+from service.reports.model import Classification, PeriodSpan, ReportFormat, ReportType, TimeUnit
 from service.reports.wallclock import first_showing, wall
 from storage.scoped import FILTER_ID, ComputerFilterType, ReportFilter, TagFilterType
 
@@ -53,16 +54,6 @@ MAX_PERIOD_COUNT = 3660
 MAX_MILLIS = round(datetime(9998, 12, 31, tzinfo=UTC).timestamp() * 1000)
 #: Largest ID the tables hold (PostgreSQL's int4).
 MAX_ID = 2**31 - 1
-
-
-class TimeUnit(StrEnum):
-    """The SDK's ``TimeRange.units``. Hours are elapsed time; days, weeks and months are
-    calendar ones in the window's zone (the month before 31 March ends on 28 February)."""
-
-    hour = "hour"
-    day = "day"
-    week = "week"
-    month = "month"
 
 
 StrictCount = Annotated[int, Field(strict=True, ge=1, le=MAX_PERIOD_COUNT)]
@@ -88,6 +79,11 @@ class RelativeRange(_Shape):
 
     units: TimeUnit
     value: StrictCount
+
+    @property
+    def span(self) -> PeriodSpan:
+        """The window as asked ("the last 1 month"): what a report calls it."""
+        return PeriodSpan(value=self.value, unit=self.units)
 
 
 class CustomRange(_Shape):
@@ -198,6 +194,9 @@ class ReportSpec(_Shape):
     computer_filter: ComputerFilter = Field(ALL_COMPUTERS, alias="computerFilter")
     tag_filter: TagFilter = Field(ALL_TAGS, alias="tagFilter")
     attach_csv: bool = Field(False, alias="attachCSV")
+    #: reportd's: a recipient whose report holds nothing of its period is not mailed; the
+    #: delivery ends ``skipped``, with the reason (``service.reports.rendering.holds_nothing``).
+    skip_if_empty: bool = Field(False, alias="skipIfEmpty", strict=True)
 
     @model_validator(mode="after")
     def _made_by_reportd(self) -> ReportSpec:
@@ -249,6 +248,13 @@ class ReportSpec(_Shape):
             tag_filter=tags.type,
             tags=frozenset(tags.tags or ()),
         )
+
+    @property
+    def span(self) -> PeriodSpan | None:
+        """The window as asked, for the report to call it by ("1 Monat", not "4 Wochen" for
+        the month before 31 March); None for a custom window (the report names its length)."""
+        window = self.time_range
+        return window.span if isinstance(window, RelativeRange) else None
 
     def period(self, *, end: datetime, time_zone: str = "UTC") -> tuple[datetime, datetime]:
         """The window the report covers (see :func:`period_of`)."""

@@ -13,8 +13,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-#: What each kind of process in a worker's tree is called, by the start of its ``comm``.
-KIND_PREFIXES = (("python", "python"), ("node", "playwright"), ("chrom", "chromium"))
+#: What each kind of process in a worker's tree is called, by the start of its ``comm``
+#: (the encryption helper names itself: ``service.delivery.encryption.HELPER_NAME``).
+KIND_PREFIXES = (
+    ("python", "python"),
+    ("node", "playwright"),
+    ("chrom", "chromium"),
+    ("reportd-encrypt", "encryption"),
+)
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,8 @@ class Process:
 
     @property
     def kind(self) -> str:
-        """``python``, ``playwright`` (the driver), ``chromium`` or ``other``."""
+        """``python``, ``playwright`` (the driver), ``chromium``, ``encryption`` (the helper
+        that encrypts PDFs) or ``other``."""
         for prefix, kind in KIND_PREFIXES:
             if self.comm.startswith(prefix):
                 return kind

@@ -359,7 +359,7 @@ class Recipients(_ApiModel):
 
 class GenerateReportTaskParameters(ReportSpec):
     """The SDK's ``GenerateReportTaskParameters``: the report (``service.reports.spec``) and who
-    gets it. reportd reads ``attachCSV`` and a custom ``timeRange`` here too."""
+    gets it. reportd reads ``attachCSV``, ``skipIfEmpty`` and a custom ``timeRange`` here too."""
 
     recipients: Recipients
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from service.delivery.ledger import LEASED_STATES, DeliveryState
@@ -25,7 +25,7 @@ from service.delivery.smtp_sink import SmtpSink
 from service.directory.contacts import add_contact
 from service.directory.secretbox import SecretBox
 from storage.db import transaction
-from storage.models import Contact, Delivery
+from storage.models import Contact, Delivery, ReportRun
 from tests.actors.conftest import JONAS, SECRET, World, make_world
 from tests.actors.procs import (
     REDIS_URL,
@@ -203,11 +203,37 @@ def worker_env(world: World) -> dict[str, str]:
 
 
 def reconcile(world: World) -> int:
-    """Run ``reportd reconcile`` once, as cron or the scheduler would; how many it enqueued."""
+    """Run ``reportd reconcile`` once, as cron or the scheduler would; how many deliveries it
+    put back on the queue: those it enqueued, and those past the cursor of a run whose
+    stalled fan-out it started again (``service.delivery.fanout``: the dead worker may have
+    held the marker that queues a run's next slice)."""
+    owed, last_slice = owed_by_fan_outs(world)
+    if owed:  # a fan-out counts as stalled once its last slice is RECONCILE_AFTER old
+        time.sleep(max(0.0, (last_slice - datetime.now(UTC)).total_seconds()) + RECONCILE_AFTER)
     output = reportd("reconcile", env=worker_env(world))
     found = re.search(r"re-enqueued (\d+) deliveries", output)
     assert found, output
-    return int(found.group(1))
+    resumed = re.search(r"resumed the fan-out of (\d+) runs", output)
+    assert bool(resumed) == bool(owed), output
+    return int(found.group(1)) + sum(owed.values())
+
+
+def owed_by_fan_outs(world: World) -> tuple[dict[int, int], datetime]:
+    """Pending deliveries past the cursor of each run whose fan-out is still going, and when
+    the last of those runs queued its last slice."""
+    with world.sessions() as session:
+        rows = session.execute(
+            select(Delivery.run_id, func.count(Delivery.id), func.max(ReportRun.fanout_at))
+            .join(ReportRun, ReportRun.id == Delivery.run_id)
+            .where(
+                ReportRun.fanout_at.is_not(None),
+                Delivery.id > ReportRun.fanout_cursor,
+                Delivery.state == DeliveryState.pending.value,
+            )
+            .group_by(Delivery.run_id)
+        ).all()
+    last = max((row[2] for row in rows), default=datetime.now(UTC))
+    return {run_id: count for run_id, count, _ in rows}, last
 
 
 def start_run_through_redis(world: World, run_id: int) -> None:

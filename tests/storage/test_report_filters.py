@@ -21,11 +21,16 @@ from storage.scoped import (
     ReportFilter,
     Scope,
     TagFilterType,
+    count_window,
+    filter_subject,
+    permitted_alerts,
     permitted_computers,
+    permitted_events,
     permitted_system_events,
 )
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+ALL_COMPUTERS = ReportFilter()
 WEEK = (NOW - timedelta(days=8), NOW + timedelta(days=1))
 
 
@@ -132,3 +137,66 @@ def test_a_filter_missing_its_id_is_refused() -> None:
         ReportFilter(computer_filter=ComputerFilterType.computers_in_group)
     with pytest.raises(ValueError, match="at least one tag"):
         ReportFilter(tag_filter=TagFilterType.specific_tags)
+
+
+# What a report's title names
+
+
+def test_a_filter_is_named_by_what_it_selects_when_the_clearance_may_know_it(
+    session, sample
+) -> None:
+    groups, policies, computers = sample["groups"], sample["policies"], sample["computers"]
+    frontend = ReportFilter(
+        computer_filter=ComputerFilterType.computers_in_group_or_subgroup,
+        computer_group_id=groups["Frontend"],
+    )
+    web_server = ReportFilter(
+        computer_filter=ComputerFilterType.computers_using_policy, policy_id=policies["Web Server"]
+    )
+    web_01 = ReportFilter(
+        computer_filter=ComputerFilterType.computer, computer_id=computers["web-01"]
+    )
+
+    assert filter_subject(session, sample["web"], frontend) == (
+        "Datacenter Tokyo / Web Servers / Frontend"
+    )
+    assert filter_subject(session, sample["web"], web_server) == "Web Server"
+    assert filter_subject(session, sample["full"], web_01) == "web-01"
+    assert filter_subject(session, sample["full"], ReportFilter()) is None
+
+
+def test_a_filter_outside_the_clearance_is_not_named(session, sample) -> None:
+    # The Web Team sees none of the databases, a laptop or the Windows policy's computers.
+    databases = ReportFilter(
+        computer_filter=ComputerFilterType.computers_in_group,
+        computer_group_id=sample["groups"]["Databases"],
+    )
+    laptop = ReportFilter(
+        computer_filter=ComputerFilterType.computer, computer_id=sample["computers"]["lapt-01"]
+    )
+    windows = ReportFilter(
+        computer_filter=ComputerFilterType.computers_using_policy_or_subpolicy,
+        policy_id=sample["policies"]["Windows Workstation"],
+    )
+
+    for flt in (databases, laptop, windows):
+        assert filter_subject(session, sample["web"], flt) is None
+        assert filter_subject(session, Scope.empty(), flt) is None
+
+
+def test_a_window_is_counted_as_the_report_reads_it(session, sample) -> None:
+    # Given a clearance and a filter
+    pci = ReportFilter(tag_filter=TagFilterType.specific_tags, tags=frozenset({"pci"}))
+    for scope, flt in ((sample["full"], ALL_COMPUTERS), (sample["web"], pci)):
+        # When a window is counted
+        counts = count_window(session, scope, *WEEK, report_filter=flt)
+
+        # Then it counts the rows the report's own statements return
+        assert counts.events == len(permitted_events(session, scope, *WEEK, report_filter=flt))
+        assert counts.alerts == len(permitted_alerts(session, scope, *WEEK, report_filter=flt))
+        assert counts.system_events == len(
+            permitted_system_events(session, scope, *WEEK, report_filter=flt)
+        )
+        assert counts.events > 0
+    assert count_window(session, Scope.empty(), *WEEK).events == 0
+    assert count_window(session, sample["full"], WEEK[0] - timedelta(days=9), WEEK[0]).events == 0

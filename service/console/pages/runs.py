@@ -21,7 +21,7 @@ from service.console.i18n import N_
 from service.console.labels import DELIVERY_STATES, kind_titles
 from service.console.pages.contacts import Paging
 from service.console.report_form import Own, said
-from service.console.running import start_runs
+from service.console.running import resend
 from service.console.web import ConsoleDep, FormDep, Viewer, ViewerDep, render, see_other
 from service.delivery import run_admin
 from service.delivery.ledger import DeliveryState
@@ -218,5 +218,5 @@ def retry_delivery(
 ) -> Response:
     with app.transaction() as session:
         run_id = run_admin.retry_for(session, viewer.principal, delivery_id, now=app.now())
-    start_runs(app, [run_id])
+    resend(app, [delivery_id])
     return see_other(f"/runs/{run_id}", notice="retried")

@@ -35,6 +35,7 @@ CLI_OPTIONS = {
     "to": None,
     "report_format": "pdf",
     "attach_csv": False,
+    "skip_if_empty": None,
     "classification": "confidential",
     "computer": None,
     "group": None,

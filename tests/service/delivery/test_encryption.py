@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,7 +16,7 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from service.delivery.encryption import Encryptor, encrypt_pdf
+from service.delivery.encryption import EmbeddedFile, Encryptor, encrypt_pdf
 from service.errors import EncryptionError, EncryptionUnavailable
 from service.runtime.proctree import tree
 
@@ -112,6 +114,50 @@ def test_given_pdf_encrypted_without_user_password_when_encrypting_then_encrypti
         encrypt_pdf(out.getvalue(), PASSWORD)
 
 
+# Files carried inside the encrypted PDF
+
+#: A CSV export whose rows must not be readable without the password.
+ROWS_CSV = (
+    "\ufeffcomputer,host_name,events\r\n"
+    + "secret-web-01,secret-web-01.example.internal,7\r\n" * 40
+).encode()
+
+
+def streams_of(pdf: bytes) -> list[bytes]:
+    """Every stream of a PDF file as stored, and inflated when it inflates."""
+    found = []
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL):
+        found.append(match.group(1))
+        try:
+            found.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            pass
+    return found
+
+
+def test_given_a_csv_embedded_when_encrypting_then_it_opens_with_the_password_only():
+    # Given a report PDF and its CSV, When they are encrypted together
+    pdf = encrypt_pdf(
+        plain_pdf(), PASSWORD, [EmbeddedFile("Summary-Report_2026-11-23.csv", ROWS_CSV, "text/csv")]
+    )
+
+    # Then nothing opens without the password, and no stream holds the rows in clear
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(io.BytesIO(pdf))
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(io.BytesIO(pdf), password="wrong")
+    assert not any(b"secret-web-01" in stream for stream in [pdf, *streams_of(pdf)])
+    # ... and with it the CSV is there, byte for byte, as an attachment
+    with pikepdf.open(io.BytesIO(pdf), password=PASSWORD) as document:
+        [(name, spec)] = document.attachments.items()
+        assert name == "Summary-Report_2026-11-23.csv"
+        assert spec.get_file().read_bytes() == ROWS_CSV
+        assert spec.get_file().mime_type == "text/csv"
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.decrypt(PASSWORD)
+    assert reader.attachments == {"Summary-Report_2026-11-23.csv": [ROWS_CSV]}
+
+
 # The helper process workers encrypt in
 
 
@@ -145,6 +191,13 @@ def test_an_encryptor_encrypts_for_many_threads_in_a_process_of_its_own(encrypto
         with pikepdf.open(io.BytesIO(result), password=password) as document:
             assert str(document.docinfo["/Title"]) == password
             assert document.encryption.R == 6
+
+
+def test_an_encryptor_embeds_files_as_encrypt_pdf_does(encryptor):
+    pdf = encryptor(plain_pdf(), PASSWORD, [EmbeddedFile("rows.csv", ROWS_CSV, "text/csv")])
+
+    with pikepdf.open(io.BytesIO(pdf), password=PASSWORD) as document:
+        assert document.attachments["rows.csv"].get_file().read_bytes() == ROWS_CSV
 
 
 def test_an_encryptor_raises_what_encrypt_pdf_raises(encryptor):

@@ -131,6 +131,23 @@ def test_the_run_finishes_with_counts_when_its_last_delivery_is_final(session: S
     assert not finish_run_if_done(session, run_id, now=NOW)
 
 
+def test_a_skipped_delivery_is_final_and_counted_apart(session: Session) -> None:
+    # Given a run whose first recipient's report held nothing (skipIfEmpty)
+    run_id, ids = _run(session)
+    for i, delivery_id in enumerate(ids):
+        held = claim(session, delivery_id, now=NOW, lease=LEASE)
+        assert held is not None
+        final = DeliveryState.skipped if i == 0 else DeliveryState.sent
+        assert move(session, held, to=final, now=NOW, note="nothing in the period")
+
+    # When the last one is settled, Then the run closes and counts the skipped one apart
+    assert finish_run_if_done(session, run_id, now=NOW)
+    run = session.get(ReportRun, run_id, populate_existing=True)
+    assert run is not None and (run.sent, run.failed, run.skipped) == (2, 0, 1)
+    # ... and nothing claims it again
+    assert claim(session, ids[0], now=NOW + timedelta(days=1), lease=LEASE) is None
+
+
 def test_every_transition_is_recorded(session: Session) -> None:
     _, ids = _run(session)
     held = claim(session, ids[0], now=NOW, lease=LEASE)

@@ -41,6 +41,7 @@ from service.errors import (
     MailRejected,
     MailTooLarge,
 )
+from service.reports.personal import PERSONAL_LINE, PersonalLine
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 JAPANESE_SUBJECT = "週次サマリーレポート"
@@ -204,6 +205,66 @@ def test_mails_sharing_a_text_and_a_pdf_flattened_in_threads_each_carry_their_ow
         assert parsed.get_body(("plain",)).get_content().strip() == f"Report for group {index % 3}."
         [attachment] = parsed.iter_attachments()
         assert attachment.get_content() == pdf
+
+
+#: A body shared by several recipients: the greeting's line is left to each mail.
+SHARED_TEXT = f"CONFIDENTIAL\n\n{PERSONAL_LINE}\n\n週次サマリーレポートを添付いたします。\n"
+SHARED_HTML = (
+    f"<p>CONFIDENTIAL</p>\n{PERSONAL_LINE}\n<p>週次サマリーレポートを添付いたします。</p>\n"
+)
+
+
+def greeted(name: str, **overrides: Any) -> EmailMessage:
+    return a_message(
+        text_body=SHARED_TEXT,
+        html_body=SHARED_HTML,
+        personal=PersonalLine(text=f"{name} 様", html=f"<p>{name} 様</p>"),
+        **overrides,
+    )
+
+
+@pytest.mark.parametrize("name", ["佐藤 花子", "Jonas Weber", "Ω" * 60 + " = Müller-Lüdenscheidt"])
+def test_given_a_shared_body_when_built_per_recipient_then_each_greets_its_own_in_standard_bytes(
+    name,
+):
+    # Given a body shared by two recipients, When a mail is built for each
+    mine = greeted(name, attachments=[Attachment("report.pdf", PDF, "application/pdf", True)])
+    other = greeted("Alex Morgan")
+
+    # Then each mail's bytes are what the standard generator writes of it
+    raw = flatten(mine)
+    assert raw == mine.as_bytes(policy=MESSAGE_POLICY)
+    # ... and each greets its own recipient, under the shared text, and nobody else
+    for message, expected in ((parse(raw), name), (parse(flatten(other)), "Alex Morgan")):
+        plain = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert plain.splitlines() == [
+            "CONFIDENTIAL",
+            "",
+            f"{expected} 様",
+            "",
+            "週次サマリーレポートを添付いたします。",
+        ]
+        assert f"<p>{expected} 様</p>" in html and PERSONAL_LINE not in html + plain
+    assert b"Alex Morgan" not in raw
+
+
+def test_given_a_name_with_a_line_break_when_greeted_then_the_greeting_stays_one_line():
+    parsed = parse(flatten(greeted("Eve\r\nBcc: evil@example.com")))
+
+    assert "Eve Bcc: evil@example.com 様" in parsed.get_body(("plain",)).get_content().splitlines()
+    assert parsed.get_all("Bcc") is None
+
+
+def test_given_a_body_without_its_personal_line_when_greeted_then_it_is_refused():
+    with pytest.raises(ValueError, match="PERSONAL_LINE"):
+        a_message(personal=PersonalLine(text="Hello Eve,", html="<p>Hello Eve,</p>"))
+
+
+def test_given_no_attachment_when_greeted_then_the_plain_mail_greets_too():
+    parsed = parse(flatten(greeted("佐藤 花子", attachments=[])))
+
+    assert "佐藤 花子 様" in parsed.get_body(("plain",)).get_content()
 
 
 def test_given_no_html_and_no_attachment_when_built_then_it_is_plain_text():

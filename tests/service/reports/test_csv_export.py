@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.reports.csv_export import FORMULA_TRIGGERS, csv_filename, render_csv
+from service.reports.csv_export import FORMULA_TRIGGERS, column_ids, csv_filename, render_csv
 from service.reports.model import (
     AlertRow,
     ComputerRow,
@@ -20,7 +20,7 @@ from service.reports.model import (
     ReportType,
     SystemEventRow,
 )
-from service.reports.rendering import DEFAULT_MAX_ROWS
+from service.reports.rendering import DEFAULT_MAX_ROWS, csv_headers
 
 EVENT_TIME = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
@@ -87,9 +87,11 @@ def test_given_more_events_than_the_pdf_cap_when_exporting_then_every_row_is_the
     payload = render_csv(data)
     header, *rows = parse(payload)
 
-    # Then it opens with a BOM, has stable column ids and all in-scope rows, newest first
+    # Then it opens with a BOM, has stable column ids, named in the recipient's language,
+    # and all in-scope rows, newest first
     assert payload.startswith(b"\xef\xbb\xbf")
-    assert header == [
+    assert header == [csv_headers("ja-JP")[column] for column in column_ids(data)]
+    assert column_ids(data) == [
         "id",
         "time",
         "module",
@@ -136,7 +138,8 @@ def test_given_security_module_usage_when_exporting_then_modules_are_on_off_colu
         computers=[computer(2, "b", ("firewall",)), computer(1, "a")],
     )
 
-    header, first, second = parse(render_csv(data))
+    _header, first, second = parse(render_csv(data))
+    header = column_ids(data)
 
     assert header[:4] == ["computer_id", "computer", "host_name", "status"]
     assert header[4:] == [m.value for m in EventModule]
@@ -163,8 +166,8 @@ def test_given_a_summary_when_exporting_then_one_row_per_computer_with_event_cou
         ],
     )
 
-    header, first, second = parse(render_csv(data))
-    column = {name: index for index, name in enumerate(header)}
+    _header, first, second = parse(render_csv(data))
+    column = {name: index for index, name in enumerate(column_ids(data))}
 
     assert first[column["computer"]] == "一号機"
     assert first[column["events"]] == "3"
@@ -222,6 +225,28 @@ def test_given_alerts_and_system_events_when_exporting_then_their_columns_are_fi
     ]
     assert system_row[2] == "600"
     assert system_row[7] == "'@admin"
+
+
+@pytest.mark.parametrize(
+    ("locale", "names"),
+    [
+        ("en-US", ["ID", "Time", "Module", "Severity", "Computer ID", "Computer", "Name"]),
+        ("de-DE", ["ID", "Zeit", "Modul", "Schweregrad", "Computer-ID", "Computer", "Name"]),
+        ("ja-JP", ["ID", "日時", "モジュール", "重要度", "コンピュータID", "コンピュータ", "名前"]),
+    ],
+)
+def test_given_a_recipient_language_when_exporting_then_the_columns_are_named_in_it(locale, names):
+    data = report(ReportType.firewall, locale=locale, events=[event(1, module="firewall")])
+    header, _row = parse(render_csv(data))
+
+    assert header[: len(names)] == names
+
+
+def test_given_a_summary_when_exporting_then_each_module_count_names_its_module():
+    header, *_rows = parse(render_csv(report(ReportType.summary, locale="de-DE")))
+
+    assert "Sicherheitsereignisse (Firewall)" in header
+    assert "Sicherheitsereignisse (Integritätsüberwachung)" in header
 
 
 def test_given_an_empty_scope_when_exporting_then_only_the_header_row():

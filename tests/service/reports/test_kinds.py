@@ -92,3 +92,15 @@ def test_given_events_of_every_module_when_a_module_report_is_built_then_sql_rea
     # And a kind that shows no events reads none
     computer = build(session, full_scope, ReportType.computer)
     assert computer.events == [] and computer.computers and computer.policies
+
+
+def test_a_kind_holds_something_of_its_period_by_its_timed_parts_or_else_its_computers() -> None:
+    # The content skipIfEmpty looks at: the primary rows of the period; a kind of no period
+    # (Computer, Security Module Usage) by its computers.
+    for kind in KINDS:
+        assert kind.content and set(kind.content) <= set(kind.primary), kind.report_type
+        assert Part.previous not in kind.parts or kind.report_type is ReportType.summary
+    assert BY_TYPE[ReportType.summary].content == (Part.events, Part.alerts, Part.system_events)
+    assert BY_TYPE[ReportType.computer].content == (Part.computers,)
+    assert BY_TYPE[ReportType.security_module_usage].content == (Part.computers,)
+    assert BY_TYPE[ReportType.firewall].content == (Part.events,)

@@ -13,17 +13,25 @@ from service.errors import InvalidInput
 from service.reports.locales import SUPPORTED_LOCALES, normalize_locale
 from service.reports.model import (
     AlertRow,
+    AppliedFilter,
     Classification,
     ComputerRow,
     EventModule,
     EventRow,
+    FilterKind,
+    PeriodCounts,
+    PeriodSpan,
     PolicyRow,
     ReportData,
     ReportType,
     SystemEventRow,
+    TimeUnit,
 )
+from service.reports.personal import PERSONAL_LINE
 from service.reports.rendering import (
     DEFAULT_MAX_ROWS,
+    greeting,
+    holds_nothing,
     render_footer_html,
     render_mail,
     render_report_html,
@@ -431,6 +439,49 @@ def test_given_a_recipient_language_when_rendering_the_mail_then_it_is_translate
     assert mail.attachment_filename.isascii()
 
 
+#: Each locale's greeting of Jonas Weber, in the form its readers expect.
+GREETINGS = {
+    "en-US": "Hello Jonas Weber,",
+    "ja-JP": "Jonas Weber 様",
+    "zh-CN": "Jonas Weber，您好：",
+    "zh-TW": "Jonas Weber 您好：",
+    "ko-KR": "Jonas Weber 님, 안녕하세요.",
+    "de-DE": "Hallo Jonas Weber,",
+    "fr-FR": "Bonjour Jonas Weber,",
+    "es-ES": "Hola, Jonas Weber:",
+    "pt-BR": "Olá, Jonas Weber,",
+    "it-IT": "Gentile Jonas Weber,",
+}
+
+
+def test_given_a_shared_document_when_rendering_the_mail_then_the_greeting_line_is_left_open():
+    # Given a document shared by several recipients (no recipient name in it)
+    data = make_report(locale="de-DE", recipient_name="")
+
+    # When its mail text is rendered
+    mail = render_mail(data, encrypted=True)
+
+    # Then each body leaves one line, of its own, to each recipient's greeting
+    assert mail.text_body.splitlines().count(PERSONAL_LINE) == 1
+    assert mail.html_body.splitlines().count(PERSONAL_LINE) == 1
+    assert "Hallo" not in mail.text_body and "Hallo" not in mail.html_body
+
+
+@pytest.mark.parametrize("locale", sorted(GREETINGS))
+def test_given_a_recipient_when_greeting_then_the_name_is_in_the_form_of_the_locale(locale):
+    line = greeting(locale, "Jonas Weber")
+
+    assert line.text == GREETINGS[locale]
+    assert line.html == f"<p>{GREETINGS[locale]}</p>"
+
+
+def test_given_markup_in_a_name_when_greeting_then_the_html_line_escapes_it():
+    line = greeting("ja-JP", "<b>佐藤</b> & 花子")
+
+    assert line.text == "<b>佐藤</b> & 花子 様"
+    assert line.html == "<p>&lt;b&gt;佐藤&lt;/b&gt; &amp; 花子 様</p>"
+
+
 def test_given_a_classification_when_rendering_the_mail_then_subject_and_body_carry_it():
     data = make_report(locale="fr-FR", classification=Classification.topsecret)
 
@@ -476,3 +527,213 @@ def test_given_a_long_period_when_rendering_then_a_bar_covers_several_days():
     html = render_report_html(data)
 
     assert "Each bar is 12 days." in html
+
+
+# What the report says it holds, and how it reads
+
+
+@pytest.mark.parametrize(
+    ("applied", "locale", "expected"),
+    [
+        (AppliedFilter(FilterKind.computer, "web-01"), "en-US", "Only web-01"),
+        (
+            AppliedFilter(FilterKind.group_tree, "Datacenter Tokyo / Web Servers"),
+            "en-US",
+            "In group Datacenter Tokyo / Web Servers and its subgroups",
+        ),
+        (AppliedFilter(FilterKind.group, "Laptops"), "de-DE", "In der Gruppe Laptops"),
+        (AppliedFilter(FilterKind.policy, "Linux Server"), "ja-JP", "ポリシー Linux Server を使用"),
+        (
+            AppliedFilter(FilterKind.policy_tree, "#12"),
+            "en-US",
+            "Using policy #12 or one of its sub-policies",
+        ),
+        (AppliedFilter(FilterKind.tags, "pci, prod"), "fr-FR", "Avec les balises pci, prod"),
+        (AppliedFilter(FilterKind.untagged), "en-US", "Untagged computers only"),
+    ],
+)
+def test_given_a_filtered_report_when_rendering_then_its_title_names_the_filter(
+    applied, locale, expected
+):
+    # Given a report narrowed by a filter of its own
+    data = make_report(ReportType.computer, locale, filters=(applied,))
+
+    # When it is rendered
+    html = render_report_html(data)
+
+    # Then the title block names it, beside the period and the zone
+    title = html[html.index('<dl class="facts">') : html.index("</dl>")]
+    assert expected in title.replace("<wbr>", "")
+
+
+def test_given_no_filter_when_rendering_then_the_title_names_none():
+    html = render_report_html(make_report(ReportType.computer))
+
+    assert 'class="filter"' not in html
+
+
+def test_given_names_with_dots_and_at_when_rendering_then_they_break_there_and_are_not_cut():
+    # Given a long host name, a group path and an address, in narrow columns
+    host = "frontend-cache-node-0042.tokyo.datacenter.example.internal"
+    computer = ComputerRow(
+        id=1,
+        host_name=host,
+        display_name=host,
+        platform="Ubuntu Linux 22.04 (64 bit)",
+        group_path="Datacenter Tokyo / Web Servers / Frontend",
+        policy_name="Linux Server",
+        agent_status="active",
+        last_communication=EVENT_TIME,
+    )
+    system_event = SystemEventRow(
+        id=1,
+        time=EVENT_TIME,
+        event_code=600,
+        level="info",
+        name="User Signed In",
+        description="",
+        computer_id=None,
+        computer_name=None,
+        actor="operations.team@example.com",
+    )
+    data = make_report(ReportType.summary, computers=[computer], system_events=[system_event])
+    computers_html = render_report_html(dataclasses.replace(data, report_type=ReportType.computer))
+    summary_html = render_report_html(data)
+
+    # Then they wrap after dots and @ only, and nothing is cut with an ellipsis
+    assert "frontend-cache-node-0042.<wbr>tokyo.<wbr>datacenter.<wbr>example.<wbr>internal" in (
+        computers_html
+    )
+    assert "operations.<wbr>team@<wbr>example.<wbr>com" in summary_html
+    assert "…" not in computers_html + summary_html
+
+
+def test_given_a_column_no_row_fills_when_rendering_then_it_is_left_out():
+    # Given system events with no description and about no computer
+    event = SystemEventRow(
+        id=1,
+        time=EVENT_TIME,
+        event_code=600,
+        level="info",
+        name="User Signed In",
+        description="",
+        computer_id=None,
+        computer_name=None,
+        actor="admin",
+    )
+
+    html = render_report_html(make_report(ReportType.system_event, system_events=[event]))
+
+    table = html[html.index("<table>", html.index("System events</h2>")) :]
+    assert "<th>Description</th>" not in table and "<th>Computer</th>" not in table
+    assert "<th>Performed by</th>" in table
+
+
+def test_given_severities_when_rendering_then_each_has_a_mark_of_its_own_and_a_legend():
+    # Given events of every severity
+    events = [
+        EventRow(
+            id=index,
+            time=EVENT_TIME,
+            module="firewall",
+            severity=severity,
+            computer_id=1,
+            computer_name="web-01",
+            name="rule",
+            action="blocked",
+            details="",
+        )
+        for index, severity in enumerate(("critical", "high", "medium", "low"))
+    ]
+
+    html = render_report_html(make_report(ReportType.firewall, events=events))
+
+    # Then tables and charts mark each severity (a shape and a colour) and a legend explains
+    # the stacked bars
+    for severity in ("critical", "high", "medium", "low"):
+        assert f"mark mark-{severity}" in html
+        assert f"fill-{severity}" in html
+    legend = html[html.index('<p class="legend">') :]
+    assert all(name in legend[: legend.index("</p>")] for name in ("Critical", "High", "Low"))
+
+
+def test_given_the_previous_period_when_rendering_the_summary_then_figures_show_the_change():
+    # Given a Summary whose previous week had 3 security events and as many system events
+    data = make_report(
+        ReportType.summary,
+        previous=PeriodCounts(
+            period_start=datetime(2026, 11, 8, 15, 0, tzinfo=UTC),
+            period_end=datetime(2026, 11, 15, 15, 0, tzinfo=UTC),
+            events=3,
+            alerts=0,
+            system_events=1,
+        ),
+    )
+
+    # When it is rendered
+    html = render_report_html(data)
+
+    # Then each figure reads against the previous period of the same length
+    assert "Previous 7 days: 3" in html and "+4, +133%" in html  # 7 events now
+    assert "Previous 7 days: 0" in html and "(▲ +1)" in html  # one alert, none before
+    assert "±0" in html  # one system event, as before
+
+
+def test_given_a_summary_when_rendering_then_it_ends_with_where_every_row_is_not_raw_rows():
+    html = render_report_html(make_report(ReportType.summary, events=many_events(40)))
+
+    assert "Where every row is" in html
+    tail = html[html.index("Where every row is") :]
+    assert "Anti-Malware Report" in tail and "Alert Report" in tail
+    assert "<th>Details</th>" not in html  # no table of raw events
+    assert html.count("event-") <= 10  # the top ten names only
+
+
+@pytest.mark.parametrize(
+    ("locale", "asked", "expected"),
+    [
+        ("de-DE", PeriodSpan(1, TimeUnit.month), "(1 Monat)"),
+        ("en-US", PeriodSpan(3, TimeUnit.month), "(3 months)"),
+        ("ja-JP", PeriodSpan(1, TimeUnit.month), "(1 か月)"),
+        ("en-US", PeriodSpan(24, TimeUnit.hour), "(24 hours)"),
+        ("de-DE", None, "(4 Wochen)"),  # a window asked some other way: its length
+    ],
+)
+def test_given_the_last_months_when_rendering_then_the_period_is_called_months(
+    locale, asked, expected
+):
+    # Given a report of the month before 1 April in Tokyo (29 days: "4 weeks" by length)
+    data = make_report(
+        ReportType.computer,
+        locale,
+        period_start=datetime(2026, 2, 28, 15, 0, tzinfo=UTC),
+        period_end=datetime(2026, 3, 31, 15, 0, tzinfo=UTC),
+        span=asked,
+    )
+
+    # When it is rendered, Then its title calls the period as it was asked
+    html = render_report_html(data)
+    period = html[html.index("<dd>", html.index('<dl class="facts">')) :]
+    assert expected in period[: period.index("</dd>")]
+
+
+@pytest.mark.parametrize(
+    ("report_type", "changes", "empty"),
+    [
+        # a Summary listing computers but nothing of its period holds nothing
+        (ReportType.summary, {"events": [], "alerts": [], "system_events": []}, True),
+        (ReportType.summary, {"events": [], "system_events": []}, False),  # an alert
+        (ReportType.firewall, {"events": []}, True),
+        (ReportType.firewall, {}, False),
+        (ReportType.alert, {"alerts": []}, True),
+        (ReportType.system_event, {}, False),
+        # kinds of no period: their computers
+        (ReportType.computer, {"events": [], "alerts": [], "system_events": []}, False),
+        (ReportType.security_module_usage, {"computers": []}, True),
+    ],
+)
+def test_given_a_report_when_asked_whether_it_holds_nothing_then_its_kinds_content_decides(
+    report_type, changes, empty
+):
+    # Given a report of this kind, When asked what skipIfEmpty asks, Then its content decides
+    assert holds_nothing(make_report(report_type, **changes)) is empty

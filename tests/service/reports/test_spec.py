@@ -20,14 +20,13 @@ from service.cli.report_options import report_json, report_options, report_spec
 from service.config import Settings
 from service.directory.accounts import find_account
 from service.errors import InvalidInput
-from service.reports.model import Classification, ReportFormat, ReportType
+from service.reports.model import Classification, ReportFormat, ReportType, TimeUnit
 from service.reports.spec import (
     ComputerFilter,
     CustomRange,
     RelativeRange,
     ReportSpec,
     TagFilter,
-    TimeUnit,
     period_of,
 )
 from service.scheduling.scheduler import request_run_now, tick
@@ -45,6 +44,7 @@ SDK_REPORT: dict[str, Any] = {
     "computerFilter": {"type": "computers-in-group-or-subgroup", "computerGroupID": 3},
     "tagFilter": {"type": "specific-tags", "tags": ["pci", "prod"]},
     "attachCSV": True,
+    "skipIfEmpty": True,
 }
 #: The same report in typed form.
 TYPED = ReportSpec(
@@ -57,6 +57,7 @@ TYPED = ReportSpec(
     ),
     tag_filter=TagFilter(type=TagFilterType.specific_tags, tags=("pci", "prod")),
     attach_csv=True,
+    skip_if_empty=True,
 )
 #: Epoch milliseconds of 2026-03-01 and 2026-04-01, UTC.
 MARCH_1, APRIL_1 = 1772323200000, 1775001600000
@@ -74,6 +75,7 @@ MARCH_1, APRIL_1 = 1772323200000, 1775001600000
         {"reportTemplateID": 1, "timeRange": {"startTime": MARCH_1, "endTime": APRIL_1}},
         {"reportTemplateID": 2, "computerFilter": {"type": "computer", "computerID": 9}},
         {"reportTemplateID": 2, "tagFilter": {"type": "untagged"}},
+        {"reportTemplateID": 5, "skipIfEmpty": True},
     ],
 )
 def test_given_the_console_json_when_read_and_written_back_then_it_is_unchanged(given) -> None:
@@ -136,6 +138,8 @@ def test_given_a_stored_run_without_its_template_id_when_read_then_its_type_name
         ({"tagFilter": {"type": "specific-tags"}}, "tagFilter type specific-tags needs tags"),
         ({"tagFilter": {"type": "specific-tags", "tags": [""]}}, "tagFilter.tags.0: String"),
         ({"attachCSV": "maybe"}, "attachCSV: Input should be a valid boolean"),
+        ({"skipIfEmpty": "yes"}, "skipIfEmpty: Input should be a valid boolean"),
+        ({"skipIfEmpty": 1}, "skipIfEmpty: Input should be a valid boolean"),
         ({"recipients": {"contactIDs": [1]}}, "recipients: Extra inputs are not permitted"),
     ],
 )
@@ -174,7 +178,7 @@ def cli_spec(*flags: str) -> ReportSpec:
 
 FLAGS = (
     *("--type", "firewall", "--last", "1m", "--classification", "confidential"),
-    *("--group-tree", "3", "--tag", "pci", "--tag", "prod", "--attach-csv"),
+    *("--group-tree", "3", "--tag", "pci", "--tag", "prod", "--attach-csv", "--skip-if-empty"),
 )
 
 
@@ -250,8 +254,8 @@ def test_given_from_and_to_flags_when_read_then_the_window_is_custom_in_the_give
 
 
 OPTION_NAMES = (
-    "report_type last from_ to report_format attach_csv classification computer group group_tree"
-    " policy policy_tree all_computers tags untagged all_tags"
+    "report_type last from_ to report_format attach_csv skip_if_empty classification computer"
+    " group group_tree policy policy_tree all_computers tags untagged all_tags"
 ).split()
 
 

@@ -53,8 +53,8 @@ def test_the_reconcile_loop_goes_on_after_the_database_and_redis_went_away(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stand_in = flaky(DATABASE_GONE, REDIS_GONE)
-    real = distribution.stale_deliveries
-    monkeypatch.setattr(distribution, "stale_deliveries", lambda *a, **k: stand_in(real, *a, **k))
+    real = distribution.find_lost_work
+    monkeypatch.setattr(distribution, "find_lost_work", lambda *a, **k: stand_in(real, *a, **k))
 
     result = reportd(app, "reconcile", "--loop", "--interval", "0")
 
@@ -66,8 +66,8 @@ def test_the_reconcile_loop_goes_on_after_the_database_and_redis_went_away(
 
 def test_one_reconcile_pass_fails_on_an_outage(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     stand_in = flaky(DATABASE_GONE)
-    real = distribution.stale_deliveries
-    monkeypatch.setattr(distribution, "stale_deliveries", lambda *a, **k: stand_in(real, *a, **k))
+    real = distribution.find_lost_work
+    monkeypatch.setattr(distribution, "find_lost_work", lambda *a, **k: stand_in(real, *a, **k))
 
     result = reportd(app, "reconcile")
 

@@ -126,6 +126,17 @@ def test_given_reportd_extensions_when_round_tripped_then_they_keep_their_camel_
     assert ScheduledTask.model_validate(task).to_api() == task
 
 
+def test_given_skip_if_empty_when_round_tripped_then_the_task_keeps_it():
+    # reportd's own report parameter: a task may leave out recipients of empty reports
+    task = sdk_task(**daily())
+    task["generateReportTaskParameters"]["skipIfEmpty"] = True
+
+    parsed = ScheduledTask.model_validate(task)
+
+    assert parsed.generate_report_task_parameters.skip_if_empty is True
+    assert parsed.to_api() == task
+
+
 def test_given_an_unknown_time_zone_when_read_then_the_error_names_it():
     assert "unknown time zone 'Mars/Olympus_Mons'" in error_of(
         sdk_task(**daily(timeZone="Mars/Olympus_Mons"))
