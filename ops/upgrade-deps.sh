@@ -19,8 +19,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cp ops/requirements.lock "$work/requirements.lock"  # uv keeps these pins unless --upgrade
-uv pip compile pyproject.toml ops/requirements.in --extra test --generate-hashes --universal \
-  --python-version 3.11 --custom-compile-command "bash ops/upgrade-deps.sh" \
+uv pip compile pyproject.toml ops/requirements.in --extra test --generate-hashes \
+  --python-version 3.11 --python-platform linux --custom-compile-command "bash ops/upgrade-deps.sh" \
   ${mode} -q -o "$work/requirements.lock"
 
 echo "== changes against ops/requirements.lock"
