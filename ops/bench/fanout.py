@@ -5,7 +5,7 @@ with and without events unrelated to computers) and 3 languages (en-US, ja-JP, d
 fourth one password-protected, on the sample account at 200 computers and 500 events
 (SQLite in a temp dir by default, ``--url`` for PostgreSQL). The report is
 ``ops.bench.document``'s 14-page Firewall report: the weight of the Summary the figures were
-first measured with, before the Summary became an overview. One ``EmbeddedWorker`` (the
+first measured with, before the Summary became an overview. One ``EmbeddedDispatcher`` (the
 stub broker and a dramatiq worker in this process) runs the real actors with the Deps
 ``actors.runtime.build_deps`` makes (one PdfRenderer, real SMTP) into an ``SmtpSink`` (in a
 child process unless ``--sink-in-process``: a mail server is another process anywhere else).
@@ -46,7 +46,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actors import delivery as delivery_actors
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from actors.runtime import build_deps
 from ops.bench.document import COMPUTERS_PER_GROUP, EVENTS, REPORT_TYPE, bench_dataset
 from service.config import Settings
@@ -424,9 +424,9 @@ def measure_run(
     look = select(ReportRun.finished, ReportRun.sent, ReportRun.failed).where(
         ReportRun.id == run_id
     )
-    with EmbeddedWorker(settings, deps, threads=threads) as worker, engine.connect() as watch:
+    with EmbeddedDispatcher(settings, deps, threads=threads) as worker, engine.connect() as watch:
         started = time.perf_counter()
-        worker.start_run(run_id)
+        worker.start_runs([run_id])
         deadline = started + timeout
         while True:
             finished, sent, failed = watch.execute(look).one()

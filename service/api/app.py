@@ -1,7 +1,7 @@
 """The FastAPI application: base path ``/api``, the SDK's headers, its error shape.
 
 Settings are read at the entry point and passed in; the database engine is made here, once
-per application. ``runner`` hands one-off report runs to the workers; without one, runs stay
+per application. ``dispatcher`` hands committed runs to the workers; without one, runs stay
 pending until ``reportd reconcile`` (or a worker's reconciler) enqueues them. The web console
 (``service.console``) is mounted at ``/`` over the same services: same process, same
 settings, same database sessions.
@@ -27,9 +27,10 @@ from service.api import (
     roles,
     scheduledtasks,
 )
-from service.api.auth import RunStarter, Services
+from service.api.auth import Services
 from service.config import Settings
 from service.console.app import create_console
+from service.delivery.dispatch import Dispatcher
 from service.delivery.invitations import Invitations
 from service.directory.secretbox import SecretBox
 from storage.db import make_engine, make_session_factory
@@ -51,7 +52,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 
 
 def create_app(
-    settings: Settings, *, runner: RunStarter | None = None, console: bool = True
+    settings: Settings, *, dispatcher: Dispatcher | None = None, console: bool = True
 ) -> FastAPI:
     """The API application over the database and secret key of ``settings``, and the console."""
     engine = make_engine(settings.resolved_database_url())
@@ -71,7 +72,7 @@ def create_app(
     app.state.services = Services(
         sessions=make_session_factory(engine),
         box=SecretBox(settings.secret_key.get_secret_value()),
-        runner=runner,
+        dispatcher=dispatcher,
         invitations=Invitations.from_settings(settings),
     )
     errors.install(app)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.api.authz import Caller
 from service.api.keys import authenticate
+from service.delivery.dispatch import Dispatcher
 from service.delivery.invitations import Invitations
 from service.directory.secretbox import SecretBox
 from storage.db import transaction
@@ -31,12 +32,6 @@ secret_header = APIKeyHeader(
 )
 
 
-class RunStarter(Protocol):
-    """Hands a committed run to the workers (Redis, or the embedded broker)."""
-
-    def start_run(self, run_id: int) -> None: ...
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -47,7 +42,8 @@ class Services:
 
     sessions: sessionmaker[Session]
     box: SecretBox
-    runner: RunStarter | None = None
+    #: Hands committed runs to the workers (None: they wait for a reconciler).
+    dispatcher: Dispatcher | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
     #: Mails new administrators their set-password token (None: SMTP not configured).
     invitations: Invitations | None = None

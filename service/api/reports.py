@@ -16,8 +16,8 @@ router = SdkRouter(tags=["Reports (reportd)"])
 def create_report(caller: CallerDep, deps: ServicesDep, body: ReportBody) -> dict[str, Any]:
     with deps.transaction() as session:
         run_id = reporting.request_report(session, caller, body, now=deps.clock())
-    if deps.runner is not None:
-        deps.runner.start_run(run_id)
+    if deps.dispatcher is not None:
+        deps.dispatcher.start_runs([run_id])
     with deps.transaction() as session:
         return reporting.get_run(session, caller, run_id)
 

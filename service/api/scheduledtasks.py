@@ -39,9 +39,8 @@ class ScheduledTasksOut(Out):
 
 def _started(deps: Services, outcome: Outcome) -> dict[str, Any]:
     """Hand the committed runs to the workers; the task as answered."""
-    if deps.runner is not None:
-        for run_id in outcome.run_ids:
-            deps.runner.start_run(run_id)
+    if deps.dispatcher is not None and outcome.run_ids:
+        deps.dispatcher.start_runs(outcome.run_ids)
     return outcome.task
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import click
 
+from actors.dispatch import open_dispatcher
 from service.api.keys import key_to_api, list_keys, new_key
 from service.cli import App, cli, pass_app
-from service.cli.distribution import dispatcher
 from service.directory import audit
 from service.directory.accounts import find_account, find_role
 from service.errors import InvalidInput
@@ -29,11 +29,11 @@ def api(app: App, host: str, port: int) -> None:
     from service.api.app import create_app
 
     # uvicorn shuts down on SIGTERM, then raises the signal again; with the default action
-    # that killed the process before the dispatcher below stopped its worker, Chromium and
+    # that killed the process before the embedded dispatcher below stopped its worker, Chromium and
     # encryption helper (left running with parent 1). Raised as SystemExit, it unwinds.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with dispatcher(app) as runner:
-        uvicorn.run(create_app(app.settings, runner=runner), host=host, port=port)
+    with open_dispatcher(app.settings) as dispatcher:
+        uvicorn.run(create_app(app.settings, dispatcher=dispatcher), host=host, port=port)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -19,9 +19,10 @@ from pathlib import Path
 import click
 import pikepdf
 
+from actors.dispatch import open_dispatcher
 from service.cli import App, cli, pass_app
 from service.cli.api import DEFAULT_HOST, DEFAULT_PORT
-from service.cli.distribution import dispatcher, print_outcomes, wait_for_run
+from service.cli.distribution import print_outcomes, wait_for_run
 from service.config import SmtpSecurity
 from service.delivery.ledger import Recipients
 from service.delivery.request import new_report_run
@@ -92,8 +93,8 @@ def demo(app: App, outbox: Path) -> None:
                 now=now,
             )
         click.echo(f"weekly Summary: run {run.run_id}, {len(run.delivery_ids)} deliveries")
-        with dispatcher(demo_app) as worker:
-            worker.start_run(run.run_id)
+        with open_dispatcher(demo_app.settings) as dispatcher:
+            dispatcher.start_runs([run.run_id])
             wait_for_run(demo_app, run.run_id, show_progress=False)
         print_outcomes(demo_app, run.run_id)
         click.echo("")

@@ -8,8 +8,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,17 +15,16 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
+from actors.dispatch import open_dispatcher
 from service.cli import App, cli, pass_app
 from service.cli.report_options import report_options, report_spec
 from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed
-from service.delivery.reconcile import find_lost_work
 from service.delivery.request import new_report_run
 from service.directory.accounts import find_account
 from service.directory.contacts import find_contact
 from service.directory.users import find_member
 from service.errors import InvalidInput
-from service.runtime.metrics import metrics
-from service.runtime.outages import OUTAGE_ERRORS, describe_outage
+from service.scheduling.loops import DEFAULT_RECONCILE_EVERY, StopSignal, run_reconciler
 from storage.models import Delivery, DeliveryTransition, ReportRun
 
 log = logging.getLogger(__name__)
@@ -37,43 +34,6 @@ POLL_INTERVAL = 0.25
 #: Seconds a stopping worker lets the deliveries in hand finish (a render of a long report
 #: takes a few seconds, a send well under one); systemd's TimeoutStopSec must be longer.
 DEFAULT_SHUTDOWN_GRACE = 20.0
-
-
-@contextmanager
-def dispatcher(app: App) -> Iterator[Any]:
-    """Something with ``start_run`` and ``enqueue_deliveries``: Redis, or a worker in-process."""
-    from actors.runtime import build_deps
-
-    if app.settings.broker_url:
-        from actors.broker import declare_actors, setup_broker
-
-        broker = setup_broker(app.settings)
-        declare_actors(broker)
-        from actors.delivery import deliver, start_run
-        from actors.enqueue import send_all
-
-        class Remote:
-            def start_run(self, run_id: int) -> None:
-                self.start_runs([run_id])
-
-            def start_runs(self, run_ids: list[int]) -> None:
-                send_all(broker, [start_run.message(run_id) for run_id in run_ids])
-
-            def enqueue_deliveries(self, ids: list[int]) -> None:
-                send_all(broker, [deliver.message(delivery_id) for delivery_id in ids])
-
-        yield Remote()
-        broker.close()
-        return
-    from actors.embedded import EmbeddedWorker
-    from actors.runtime import close
-
-    deps = build_deps(app.settings)
-    try:
-        with EmbeddedWorker(app.settings, deps) as worker:
-            yield worker
-    finally:
-        close(deps)
 
 
 def wait_for_run(app: App, run_id: int, *, show_progress: bool) -> ReportRun:
@@ -166,8 +126,8 @@ def send(app: App, /, **options: Any) -> None:
         )
     click.echo(f"run {new.run_id}: {len(new.delivery_ids)} deliveries")
     embedded = not app.settings.broker_url
-    with dispatcher(app) as target:
-        target.start_run(new.run_id)
+    with open_dispatcher(app.settings) as dispatcher:
+        dispatcher.start_runs([new.run_id])
         if options["wait"] or embedded:
             if embedded and not options["wait"]:
                 click.echo("(embedded broker: waiting for the in-process worker)")
@@ -245,8 +205,8 @@ def deliveries_retry(app: App, delivery_id: int) -> None:
         run_id = retry_failed(
             session, account_id=account.id, delivery_id=delivery_id, now=datetime.now(UTC)
         )
-    with dispatcher(app) as target:
-        target.enqueue_deliveries([delivery_id])
+    with open_dispatcher(app.settings) as dispatcher:
+        dispatcher.enqueue_deliveries([delivery_id])
         if not app.settings.broker_url:
             wait_for_run(app, run_id, show_progress=False)
     click.echo(f"delivery {delivery_id} queued again")
@@ -254,38 +214,25 @@ def deliveries_retry(app: App, delivery_id: int) -> None:
 
 @cli.command()
 @click.option("--loop", is_flag=True, help="Keep reconciling every --interval seconds.")
-@click.option("--interval", default=60.0, show_default=True)
+@click.option("--interval", default=DEFAULT_RECONCILE_EVERY, show_default=True)
 @pass_app
 def reconcile(app: App, loop: bool, interval: float) -> None:
     """Re-enqueue deliveries whose message was lost (broker restart) or whose worker died."""
-    pending_for = timedelta(seconds=app.settings.reconcile_after)
-    with dispatcher(app) as target:
-        while True:
-            try:
-                with app.transaction() as session:
-                    lost = find_lost_work(session, now=datetime.now(UTC), pending_for=pending_for)
-                ids = lost.deliveries
-                if ids:
-                    target.enqueue_deliveries(ids)
-                    metrics().reconciler_resends.inc(len(ids))
-                if lost.runs:
-                    target.start_runs(lost.runs)
-                    click.echo(f"resumed the fan-out of {len(lost.runs)} runs")
-            except OUTAGE_ERRORS as error:
-                if not loop:
-                    raise
-                log.warning(
-                    "reconcile pass failed, retrying in %s s: %s", interval, describe_outage(error)
-                )
-                click.echo(f"outage: {describe_outage(error)}", err=True)
-                time.sleep(interval)
-                continue
-            click.echo(f"re-enqueued {len(ids)} deliveries")
-            if not loop:
-                if ids and not app.settings.broker_url:
-                    _wait_until_final(app, ids)
-                return
-            time.sleep(interval)
+    with open_dispatcher(app.settings) as dispatcher:
+        with StopSignal() as stop:
+            lost = run_reconciler(
+                app.transaction,
+                dispatcher,
+                stop=stop,
+                interval=interval,
+                pending_for=timedelta(seconds=app.settings.reconcile_after),
+                once=not loop,
+                say=click.echo,
+                warn=lambda line: click.echo(line, err=True),
+            )
+        # The embedded worker is this process: the lost work is done before it stops.
+        if not loop and lost.deliveries and not app.settings.broker_url:
+            _wait_until_final(app, lost.deliveries)
 
 
 def _wait_until_final(app: App, ids: list[int]) -> None:

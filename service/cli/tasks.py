@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import signal
-import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall_time
 from typing import IO, Any
@@ -15,17 +13,22 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from actors.dispatch import open_dispatcher
 from service.cli import App, cli, pass_app
-from service.cli.distribution import dispatcher
 from service.cli.report_options import report_json, report_options
-from service.delivery.reconcile import find_lost_work
 from service.directory.accounts import find_account
 from service.directory.audit import AuditCode, describe_changes, describe_values, record_cli
 from service.directory.contacts import find_contact
 from service.directory.users import find_member
 from service.errors import InvalidInput
-from service.runtime.metrics import metrics, serve_metrics
-from service.runtime.outages import OUTAGE_ERRORS, describe_outage
+from service.runtime.metrics import serve_metrics
+from service.scheduling.loops import (
+    DEFAULT_RECONCILE_EVERY,
+    DEFAULT_TICK_INTERVAL,
+    SchedulerTiming,
+    StopSignal,
+    run_scheduler,
+)
 from service.scheduling.scheduler import (
     DEFAULT_TICK_LIMIT,
     TaskView,
@@ -36,7 +39,6 @@ from service.scheduling.scheduler import (
     list_tasks,
     request_run_now,
     task_history,
-    tick,
     upcoming,
 )
 from service.scheduling.task_schema import (
@@ -51,9 +53,6 @@ from service.scheduling.task_schema import (
 
 log = logging.getLogger(__name__)
 
-#: Seconds between two scheduler passes, and between two reconciler passes.
-DEFAULT_TICK_INTERVAL = 15.0
-DEFAULT_RECONCILE_EVERY = 60.0
 #: Occurrences ``reportd tasks next`` shows.
 DEFAULT_NEXT_COUNT = 10
 
@@ -276,9 +275,6 @@ def scheduler(
     metrics_host: str,
 ) -> None:
     """Fire due scheduled tasks; run as many as you like, each occurrence fires once."""
-    stopping = _StopSignal()
-    pending_for = timedelta(seconds=app.settings.reconcile_after)
-    last_reconcile = float("-inf")
     if metrics_port:
         try:
             serve_metrics(metrics_host, metrics_port)
@@ -286,92 +282,24 @@ def scheduler(
             raise click.ClickException(
                 f"cannot serve metrics on {metrics_host}:{metrics_port}: {error}"
             ) from None
-    counters = metrics()
-    with dispatcher(app) as target:
-        while not stopping.requested:
-            try:
-                fired = _fire_due(app, target, limit, stopping)
-                counters.scheduler_runs_fired.inc(fired)
-                if fired:
-                    click.echo(f"{datetime.now(UTC):%H:%M:%S} fired {fired} runs")
-                if time.monotonic() - last_reconcile >= reconcile_every:
-                    last_reconcile = time.monotonic()
-                    with app.transaction() as session:
-                        lost = find_lost_work(
-                            session, now=datetime.now(UTC), pending_for=pending_for
-                        )
-                    if lost.deliveries:
-                        target.enqueue_deliveries(lost.deliveries)
-                        counters.reconciler_resends.inc(len(lost.deliveries))
-                        click.echo(
-                            f"{datetime.now(UTC):%H:%M:%S} re-enqueued"
-                            f" {len(lost.deliveries)} deliveries"
-                        )
-                    if lost.runs:
-                        target.start_runs(lost.runs)
-                        click.echo(
-                            f"{datetime.now(UTC):%H:%M:%S} resumed the fan-out of"
-                            f" {len(lost.runs)} runs"
-                        )
-                counters.scheduler_ticks.labels("ok").inc()
-                counters.scheduler_last_tick.set_to_current_time()
-            except OUTAGE_ERRORS as error:
-                counters.scheduler_ticks.labels("outage").inc()
-                if once:
-                    raise
-                # What did not commit is redone next time; what committed is in the ledger.
-                problem = describe_outage(error)
-                log.warning("scheduler pass failed, retrying in %s s: %s", interval, problem)
-                click.echo(f"{datetime.now(UTC):%H:%M:%S} outage: {problem}", err=True)
-            if once:
-                return
-            stopping.sleep(interval)
-    click.echo("scheduler stopped")
-
-
-class _Stopped(Exception):
-    """Raised by the signal handler to cut a sleep short."""
-
-
-class _StopSignal:
-    """SIGTERM or Ctrl-C: finish the tick in hand (commit, then enqueue its runs), then stop.
-
-    During a tick the handler only sets a flag; during the sleep between ticks it ends it.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._sleeping = False
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._handle)
-
-    def _handle(self, *_: object) -> None:
-        self.requested = True
-        if self._sleeping:
-            self._sleeping = False  # one raise per sleep, however many signals come
-            raise _Stopped
-
-    def sleep(self, seconds: float) -> None:
-        try:
-            self._sleeping = True
-            if not self.requested:
-                time.sleep(seconds)
-            self._sleeping = False
-        except _Stopped:
-            pass
-
-
-def _fire_due(app: App, target: Any, limit: int, stopping: _StopSignal) -> int:
-    """Tick until nothing fires; each tick commits before its runs are enqueued."""
-    total = 0
-    while not stopping.requested:
-        with app.transaction() as session:
-            fired = tick(session, now=datetime.now(UTC), limit=limit)
-        target.start_runs([run.run_id for run in fired])
-        total += len(fired)
-        if not fired:
-            break
-    return total
+    timing = SchedulerTiming(
+        interval=interval,
+        reconcile_every=reconcile_every,
+        limit=limit,
+        pending_for=timedelta(seconds=app.settings.reconcile_after),
+    )
+    with StopSignal() as stop, open_dispatcher(app.settings) as dispatcher:
+        run_scheduler(
+            app.transaction,
+            dispatcher,
+            stop=stop,
+            timing=timing,
+            once=once,
+            say=click.echo,
+            warn=lambda line: click.echo(line, err=True),
+        )
+    if not once:
+        click.echo("scheduler stopped")
 
 
 def _audit(session: Any, task: TaskView, code: AuditCode, description: str) -> None:

@@ -112,7 +112,7 @@ class SecurityHeaders:
 
 
 def create_console(settings: Settings, backend: Backend) -> FastAPI:
-    """The console over the API's services (database sessions, secret box, clock, runner)."""
+    """The console over the API's services (database sessions, secret box, clock, dispatcher)."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.console = Console(backend=backend, settings=settings)
     app.add_middleware(SecurityHeaders)

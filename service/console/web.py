@@ -30,6 +30,7 @@ from service.console import nav
 from service.console.i18n import N_, environment, negotiate
 from service.console.labels import REPORT_TYPES
 from service.console.sessions import LiveSession, Timeouts, find_session, same_token
+from service.delivery.dispatch import Dispatcher
 from service.delivery.invitations import Invitations
 from service.directory.principal import Principal
 from service.directory.secretbox import SecretBox
@@ -72,14 +73,6 @@ COMMON_NOTICES: Mapping[str, str] = {
 }
 
 
-class RunStarter(Protocol):
-    """Hands committed work to the workers (the API's runner: Redis or the embedded broker)."""
-
-    def start_run(self, run_id: int) -> None: ...
-
-    def enqueue_deliveries(self, ids: list[int]) -> None: ...
-
-
 class Backend(Protocol):
     """What the console needs of the application (the API's ``Services`` is one)."""
 
@@ -91,7 +84,7 @@ class Backend(Protocol):
     def clock(self) -> Callable[[], datetime]: ...
 
     @property
-    def runner(self) -> RunStarter | None:
+    def dispatcher(self) -> Dispatcher | None:
         """None: runs stay pending until ``reportd reconcile`` (or a reconciler) enqueues them."""
 
     def transaction(self) -> AbstractContextManager[Session]: ...

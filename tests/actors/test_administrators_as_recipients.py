@@ -16,7 +16,7 @@ import pypdf
 import pytest
 from sqlalchemy import select
 
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from service.delivery.pdf import PdfRenderer
 from service.directory.accounts import create_account, find_role
 from service.directory.importing import import_dataset, parse_dataset
@@ -38,8 +38,8 @@ REPORT_PASSWORD = "web-admin-report-pw"
 
 
 @pytest.fixture
-def worker(world: World, renderer: PdfRenderer) -> Iterator[EmbeddedWorker]:
-    with EmbeddedWorker(world.settings, world.deps(renderer)) as embedded:
+def worker(world: World, renderer: PdfRenderer) -> Iterator[EmbeddedDispatcher]:
+    with EmbeddedDispatcher(world.settings, world.deps(renderer)) as embedded:
         yield embedded
 
 
@@ -64,12 +64,12 @@ def everyone_task(name: str) -> dict[str, object]:
     }
 
 
-def fire(world: World, worker: EmbeddedWorker, account_id: int, name: str) -> int:
+def fire(world: World, worker: EmbeddedDispatcher, account_id: int, name: str) -> int:
     with transaction(world.sessions) as session:
         create_task(session, account_id=account_id, task=everyone_task(name), now=NOW)
         fired = tick(session, now=NOW + timedelta(seconds=1))
     [run] = fired
-    worker.start_run(run.run_id)
+    worker.start_runs([run.run_id])
     finished = world.wait_finished(run.run_id, timeout=120)
     assert finished.failed == 0, world.states(run.run_id)
     return run.run_id
@@ -85,7 +85,7 @@ def text_with(message: EmailMessage, password: str) -> str:
 
 
 def test_a_task_to_everyone_mails_each_active_user_and_contact_once_scoped_by_role(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     # Given, beside the three sample contacts: a Web Team administrator with a report
     # password, a switched-off administrator, and Alex, a contact (Full Access) who is also
@@ -147,7 +147,7 @@ def test_a_task_to_everyone_mails_each_active_user_and_contact_once_scoped_by_ro
 
 
 def test_a_user_in_two_accounts_gets_each_accounts_report_scoped_by_that_role(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     # Given a user who is Web Team in account A and Full Access in account B
     with transaction(world.sessions) as session:

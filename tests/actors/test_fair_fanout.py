@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from service.delivery.fanout import take_slice
 from service.delivery.ledger import Recipients
 from service.delivery.pdf import PdfRenderer
@@ -44,13 +44,13 @@ def crowd(world: World) -> World:
 
 
 @pytest.fixture
-def worker(crowd: World, renderer: PdfRenderer) -> Iterator[EmbeddedWorker]:
-    with EmbeddedWorker(crowd.settings, crowd.deps(renderer)) as embedded:
+def worker(crowd: World, renderer: PdfRenderer) -> Iterator[EmbeddedDispatcher]:
+    with EmbeddedDispatcher(crowd.settings, crowd.deps(renderer)) as embedded:
         yield embedded
 
 
 def test_a_small_run_queued_after_a_large_one_finishes_first(
-    crowd: World, worker: EmbeddedWorker
+    crowd: World, worker: EmbeddedDispatcher
 ) -> None:
     # Given a run to every contact and a run to Alex alone, queued together, the large first
     large, large_ids = crowd.new_run()
@@ -78,7 +78,7 @@ def test_a_small_run_queued_after_a_large_one_finishes_first(
 
 
 def test_a_fan_out_that_crashed_mid_run_loses_and_doubles_nothing(
-    crowd: World, worker: EmbeddedWorker
+    crowd: World, worker: EmbeddedDispatcher
 ) -> None:
     # Given a fan-out that committed its first slice and then died before queueing it
     run_id, ids = crowd.new_run()

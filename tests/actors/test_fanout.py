@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import update
 
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from service.delivery import pipeline
 from service.delivery.ledger import Recipients
 from service.delivery.pdf import PdfRenderer
@@ -22,16 +22,16 @@ ELSEWHERE = ["data-01", "data-06", "lapt-01", "lapt-06"]
 
 
 @pytest.fixture
-def worker(world: World, renderer: PdfRenderer) -> Iterator[EmbeddedWorker]:
-    with EmbeddedWorker(world.settings, world.deps(renderer)) as embedded:
+def worker(world: World, renderer: PdfRenderer) -> Iterator[EmbeddedDispatcher]:
+    with EmbeddedDispatcher(world.settings, world.deps(renderer)) as embedded:
         yield embedded
 
 
 def test_three_clearances_get_three_different_pdfs_each_with_only_its_computers(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     run_id, _ = world.new_run(report_type="computer")
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     run = world.wait_finished(run_id)
     assert (run.sent, run.failed) == (3, 0)
 
@@ -46,10 +46,10 @@ def test_three_clearances_get_three_different_pdfs_each_with_only_its_computers(
 
 
 def test_only_a_clearance_with_unrelated_events_sees_system_events_about_no_computer(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     run_id, _ = world.new_run(report_type="system-event")
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     world.wait_finished(run_id)
     texts = {address: pdf_text(world.mails_to(address)[0]) for address in (ALEX, HANAKO, JONAS)}
     assert "User Locked Out" in texts[ALEX]
@@ -58,11 +58,11 @@ def test_only_a_clearance_with_unrelated_events_sees_system_events_about_no_comp
 
 
 def test_the_same_message_delivered_twice_mails_each_contact_once(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     run_id, ids = world.new_run()
-    worker.start_run(run_id)
-    worker.start_run(run_id)  # a duplicated fan-out message
+    worker.start_runs([run_id])
+    worker.start_runs([run_id])  # a duplicated fan-out message
     worker.enqueue_deliveries(ids)  # and duplicated deliveries
     world.wait_finished(run_id)
     worker.enqueue_deliveries(ids)  # a redelivery after the mails were accepted
@@ -80,30 +80,30 @@ def test_a_right_revoked_after_fan_out_counts(world: World, renderer: PdfRendere
             .where(Role.id == role_id)
             .values(all_computers=False, can_view_other_computers=False)
         )
-    with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
-        worker.start_run(run_id)
+    with EmbeddedDispatcher(world.settings, world.deps(renderer)) as worker:
+        worker.start_runs([run_id])
         world.wait_finished(run_id)
     text = pdf_text(world.mails_to(ALEX)[0])
     assert not any(name in text for name in WEB + ELSEWHERE)
 
 
 def test_a_deleted_contact_fails_its_delivery_and_the_others_are_sent(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     run_id, _ = world.new_run()
     with transaction(world.sessions) as session:
         session.delete(session.get(Contact, world.contacts[HANAKO]))
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     run = world.wait_finished(run_id)
     assert (run.sent, run.failed) == (2, 1)
     assert world.mails_to(HANAKO) == []
 
 
 def test_the_japanese_subject_and_attachment_round_trip(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     run_id, _ = world.new_run(Recipients(contact_ids=[world.contacts[HANAKO]]))
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     world.wait_finished(run_id)
     (mail,) = world.mails_to(HANAKO)
     assert "サマリーレポート" in str(mail["Subject"])
@@ -112,7 +112,7 @@ def test_the_japanese_subject_and_attachment_round_trip(
 
 
 def test_a_name_with_line_breaks_in_the_database_adds_no_header(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     with transaction(world.sessions) as session:
         session.execute(
@@ -121,7 +121,7 @@ def test_a_name_with_line_breaks_in_the_database_adds_no_header(
             .values(name="Alex\r\nBcc: evil@example.com")
         )
     run_id, _ = world.new_run(Recipients(contact_ids=[world.contacts[ALEX]]))
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     world.wait_finished(run_id)
     (mail,) = world.mails()
     assert mail["Bcc"] is None and len(mail.get_all("To")) == 1
@@ -133,18 +133,18 @@ def test_identical_documents_are_rendered_once_and_encrypted_per_contact(
 ) -> None:
     # Alex and Jonas see the same computers but not the same unrelated events: two documents.
     deps = world.deps(renderer)
-    with EmbeddedWorker(world.settings, deps) as worker:
+    with EmbeddedDispatcher(world.settings, deps) as worker:
         first, _ = world.new_run()
-        worker.start_run(first)
+        worker.start_runs([first])
         world.wait_finished(first)
         second, _ = world.new_run()
-        worker.start_run(second)
+        worker.start_runs([second])
         world.wait_finished(second)
     assert deps.cache.misses == 3 and deps.cache.hits == 3
 
 
 def test_parameters_broken_after_the_run_was_created_fail_its_deliveries_with_the_reason(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     run_id, ids = world.new_run()
     with transaction(world.sessions) as session:
@@ -153,7 +153,7 @@ def test_parameters_broken_after_the_run_was_created_fail_its_deliveries_with_th
             .where(ReportRun.id == run_id)
             .values(parameters={"computerFilter": {"type": "computers-in-smart-folder"}})
         )
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     run = world.wait_finished(run_id)
     assert (run.sent, run.failed) == (0, 3)
     assert "computerFilter" in world.delivery(ids[0]).last_error
@@ -161,7 +161,7 @@ def test_parameters_broken_after_the_run_was_created_fail_its_deliveries_with_th
 
 
 def test_deliveries_renders_and_finished_runs_are_counted_in_metrics(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
@@ -173,7 +173,7 @@ def test_deliveries_renders_and_finished_runs_are_counted_in_metrics(
     sent_before = sample("reportd_deliveries_total", outcome="sent")
     runs_before = sample("reportd_runs_finished_total")
     run_id, _ = world.new_run()
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     world.wait_finished(run_id)
     assert sample("reportd_deliveries_total", outcome="sent") == sent_before + 3
     assert sample("reportd_runs_finished_total") == runs_before + 1
@@ -209,9 +209,9 @@ def test_the_mail_text_of_a_document_is_rendered_once_for_all_its_recipients(
         return render_mail(data, encrypted=encrypted, csv_attached=csv_attached)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pipeline, "render_mail", counted)
-    with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
+    with EmbeddedDispatcher(world.settings, world.deps(renderer)) as worker:
         run_id, deliveries = world.new_run(Recipients(all_contacts=True))
-        worker.start_run(run_id)
+        worker.start_runs([run_id])
         world.wait_finished(run_id)
 
     assert len(deliveries) == 4 and len(rendered) == 3
@@ -220,7 +220,7 @@ def test_the_mail_text_of_a_document_is_rendered_once_for_all_its_recipients(
 
 
 def test_a_user_named_as_recipient_gets_what_their_role_in_the_account_allows(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     address = f"admin.{world.account_id}@example.com"
     with transaction(world.sessions) as session:
@@ -236,7 +236,7 @@ def test_a_user_named_as_recipient_gets_what_their_role_in_the_account_allows(
         user_id = user.id
 
     run_id, _ = world.new_run(Recipients(user_ids=[user_id]), report_type="computer")
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     run = world.wait_finished(run_id)
 
     assert (run.sent, run.failed) == (1, 0)

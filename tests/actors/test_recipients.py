@@ -23,7 +23,7 @@ import pytest
 from babel.dates import format_interval
 from sqlalchemy import select
 
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from service.delivery.ledger import Recipients
 from service.delivery.pdf import PdfRenderer
 from service.directory.contacts import add_contact
@@ -151,13 +151,13 @@ def test_one_run_in_ten_languages_gives_each_recipient_their_own_mail(
 ) -> None:
     # Given twenty contacts in ten languages and zones, half with a report password
     # When one Computer report run with its CSV goes to all of them
-    with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
+    with EmbeddedDispatcher(world.settings, world.deps(renderer)) as worker:
         run_id, _ = world.new_run(
             Recipients(contact_ids=[contact_id for _, contact_id in recipients]),
             report_type="computer",
             attachCSV=True,
         )
-        worker.start_run(run_id)
+        worker.start_runs([run_id])
         run = world.wait_finished(run_id, timeout=240)
 
     # Then each gets one mail, made for them
@@ -235,9 +235,9 @@ def test_the_csv_format_gives_a_protected_contact_a_protected_pdf_carrying_the_c
 ) -> None:
     # Given the sample's contacts, Jonas's reports password protected
     # When a run asks for the CSV format
-    with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
+    with EmbeddedDispatcher(world.settings, world.deps(renderer)) as worker:
         run_id, _ = world.new_run(report_type="computer", format="csv")
-        worker.start_run(run_id)
+        worker.start_runs([run_id])
         world.wait_finished(run_id)
 
     # Then Jonas gets no CSV in clear, but an encrypted PDF with the CSV inside

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from service.delivery.ledger import DeliveryState
 from service.delivery.pdf import PdfRenderer
 from service.delivery.pipeline import NOTHING_TO_SEND
@@ -32,19 +32,19 @@ def laptops(world: World) -> dict[str, object]:
 
 
 @pytest.fixture
-def worker(world: World, renderer: PdfRenderer) -> Iterator[EmbeddedWorker]:
-    with EmbeddedWorker(world.settings, world.deps(renderer)) as embedded:
+def worker(world: World, renderer: PdfRenderer) -> Iterator[EmbeddedDispatcher]:
+    with EmbeddedDispatcher(world.settings, world.deps(renderer)) as embedded:
         yield embedded
 
 
 def test_a_recipient_whose_report_is_empty_is_skipped_with_the_reason_in_the_ledger(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     # Given a Summary of the laptops that leaves out empty reports
     run_id, ids = world.new_run(computerFilter=laptops(world), skipIfEmpty=True)
 
     # When it runs
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     run = world.wait_finished(run_id)
 
     # Then the Web Team's Hanako, who sees no laptop, gets no mail; the others get theirs
@@ -74,11 +74,11 @@ def test_a_recipient_whose_report_is_empty_is_skipped_with_the_reason_in_the_led
 
 
 def test_without_the_option_an_empty_report_is_still_mailed(
-    world: World, worker: EmbeddedWorker
+    world: World, worker: EmbeddedDispatcher
 ) -> None:
     run_id, _ = world.new_run(computerFilter=laptops(world))
 
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     run = world.wait_finished(run_id)
 
     assert (run.sent, run.skipped) == (3, 0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from service.delivery.ledger import Recipients
 from service.delivery.pdf import PdfRenderer
 from service.delivery.smtp_sink import OutboxHandler, SmtpSink
@@ -56,14 +56,14 @@ class StoreThenHangUpOnce(OutboxHandler):
 @pytest.fixture
 def faulty_world(
     tmp_path: Path, renderer: PdfRenderer
-) -> Iterator[Callable[[type[OutboxHandler]], tuple[World, EmbeddedWorker]]]:
-    stack: list[tuple[SmtpSink, EmbeddedWorker]] = []
+) -> Iterator[Callable[[type[OutboxHandler]], tuple[World, EmbeddedDispatcher]]]:
+    stack: list[tuple[SmtpSink, EmbeddedDispatcher]] = []
 
-    def build(handler: type[OutboxHandler]) -> tuple[World, EmbeddedWorker]:
+    def build(handler: type[OutboxHandler]) -> tuple[World, EmbeddedDispatcher]:
         sink = SmtpSink(tmp_path / "outbox", handler_factory=handler)
         sink.start()
         world = make_world(tmp_path, sink)
-        worker = EmbeddedWorker(world.settings, world.deps(renderer))
+        worker = EmbeddedDispatcher(world.settings, world.deps(renderer))
         worker.__enter__()
         stack.append((sink, worker))
         return world, worker
@@ -78,7 +78,7 @@ def test_a_451_is_retried_and_the_mail_delivered_once(faulty_world) -> None:
     DeferOnce.deferred = False
     world, worker = faulty_world(DeferOnce)
     run_id, ids = world.new_run(Recipients(contact_ids=[world.contacts[ALEX]]))
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     run = world.wait_finished(run_id)
     assert (run.sent, run.failed) == (1, 0)
     assert len(world.mails_to(ALEX)) == 1
@@ -89,7 +89,7 @@ def test_a_451_is_retried_and_the_mail_delivered_once(faulty_world) -> None:
 def test_a_550_fails_that_recipient_at_once_and_the_others_are_delivered(faulty_world) -> None:
     world, worker = faulty_world(RefuseHanako)
     run_id, _ = world.new_run()
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     run = world.wait_finished(run_id)
     assert (run.sent, run.failed) == (2, 1)
     assert world.states(run_id) == {ALEX: "sent", JONAS: "sent", HANAKO: "failed"}
@@ -105,7 +105,7 @@ def test_a_hang_up_after_data_is_resent_with_the_same_message_id_as_a_possible_d
     StoreThenHangUpOnce.hung_up = False
     world, worker = faulty_world(StoreThenHangUpOnce)
     run_id, ids = world.new_run(Recipients(contact_ids=[world.contacts[ALEX]]))
-    worker.start_run(run_id)
+    worker.start_runs([run_id])
     run = world.wait_finished(run_id)
     assert run.sent == 1
     delivery = world.delivery(ids[0])

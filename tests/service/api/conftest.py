@@ -25,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.api.app import create_app
-from service.api.auth import RunStarter
 from service.api.keys import new_key
 from service.config import Settings
+from service.delivery.dispatch import Dispatcher
 from service.directory.accounts import create_account, create_role
 from service.directory.importing import import_dataset, parse_dataset
 from service.directory.rights import NEW_ROLE_DEFAULTS, RoleRights, UserRightsPreset
@@ -167,7 +167,7 @@ def build_tenant(session: Session, name: str) -> Tenant:
 
 
 def make_api_world(
-    tmp: Path, server_factory: Any = None, runner: RunStarter | None = None
+    tmp: Path, server_factory: Any = None, dispatcher: Dispatcher | None = None
 ) -> tuple[Settings, sessionmaker[Session], Tenant, Tenant, FastAPI]:
     url = f"sqlite:///{tmp / 'api.sqlite3'}"
     engine = make_engine(url)
@@ -177,7 +177,7 @@ def make_api_world(
         a = build_tenant(session, "Tenant A")
         b = build_tenant(session, "Tenant B")
     settings = Settings(database_url=url, secret_key=SECRET)
-    return settings, sessions, a, b, create_app(settings, runner=runner)
+    return settings, sessions, a, b, create_app(settings, dispatcher=dispatcher)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from service.api.app import create_app
 from service.api.keys import new_key
 from service.cli.report_options import report_spec
@@ -78,7 +78,7 @@ def test_one_off_report_through_the_api_is_delivered_like_the_cli(
         role = session.query(Role).filter_by(account_id=world.account_id, name="Full Access").one()
         _, secret = new_key(session, account_id=world.account_id, role_id=role.id, name="e2e")
     alex = world.contacts[ALEX]
-    with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
+    with EmbeddedDispatcher(world.settings, world.deps(renderer)) as worker:
         # When the CLI's own parameters for `reportd send --contact ALEX` are sent first
         now = datetime.now(UTC)
         spec = report_spec(CLI_OPTIONS)
@@ -94,12 +94,12 @@ def test_one_off_report_through_the_api_is_delivered_like_the_cli(
                 period_end=end,
                 now=now,
             )
-        worker.start_run(cli_run.run_id)
+        worker.start_runs([cli_run.run_id])
         world.wait_finished(cli_run.run_id)
 
         # And the same report is posted through the API (its own audit event falls at the
         # period's end, outside the report)
-        app = create_app(world.settings, runner=worker)
+        app = create_app(world.settings, dispatcher=worker)
         with ApiServer(app) as server:
             headers = {"api-secret-key": secret, "api-version": "v1"}
             with httpx.Client(base_url=server.base, headers=headers, timeout=30) as http:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -26,25 +26,30 @@ VIEWER = "Task Viewer"
 SUMMARY_TEMPLATE = 1
 
 
-class RecordingRunner:
-    """The app's runner: remembers the runs handed to the workers."""
+class RecordingDispatcher:
+    """The app's dispatcher: remembers the runs handed to the workers."""
 
     def __init__(self) -> None:
         self.started: list[int] = []
 
-    def start_run(self, run_id: int) -> None:
-        self.started.append(run_id)
+    def start_runs(self, run_ids: Sequence[int]) -> None:
+        self.started.extend(run_ids)
+
+    def enqueue_deliveries(self, delivery_ids: Sequence[int]) -> None:
+        raise AssertionError("the scheduled tasks API queues runs, not deliveries")
 
 
 @pytest.fixture(scope="module")
-def runner() -> RecordingRunner:
-    return RecordingRunner()
+def dispatcher() -> RecordingDispatcher:
+    return RecordingDispatcher()
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, runner: RecordingRunner) -> Iterator[ApiWorld]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, dispatcher: RecordingDispatcher
+) -> Iterator[ApiWorld]:
     settings, sessions, a, b, app = make_api_world(
-        Path(tmp_path_factory.mktemp("tasks")), runner=runner
+        Path(tmp_path_factory.mktemp("tasks")), dispatcher=dispatcher
     )
     with transaction(sessions) as session:
         rights = replace(
@@ -120,7 +125,7 @@ def run_count(world: ApiWorld) -> int:
 
 
 def test_create_list_describe_search_modify_run_now_delete(
-    world: ApiWorld, runner: RecordingRunner
+    world: ApiWorld, dispatcher: RecordingDispatcher
 ) -> None:
     # Given the SDK's scheduled tasks API with a Full Access key, and two contacts
     api = deepsecurity.ScheduledTasksApi(world.sdk("Full Access"))
@@ -161,7 +166,7 @@ def test_create_list_describe_search_modify_run_now_delete(
         ).one()
         deliveries = session.scalars(select(Delivery).where(Delivery.run_id == run.id)).all()
     assert sorted(d.contact_id or 0 for d in deliveries) == contacts
-    assert run.triggered_by == f"task:{created.id}" and runner.started == [run.id]
+    assert run.triggered_by == f"task:{created.id}" and dispatcher.started == [run.id]
     assert ran.run_now is False and ran.last_run_time is not None
     assert ran.next_run_time == created.next_run_time
     with world.http("Full Access") as http:
@@ -334,7 +339,7 @@ def test_a_described_task_sent_back_unchanged_is_accepted(world: ApiWorld) -> No
 
 
 def test_create_with_run_now_runs_a_schedule_that_has_ended(
-    world: ApiWorld, runner: RecordingRunner
+    world: ApiWorld, dispatcher: RecordingDispatcher
 ) -> None:
     # Given a once-only task whose time has passed, created with runNow
     body = task_json("Once, now", sorted(world.a.contacts.values())[:1])
@@ -358,4 +363,4 @@ def test_create_with_run_now_runs_a_schedule_that_has_ended(
         run_id = session.scalars(
             select(ReportRun.id).where(ReportRun.triggered_by == f"task:{task['ID']}")
         ).all()[-1]
-    assert runner.started[-1] == run_id
+    assert dispatcher.started[-1] == run_id

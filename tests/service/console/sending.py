@@ -1,4 +1,4 @@
-"""A console that sends: ``reportd api``'s application with a runner (the embedded worker on
+"""A console that sends: ``reportd api``'s application with a dispatcher (the embedded worker on
 dramatiq's in-process broker, one Chromium) and a real SMTP server that refuses the
 addresses a test names (550), over its own SQLite file with the console tests' accounts,
 roles and users. Used by the tests of the tasks, send-now, runs and preview pages.
@@ -21,7 +21,7 @@ from playwright.sync_api import BrowserContext, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from service.api.app import create_app
 from service.config import Settings
 from service.console.sessions import start_session
@@ -201,9 +201,9 @@ def sending_world(folder: Path) -> Iterator[SendingWorld]:
         max_attempts=3,
         min_backoff=timedelta(milliseconds=100),
     )
-    worker = EmbeddedWorker(settings, deps, threads=2)
+    worker = EmbeddedDispatcher(settings, deps, threads=2)
     worker.worker.start()
-    server = AppServer(create_app(settings, runner=worker), port)
+    server = AppServer(create_app(settings, dispatcher=worker), port)
     server.start()
     try:
         yield SendingWorld(

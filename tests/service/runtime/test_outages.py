@@ -11,8 +11,9 @@ import redis.exceptions
 from click.testing import CliRunner, Result
 from sqlalchemy.exc import OperationalError
 
-from service.cli import App, cli, distribution, tasks
+from service.cli import App, cli
 from service.config import Settings
+from service.scheduling import loops
 
 
 class Enough(Exception):
@@ -53,8 +54,8 @@ def test_the_reconcile_loop_goes_on_after_the_database_and_redis_went_away(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stand_in = flaky(DATABASE_GONE, REDIS_GONE)
-    real = distribution.find_lost_work
-    monkeypatch.setattr(distribution, "find_lost_work", lambda *a, **k: stand_in(real, *a, **k))
+    real = loops.find_lost_work
+    monkeypatch.setattr(loops, "find_lost_work", lambda *a, **k: stand_in(real, *a, **k))
 
     result = reportd(app, "reconcile", "--loop", "--interval", "0")
 
@@ -66,8 +67,8 @@ def test_the_reconcile_loop_goes_on_after_the_database_and_redis_went_away(
 
 def test_one_reconcile_pass_fails_on_an_outage(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     stand_in = flaky(DATABASE_GONE)
-    real = distribution.find_lost_work
-    monkeypatch.setattr(distribution, "find_lost_work", lambda *a, **k: stand_in(real, *a, **k))
+    real = loops.find_lost_work
+    monkeypatch.setattr(loops, "find_lost_work", lambda *a, **k: stand_in(real, *a, **k))
 
     result = reportd(app, "reconcile")
 
@@ -78,8 +79,8 @@ def test_the_scheduler_goes_on_after_the_database_went_away(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stand_in = flaky(DATABASE_GONE)
-    real = tasks._fire_due
-    monkeypatch.setattr(tasks, "_fire_due", lambda *a, **k: stand_in(real, *a, **k))
+    real = loops.fire_due
+    monkeypatch.setattr(loops, "fire_due", lambda *a, **k: stand_in(real, *a, **k))
 
     result = reportd(app, "scheduler", "--interval", "0")
 
@@ -91,8 +92,8 @@ def test_a_single_scheduler_pass_fails_on_an_outage(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stand_in = flaky(DATABASE_GONE)
-    real = tasks._fire_due
-    monkeypatch.setattr(tasks, "_fire_due", lambda *a, **k: stand_in(real, *a, **k))
+    real = loops.fire_due
+    monkeypatch.setattr(loops, "fire_due", lambda *a, **k: stand_in(real, *a, **k))
 
     result = reportd(app, "scheduler", "--once")
 
