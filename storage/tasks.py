@@ -4,7 +4,8 @@ A task keeps the console API's JSON as given (``schedule_details`` is the SDK's
 ``scheduleDetails``, ``parameters`` its ``generateReportTaskParameters``, both camelCase), so the
 API serves it unchanged. The scheduler claims a task when ``next_run`` has come (or ``run_now``
 is set), and in the same transaction writes one ``TaskOccurrence`` per due occurrence and moves
-``next_run`` on; see ``service.scheduling.scheduler``.
+``next_run`` on; a task that cannot fire is marked broken (``broken_reason``, ``broken_since``)
+and skipped until edited; see ``service.scheduling.scheduler``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class ScheduledTaskRow(Base):
     created: Mapped[datetime] = mapped_column(default=utcnow)
     #: Fire once at the next tick, whatever the schedule says (the SDK's ``runNow``).
     run_now: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Why the task could not fire, when it last failed; the scheduler skips it until an
+    #: edit or a run-now clears the mark. NULL: not broken.
+    broken_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    broken_since: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class TaskOccurrence(Base):

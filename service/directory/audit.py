@@ -81,6 +81,7 @@ class AuditCode(IntEnum):
     task_updated = 8401
     task_deleted = 8402
     task_run_now = 8403
+    task_broken = 8404
     report_requested = 8500
     delivery_retried = 8501
     report_previewed = 8502
@@ -120,6 +121,7 @@ EVENT_NAMES: dict[AuditCode, str] = {
     AuditCode.task_updated: "Scheduled Task Updated",
     AuditCode.task_deleted: "Scheduled Task Deleted",
     AuditCode.task_run_now: "Scheduled Task Run Now",
+    AuditCode.task_broken: "Scheduled Task Broken",
     AuditCode.report_requested: "Report Requested",
     AuditCode.delivery_retried: "Report Delivery Retried",
     AuditCode.report_previewed: "Report Previewed",
@@ -154,6 +156,7 @@ def record(
     origin: str = "",
     computer_id: int | None = None,
     now: datetime | None = None,
+    level: str = "info",
 ) -> None:
     """Add the audit event to the caller's transaction: it commits or rolls back with the change."""
     text = description if len(description) <= MAX_DESCRIPTION else description[:MAX_DESCRIPTION]
@@ -163,7 +166,7 @@ def record(
             computer_id=computer_id,
             time=now or datetime.now(UTC),
             event_code=int(code),
-            level="info",
+            level=level,
             name=EVENT_NAMES[code],
             description=text,
             actor=actor[:255],

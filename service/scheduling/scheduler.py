@@ -11,6 +11,17 @@ commits, then enqueues ``start_run`` for the returned runs.
 A tick fires its tasks together: the runs are checked one by one, then created with their
 deliveries in two bulk INSERTs (``service.delivery.run_batch``), and the tasks' records written
 in one batch, so a pass costs a few round trips, not a few per task.
+
+One task cannot stop the others. A task whose firing raises (a stored period or schedule
+beyond the calendar, a report the checks no longer accept for a reason they did not foresee,
+anything unexpected) is left out of the batch and **marked broken**: ``broken_reason`` and
+``broken_since`` on its row, an audit event (``task_broken``), no ``next_run``. The batch is
+written in a SAVEPOINT; should the database refuse it, each task's writes are redone in a
+SAVEPOINT of their own and only the refused tasks are marked. An outage (the database or
+broker gone) is not a broken task: it ends the tick, and the loop waits it out. A broken
+task is skipped by every tick until it is edited (``edit_task``) or run now
+(``request_run_now``): either clears the mark and starts it afresh from that moment, its
+occurrences missed while broken recorded as skipped.
 """
 
 from __future__ import annotations
@@ -18,17 +29,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select, true, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.delivery.ledger import Recipients
 from service.delivery.run_batch import RecipientBook, RunRequest, create_runs
+from service.directory.audit import AuditCode, record
 from service.errors import InvalidInput, NotFound
 from service.reports.spec import describe
+from service.runtime.outages import OUTAGE_ERRORS
 from service.scheduling.recurrences import (
     DEFAULT_MISFIRE_GRACE,
     FiringPlan,
@@ -53,7 +67,11 @@ logger = logging.getLogger(__name__)
 #: CPU a run at 100, ``ops/bench/scheduler.py``'s load, in-process).
 DEFAULT_TICK_LIMIT = 500
 #: SDK fields the server sets; ignored when a client sends them back.
-READ_ONLY_FIELDS = frozenset({"ID", "lastRunTime", "nextRunTime"})
+READ_ONLY_FIELDS = frozenset({"ID", "lastRunTime", "nextRunTime", "brokenReason", "brokenSince"})
+#: Who the audit trail names when the scheduler marks a task broken.
+SCHEDULER_ACTOR = "scheduler"
+#: Longest reason kept on a broken task (an exception's text can be long).
+MAX_BROKEN_REASON = 1000
 
 
 @dataclass(frozen=True)
@@ -82,13 +100,21 @@ class TaskView:
     last_run_time: datetime | None
     created: datetime
     run_now: bool
+    #: Why the task could not fire, and since when; None unless it is broken.
+    broken_reason: str | None = None
+    broken_since: datetime | None = None
+
+    @property
+    def broken(self) -> bool:
+        return self.broken_since is not None
 
     @property
     def details(self) -> ScheduleDetails:
         return ScheduleDetails.model_validate(self.schedule_details)
 
     def to_api(self) -> dict[str, Any]:
-        """The SDK's ScheduledTask JSON (with reportd's ``misfirePolicy``)."""
+        """The SDK's ScheduledTask JSON (with reportd's ``misfirePolicy``, and
+        ``brokenReason`` and ``brokenSince`` when the task is broken: the SDK ignores them)."""
         data: dict[str, Any] = {
             "ID": self.id,
             "name": self.name,
@@ -103,6 +129,9 @@ class TaskView:
             data["lastRunTime"] = to_epoch_millis(self.last_run_time)
         if self.next_run is not None:
             data["nextRunTime"] = to_epoch_millis(self.next_run)
+        if self.broken_since is not None:
+            data["brokenReason"] = self.broken_reason or ""
+            data["brokenSince"] = to_epoch_millis(self.broken_since)
         return data
 
 
@@ -168,8 +197,9 @@ def edit_task(
 ) -> TaskView:
     """Change top-level fields of a task (each given object replaces the stored one).
 
-    A new schedule, or enabling a disabled task, starts afresh from ``now``: occurrences of
-    the old state that had not fired are recorded as skipped, not run late.
+    A new schedule, enabling a disabled task, or any edit of a broken task (which clears
+    the mark) starts afresh from ``now``: occurrences of the old state that had not fired
+    are recorded as skipped, not run late.
     """
     row = _row(session, account_id, task_id, lock=True)
     given = {k: v for k, v in changes.items() if k not in READ_ONLY_FIELDS}
@@ -180,13 +210,20 @@ def edit_task(
     new_details = parsed.schedule_details.to_api()
     rescheduled = new_details != row.schedule_details
     enabling = parsed.enabled and not row.enabled
+    repairing = row.broken_since is not None
     next_run = row.next_run
-    if rescheduled or enabling:
+    if rescheduled or enabling or repairing:
         # _first_after refuses a schedule that never fires again, before anything is written.
         next_run = _first_after(parsed, now) if rescheduled else None
-        reason = "the task was disabled" if not row.enabled else "the schedule was changed"
+        if repairing:
+            reason = f"the task was broken: {row.broken_reason}"
+        elif not row.enabled:
+            reason = "the task was disabled"
+        else:
+            reason = "the schedule was changed"
         _close_gap(session, row, now=now, reason=reason)
-        next_run = next_run or next_occurrence(parsed.schedule_details, after=now)
+        next_run = next_run or _next_after(parsed.schedule_details, now)
+        row.broken_reason = row.broken_since = None
     row.name = parsed.name
     row.enabled = parsed.enabled
     row.schedule_details = new_details
@@ -206,9 +243,21 @@ def delete_task(session: Session, *, account_id: int, task_id: int) -> None:
     session.flush()
 
 
-def request_run_now(session: Session, *, account_id: int, task_id: int) -> TaskView:
-    """Fire the task at the next tick, even if it is disabled; its schedule is unchanged."""
+def request_run_now(
+    session: Session, *, account_id: int, task_id: int, now: datetime | None = None
+) -> TaskView:
+    """Fire the task at the next tick, even if it is disabled; its schedule is unchanged.
+
+    A broken task is given another try: the mark is cleared and its schedule goes on from
+    ``now`` (default: the time now), the occurrences missed while broken recorded as skipped.
+    """
     row = _row(session, account_id, task_id, lock=True)
+    if row.broken_since is not None:
+        moment = now or datetime.now(UTC)
+        _close_gap(session, row, now=moment, reason=f"the task was broken: {row.broken_reason}")
+        details = _stored_details(row)
+        row.next_run = _next_after(details, moment) if details is not None else None
+        row.broken_reason = row.broken_since = None
     row.run_now = True
     session.flush()
     return _view(row)
@@ -305,18 +354,20 @@ def tick(
 ) -> list[FiredRun]:
     """Claim up to ``limit`` due tasks and fire them in the caller's transaction.
 
-    Due: enabled with ``next_run <= now``, or ``run_now`` set. Tasks another scheduler holds
-    are skipped, not waited for. ``only_task`` limits the tick to that one task (run now
-    from the API). The caller commits, then enqueues the returned runs.
+    Due: enabled with ``next_run <= now``, or ``run_now`` set, and not broken. Tasks another
+    scheduler holds are skipped, not waited for. ``only_task`` limits the tick to that one
+    task (run now from the API). A task that cannot fire is marked broken; the others fire.
+    The caller commits, then enqueues the returned runs.
     """
     # Two claims, each able to use its index: due by schedule (enabled, next_run), and
     # run-now (a partial index on the few rows with the flag set).
+    working = ScheduledTaskRow.broken_since.is_(None)
     by_schedule = (
         select(ScheduledTaskRow)
-        .where(ScheduledTaskRow.enabled == true(), ScheduledTaskRow.next_run <= now)
+        .where(ScheduledTaskRow.enabled == true(), ScheduledTaskRow.next_run <= now, working)
         .order_by(ScheduledTaskRow.next_run)
     )
-    run_now = select(ScheduledTaskRow).where(ScheduledTaskRow.run_now == true())
+    run_now = select(ScheduledTaskRow).where(ScheduledTaskRow.run_now == true(), working)
     if only_task is not None:
         by_schedule = by_schedule.where(ScheduledTaskRow.id == only_task)
         run_now = run_now.where(ScheduledTaskRow.id == only_task)
@@ -336,7 +387,7 @@ def tick(
     with session.no_autoflush:
         for task in claimed.values():
             firing.fire(task)
-        fired = firing.write_records()
+        fired = firing.write()
     session.flush()
     return fired
 
@@ -381,14 +432,70 @@ class _Tick:
         self.directory = _Directory(session)
         self.firings: list[_Firing] = []
         self.advances: list[tuple[ScheduledTaskRow, dict[str, Any]]] = []
+        self.broken: list[tuple[ScheduledTaskRow, str]] = []
 
-    def write_records(self) -> list[FiredRun]:
+    def fire(self, task: ScheduledTaskRow) -> None:
+        """Plan one claimed task's firing; a task whose planning raises is marked broken, and
+        what it had planned is dropped, so the rest of the tick goes on without it."""
+        firings, advances = len(self.firings), len(self.advances)
+        try:
+            self._plan(task)
+        except SQLAlchemyError:
+            raise  # the database's trouble, not the task's: the tick (or the loop) decides
+        except _Unfit as error:
+            logger.error("task %s: %s; marked broken", task.id, error)
+            self._drop(firings, advances)
+            self.broken.append((task, str(error)))
+        except Exception as error:  # isolation: any failure is this task's alone
+            logger.exception("task %s: firing failed; marked broken", task.id)
+            self._drop(firings, advances)
+            self.broken.append((task, f"firing failed: {type(error).__name__}: {error}"))
+
+    def _drop(self, firings: int, advances: int) -> None:
+        del self.firings[firings:]
+        del self.advances[advances:]
+
+    def write(self) -> list[FiredRun]:
+        """Write every plan in one SAVEPOINT; should the database refuse the batch, each
+        task's in a SAVEPOINT of its own, marking the refused tasks broken. The runs fired."""
+        try:
+            with self.session.begin_nested():
+                fired = self._write(self.firings, self.advances)
+                self._mark_broken(self.broken)
+                return fired
+        except DBAPIError as error:
+            if isinstance(error, OUTAGE_ERRORS) or error.connection_invalidated:
+                raise
+            logger.warning("the tick's batch was refused, writing task by task: %s", error)
+        fired = []
+        order: dict[int, ScheduledTaskRow] = {task.id: task for task, _ in self.advances}
+        for task_id, task in order.items():
+            try:
+                with self.session.begin_nested():
+                    fired += self._write(
+                        [f for f in self.firings if f.task_id == task_id],
+                        [a for a in self.advances if a[0].id == task_id],
+                    )
+            except DBAPIError as error:
+                if isinstance(error, OUTAGE_ERRORS) or error.connection_invalidated:
+                    raise
+                logger.error("task %s: the database refused its run; marked broken", task_id)
+                reason = f"the database refused its run: {type(error.orig).__name__}: {error.orig}"
+                self.broken.append((task, reason))
+        self._mark_broken(self.broken)
+        return fired
+
+    def _write(
+        self,
+        firings: list[_Firing],
+        advances: list[tuple[ScheduledTaskRow, dict[str, Any]]],
+    ) -> list[FiredRun]:
         """Create the runs, record every occurrence and advance the tasks; the runs fired."""
-        requests = [firing.request for firing in self.firings if firing.request is not None]
+        requests = [firing.request for firing in firings if firing.request is not None]
         run_ids = iter(create_runs(self.session, requests))
         fired: list[FiredRun] = []
         records: list[dict[str, Any]] = []
-        for firing in self.firings:
+        for firing in firings:
             plan = firing.plan
             run_id = next(run_ids) if firing.request is not None else None
             records.extend(
@@ -407,35 +514,56 @@ class _Tick:
         # Bulk statements by primary key, not ORM objects: a pass writes hundreds of each.
         if records:
             self.session.execute(insert(TaskOccurrence), records)
-        for group in _grouped(self.advances).values():
+        for group in _grouped(advances).values():
             rows = [{"id": task.id, **values} for task, values in group]
             self.session.execute(update(ScheduledTaskRow), rows)
         return fired
 
-    def fire(self, task: ScheduledTaskRow) -> None:
-        """Fire one claimed task: its due occurrences, then a pending run-now; advance it."""
+    def _mark_broken(self, broken: list[tuple[ScheduledTaskRow, str]]) -> None:
+        """Mark the tasks broken (skipped by later ticks), each with an audit event."""
+        for task, reason in broken:
+            text = reason[:MAX_BROKEN_REASON]
+            self.session.execute(
+                update(ScheduledTaskRow),
+                [
+                    {
+                        "id": task.id,
+                        "broken_reason": text,
+                        "broken_since": self.now,
+                        "next_run": None,
+                        "run_now": False,
+                    }
+                ],
+            )
+            record(
+                self.session,
+                account_id=task.account_id,
+                code=AuditCode.task_broken,
+                description=f"scheduled task {task.id} {task.name!r} cannot fire: {text}",
+                actor=SCHEDULER_ACTOR,
+                level="warning",
+                now=self.now,
+            )
+
+    def _plan(self, task: ScheduledTaskRow) -> None:
+        """Plan one claimed task: its due occurrences, then a pending run-now; advance it."""
         try:
             details = ScheduleDetails.model_validate(task.schedule_details)
         except ValidationError as error:
-            # Stored before this zone or rule became invalid (tzdata changed): park the task.
-            logger.error("task %s: stored schedule is invalid, parked: %s", task.id, error)
-            self.advances.append((task, {"next_run": None, "run_now": False}))
-            return
+            # Stored before this zone or rule became invalid (tzdata changed).
+            raise _Unfit(f"the stored schedule is invalid: {error}") from error
         last_fired = task.last_fired or task.created
         plan = FiringPlan(fire=None)
+        policy = MisfirePolicy(task.misfire_policy)
         try:
             if task.enabled:
-                policy = MisfirePolicy(task.misfire_policy)
                 plan = plan_firing(
                     details, policy, last_fired=last_fired, now=self.now, grace=self.grace
                 )
             following = next_occurrence(details, after=max(last_fired, plan.latest or last_fired))
         except (OverflowError, ValueError) as error:
-            # Calendar math beyond datetime's range (a huge interval stored by hand): this
-            # task alone is parked; the rest of the tick goes on.
-            logger.error("task %s: its schedule cannot be computed, parked: %s", task.id, error)
-            self.advances.append((task, {"next_run": None, "run_now": False}))
-            return
+            # Calendar math beyond datetime's range (a huge interval stored by hand).
+            raise _Unfit(f"its schedule cannot be computed: {error}") from error
         fired = False
         if plan.due:
             fired |= self._record(task, plan, details)
@@ -510,6 +638,10 @@ def _grouped(
     return groups
 
 
+class _Unfit(Exception):
+    """A claimed task that cannot fire, for a reason the scheduler foresaw (and words)."""
+
+
 @dataclass(frozen=True)
 class _Firing:
     """One plan of a claimed task: its run to create (None if none or refused), and why."""
@@ -572,6 +704,8 @@ def _view(row: ScheduledTaskRow) -> TaskView:
         last_run_time=row.last_run_time,
         created=row.created,
         run_now=row.run_now,
+        broken_reason=row.broken_reason,
+        broken_since=row.broken_since,
     )
 
 
@@ -587,9 +721,27 @@ def _sdk_fields(row: ScheduledTaskRow) -> dict[str, Any]:
     }
 
 
+def _next_after(details: ScheduleDetails, now: datetime) -> datetime | None:
+    """The schedule's first occurrence after ``now``; one the calendar cannot hold is refused."""
+    try:
+        return next_occurrence(details, after=now)
+    except (OverflowError, ValueError) as error:
+        raise InvalidInput(
+            f"scheduleDetails: its occurrences cannot be computed: {error}"
+        ) from None
+
+
+def _stored_details(row: ScheduledTaskRow) -> ScheduleDetails | None:
+    """The stored schedule, or None if it no longer parses (a zone tzdata dropped)."""
+    try:
+        return ScheduleDetails.model_validate(row.schedule_details)
+    except ValidationError:
+        return None
+
+
 def _first_after(task: ScheduledTask, now: datetime) -> datetime | None:
     """The first occurrence after ``now``; a schedule that never fires again is refused."""
-    found = next_occurrence(task.schedule_details, after=now)
+    found = _next_after(task.schedule_details, now)
     if found is None and not task.run_now:
         raise InvalidInput(
             "scheduleDetails: the schedule has no occurrence after now (its start, end or"
@@ -599,10 +751,14 @@ def _first_after(task: ScheduledTask, now: datetime) -> datetime | None:
 
 
 def _close_gap(session: Session, row: ScheduledTaskRow, *, now: datetime, reason: str) -> None:
-    """Record the occurrences of the stored schedule up to ``now`` that never fired."""
-    details = ScheduleDetails.model_validate(row.schedule_details)
+    """Record the occurrences of the stored schedule up to ``now`` that never fired (none
+    when the stored schedule cannot be read or computed: a broken task's may not)."""
+    details = _stored_details(row)
     after = row.last_fired or row.created
-    missed = occurrences(details, after=after, until=now)
+    try:
+        missed = list(occurrences(details, after=after, until=now)) if details else []
+    except (OverflowError, ValueError):
+        missed = []
     session.add_all(
         TaskOccurrence(
             task_id=row.id,

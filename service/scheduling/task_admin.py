@@ -277,7 +277,7 @@ def run_now_for(session: Session, caller: Caller, task_id: int, *, now: datetime
 
 def _run_now(session: Session, caller: Caller, task: TaskView, now: datetime) -> list[int]:
     """Flag the task and fire it with a tick, as the scheduler would; the runs it created."""
-    request_run_now(session, account_id=caller.account_id, task_id=task.id)
+    request_run_now(session, account_id=caller.account_id, task_id=task.id, now=now)
     _audit(session, caller, audit.AuditCode.task_run_now, _subject(task), now)
     with _in_range():
         fired = tick(session, now=now, only_task=task.id)

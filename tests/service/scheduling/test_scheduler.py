@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.cli import App, cli
 from service.config import Settings
-from service.directory.accounts import create_account
-from service.directory.contacts import add_contact, delete_contact
-from service.directory.secretbox import SecretBox
+from service.directory.contacts import delete_contact
 from service.errors import InvalidInput
 from service.scheduling.scheduler import (
     create_task,
@@ -31,8 +28,9 @@ from service.scheduling.scheduler import (
     upcoming,
 )
 from service.scheduling.task_schema import to_epoch_millis
-from storage.models import Delivery, Membership, ReportRun, SystemEvent, User
+from storage.models import Delivery, ReportRun, SystemEvent
 from storage.tasks import ScheduledTaskRow, TaskOccurrence
+from tests.service.scheduling.conftest import Account
 
 NEW_YORK = ZoneInfo("America/New_York")
 #: When the tasks of these tests are created: before their first occurrence.
@@ -42,37 +40,6 @@ CREATED = datetime(2026, 2, 27, 18, 0, tzinfo=UTC)
 def ny(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     """A New York wall-clock time in 2026, as aware UTC."""
     return datetime(2026, month, day, hour, minute, tzinfo=NEW_YORK).astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class Account:
-    id: int
-    contact_ids: list[int]
-    user_id: int
-
-
-@pytest.fixture
-def account(session: Session) -> Account:
-    """An account with two contacts and one user."""
-    created = create_account(session, name=f"Scheduler {id(session)}")
-    box = SecretBox("k")
-    contacts = [
-        add_contact(
-            session,
-            account_id=created.id,
-            box=box,
-            name=name,
-            email_address=f"{name.lower()}.{id(session)}@example.com",
-            role_id=None,
-        ).id
-        for name in ("Ann", "Bob")
-    ]
-    user = User(email_address=f"admin.{id(session)}@example.com", name="Admin")
-    session.add(user)
-    session.flush()
-    session.add(Membership(account_id=created.id, user_id=user.id))
-    session.flush()
-    return Account(id=created.id, contact_ids=contacts, user_id=user.id)
 
 
 def daily_task(name: str = "Nightly", **changes: Any) -> dict[str, Any]:

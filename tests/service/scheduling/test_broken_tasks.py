@@ -1,0 +1,199 @@
+"""One task that cannot fire stops no other: it is marked broken with the reason and the time,
+skipped until edited or run now, and every other due task fires exactly once (both backends).
+
+The broken tasks here are stored directly, past the checks the edges make, as an old
+version or a careless hand could have stored them."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.directory.audit import AuditCode
+from service.errors import InvalidInput
+from service.scheduling.scheduler import (
+    create_task,
+    edit_task,
+    get_task,
+    request_run_now,
+    task_history,
+    tick,
+)
+from service.scheduling.task_schema import to_epoch_millis
+from storage.models import ReportRun, SystemEvent
+from storage.tasks import ScheduledTaskRow
+from tests.service.scheduling.conftest import Account
+from tests.service.scheduling.test_scheduler import (
+    CREATED,
+    daily_task,
+    ny,
+    runs_of,
+)
+
+#: Just after the first occurrence of ``daily_task`` (08:00 New York on 28 February).
+FIRST_TICK = ny(2, 28, 8, 1)
+
+
+def store_an_unknown_misfire_policy(session: Session, task_id: int) -> None:
+    """A value no check foresaw at firing time: the task's firing raises ValueError."""
+    row = session.get(ScheduledTaskRow, task_id)
+    assert row is not None
+    row.misfire_policy = "sometimes"
+    session.flush()
+
+
+def store_a_schedule_beyond_the_calendar(session: Session, task_id: int) -> None:
+    """Every billion days: its next occurrence overflows datetime."""
+    row = session.get(ScheduledTaskRow, task_id)
+    assert row is not None
+    details = copy.deepcopy(row.schedule_details)
+    details["dailyScheduleParameters"].update(frequencyType="custom", customInterval=10**9)
+    row.schedule_details = details
+    session.flush()
+
+
+def test_given_tasks_that_cannot_fire_when_ticked_then_they_are_broken_and_others_fire_once(
+    session: Session, account: Account
+) -> None:
+    first = create_task(session, account_id=account.id, task=daily_task("First"), now=CREATED)
+    odd = create_task(session, account_id=account.id, task=daily_task("Odd"), now=CREATED)
+    huge = create_task(session, account_id=account.id, task=daily_task("Huge"), now=CREATED)
+    last = create_task(session, account_id=account.id, task=daily_task("Last"), now=CREATED)
+    store_an_unknown_misfire_policy(session, odd.id)
+    store_a_schedule_beyond_the_calendar(session, huge.id)
+
+    fired = tick(session, now=FIRST_TICK)
+
+    assert sorted(f.task_id for f in fired) == sorted([first.id, last.id])
+    assert [len(runs_of(session, t.id)) for t in (first, odd, huge, last)] == [1, 0, 0, 1]
+    odd_row = session.get(ScheduledTaskRow, odd.id)  # no view reads an unknown policy
+    assert odd_row is not None and odd_row.broken_since == FIRST_TICK
+    assert odd_row.broken_reason == (
+        "firing failed: ValueError: 'sometimes' is not a valid MisfirePolicy"
+    )
+    marked = get_task(session, account_id=account.id, task_id=huge.id)
+    assert marked.broken_since == FIRST_TICK and marked.next_run is None
+    assert (marked.broken_reason or "").startswith("its schedule cannot be computed")
+    assert marked.to_api()["brokenReason"] == marked.broken_reason
+    assert marked.to_api()["brokenSince"] == to_epoch_millis(FIRST_TICK)
+    fine = get_task(session, account_id=account.id, task_id=first.id)
+    assert not fine.broken and "brokenReason" not in fine.to_api()
+    trail = session.scalars(
+        select(SystemEvent)
+        .where(
+            SystemEvent.account_id == account.id,
+            SystemEvent.event_code == int(AuditCode.task_broken),
+        )
+        .order_by(SystemEvent.id)
+    ).all()
+    assert [(e.actor, e.level) for e in trail] == [("scheduler", "warning")] * 2
+    assert "'Odd'" in trail[0].description and "'Huge'" in trail[1].description
+
+
+def test_given_a_broken_task_when_later_passes_come_then_it_is_skipped_and_others_fire_once(
+    session: Session, account: Account
+) -> None:
+    fine = create_task(session, account_id=account.id, task=daily_task("Fine"), now=CREATED)
+    broken = create_task(session, account_id=account.id, task=daily_task("Broken"), now=CREATED)
+    store_a_schedule_beyond_the_calendar(session, broken.id)
+    tick(session, now=FIRST_TICK)
+
+    again = tick(session, now=FIRST_TICK + timedelta(minutes=1))
+    next_day = tick(session, now=ny(3, 1, 8, 1))
+
+    assert again == [] and [f.task_id for f in next_day] == [fine.id]
+    assert len(runs_of(session, fine.id)) == 2 and runs_of(session, broken.id) == []
+    assert get_task(session, account_id=account.id, task_id=broken.id).broken_since == FIRST_TICK
+
+
+def hold_the_first_occurrence(session: Session, account: Account, task_id: int) -> None:
+    """A run that already holds the task's first occurrence: the unique (task, occurrence)
+    of runs makes the database refuse the tick's."""
+    session.add(
+        ReportRun(
+            account_id=account.id,
+            report_type="summary",
+            triggered_by="elsewhere",
+            scheduled_task_id=task_id,
+            occurrence=ny(2, 28, 8),
+            period_start=ny(2, 21, 8),
+            period_end=ny(2, 28, 8),
+        )
+    )
+    session.flush()
+
+
+def test_given_a_task_whose_run_the_database_refuses_when_ticked_then_only_it_is_broken(
+    session: Session, account: Account
+) -> None:
+    refused = create_task(session, account_id=account.id, task=daily_task("Refused"), now=CREATED)
+    fine = create_task(session, account_id=account.id, task=daily_task("Fine"), now=CREATED)
+    hold_the_first_occurrence(session, account, refused.id)
+
+    fired = tick(session, now=FIRST_TICK)
+
+    assert [f.task_id for f in fired] == [fine.id]
+    assert len(runs_of(session, fine.id)) == 1 and len(runs_of(session, refused.id)) == 1
+    marked = get_task(session, account_id=account.id, task_id=refused.id)
+    assert marked.broken_reason is not None
+    assert marked.broken_reason.startswith("the database refused its run")
+    assert [
+        o.outcome.value for o in task_history(session, account_id=account.id, task_id=fine.id)
+    ] == ["fired"]
+
+
+def test_given_a_broken_task_when_edited_then_the_mark_clears_and_it_fires_from_the_edit(
+    session: Session, account: Account
+) -> None:
+    task = create_task(session, account_id=account.id, task=daily_task("Mended"), now=CREATED)
+    store_an_unknown_misfire_policy(session, task.id)
+    tick(session, now=FIRST_TICK)
+    edited = edit_task(
+        session,
+        account_id=account.id,
+        task_id=task.id,
+        changes={"misfirePolicy": "coalesce"},
+        now=ny(3, 2, 12),
+    )
+
+    assert not edited.broken and edited.broken_reason is None
+    assert edited.next_run == ny(3, 3, 8)
+    history = task_history(session, account_id=account.id, task_id=task.id)
+    assert [(o.occurrence, o.outcome.value) for o in history] == [
+        (ny(3, 2, 8), "skipped"),
+        (ny(3, 1, 8), "skipped"),
+        (ny(2, 28, 8), "skipped"),
+    ]
+    assert "the task was broken" in history[0].reason
+    assert [f.task_id for f in tick(session, now=ny(3, 3, 8, 1))] == [task.id]
+
+
+def test_given_a_broken_task_when_run_now_then_the_mark_clears_and_it_fires_at_the_tick(
+    session: Session, account: Account
+) -> None:
+    task = create_task(session, account_id=account.id, task=daily_task("Retried"), now=CREATED)
+    hold_the_first_occurrence(session, account, task.id)
+    tick(session, now=FIRST_TICK)
+    assert get_task(session, account_id=account.id, task_id=task.id).broken
+
+    cleared = request_run_now(session, account_id=account.id, task_id=task.id, now=ny(3, 1, 12))
+    fired = tick(session, now=ny(3, 1, 12, 1))
+
+    assert not cleared.broken and cleared.run_now and cleared.next_run == ny(3, 2, 8)
+    assert [(f.task_id, f.occurrence) for f in fired] == [(task.id, ny(3, 1, 12, 1))]
+    assert not get_task(session, account_id=account.id, task_id=task.id).broken
+
+
+def test_given_a_task_broken_by_its_schedule_when_run_now_then_the_schedule_is_named(
+    session: Session, account: Account
+) -> None:
+    task = create_task(session, account_id=account.id, task=daily_task("Huge"), now=CREATED)
+    store_a_schedule_beyond_the_calendar(session, task.id)
+    tick(session, now=FIRST_TICK)
+
+    with pytest.raises(InvalidInput, match="scheduleDetails: its occurrences cannot be computed"):
+        request_run_now(session, account_id=account.id, task_id=task.id, now=ny(3, 1, 12))
