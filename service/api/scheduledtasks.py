@@ -31,6 +31,9 @@ class ScheduledTaskOut(Out):
     scheduleDetails: dict[str, Any]
     generateReportTaskParameters: dict[str, Any]
     misfirePolicy: str | None = None
+    #: reportd's: why the task cannot fire, and since when (epoch ms); only when broken.
+    brokenReason: str | None = None
+    brokenSince: int | None = None
 
 
 class ScheduledTasksOut(Out):

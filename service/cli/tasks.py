@@ -100,6 +100,11 @@ def tasks_list(app: App) -> None:
             f"{task.id:>5}  {state}  {task.name:<30}  {_summary(task):<36} next {next_run}"
             f"  [{task.misfire_policy.value}]{now}"
         )
+        if task.broken_since is not None:
+            click.echo(
+                f"       BROKEN since {_local(task.broken_since, zone)}: {task.broken_reason}"
+                " (edit it or run it now to try again)"
+            )
 
 
 @tasks.command("show")

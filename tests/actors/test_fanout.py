@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +20,8 @@ from tests.actors.conftest import ALEX, HANAKO, JONAS, World, pdf_text
 #: Computers of the sample by group: the Web Team sees web-* and fron-* only.
 WEB = ["web-01", "web-06", "fron-01", "fron-06"]
 ELSEWHERE = ["data-01", "data-06", "lapt-01", "lapt-06"]
+#: Seconds a counter may lag behind the ledger (a busy machine's thread switch), at most.
+METRICS_DEADLINE = 10.0
 
 
 @pytest.fixture
@@ -170,14 +173,24 @@ def test_deliveries_renders_and_finished_runs_are_counted_in_metrics(
     def sample(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
+    def settled(name: str, at_least: float, **labels: str) -> float:
+        """The sample once it reaches ``at_least``: a worker thread counts a delivery just
+        after the commit that records it, so the run can be seen finished a moment before
+        its last delivery is counted."""
+        deadline = time.monotonic() + METRICS_DEADLINE
+        while sample(name, **labels) < at_least and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return sample(name, **labels)
+
     sent_before = sample("reportd_deliveries_total", outcome="sent")
     runs_before = sample("reportd_runs_finished_total")
+    sends_before = sample("reportd_send_seconds_count")
     run_id, _ = world.new_run()
     worker.start_runs([run_id])
     world.wait_finished(run_id)
-    assert sample("reportd_deliveries_total", outcome="sent") == sent_before + 3
-    assert sample("reportd_runs_finished_total") == runs_before + 1
-    assert sample("reportd_send_seconds_count") >= 3
+    assert settled("reportd_deliveries_total", sent_before + 3, outcome="sent") == sent_before + 3
+    assert settled("reportd_runs_finished_total", runs_before + 1) == runs_before + 1
+    assert settled("reportd_send_seconds_count", sends_before + 3) >= sends_before + 3
 
     ledger = CollectorRegistry()
     ledger.register(LedgerCollector(world.sessions))

@@ -98,6 +98,9 @@ def task_list(request: Request, viewer: ViewerDep, app: ConsoleDep) -> Response:
                 "next_run": labels.in_zone(
                     task.next_run, details.time_zone if details else "UTC", viewer.locale
                 ),
+                "broken_since": labels.in_zone(
+                    task.broken_since, details.time_zone if details else "UTC", viewer.locale
+                ),
                 "kind": task.parameters.get("reportTemplateID"),
             }
         )
@@ -267,6 +270,7 @@ def show_task(request: Request, viewer: ViewerDep, app: ConsoleDep, task_id: int
             "summary": summarize(details, viewer.locale) if details else None,
             "next_run": labels.in_zone(task.next_run, zone, viewer.locale),
             "last_run": labels.in_zone(task.last_run_time, zone, viewer.locale),
+            "broken_since": labels.in_zone(task.broken_since, zone, viewer.locale),
             "upcoming": upcoming(form.schedule, now=app.now(), locale=viewer.locale)
             if form
             else None,

@@ -364,3 +364,29 @@ def test_create_with_run_now_runs_a_schedule_that_has_ended(
             select(ReportRun.id).where(ReportRun.triggered_by == f"task:{task['ID']}")
         ).all()[-1]
     assert dispatcher.started[-1] == run_id
+
+
+def test_a_broken_task_shows_why_and_the_sdk_still_reads_it(world: ApiWorld) -> None:
+    # Given a task the scheduler marked broken
+    api = deepsecurity.ScheduledTasksApi(world.sdk("Full Access"))
+    created = api.create_scheduled_task(
+        daily_task("Broken one", sorted(world.a.contacts.values())[:1]), VERSION
+    )
+    with transaction(world.sessions) as session:
+        row = session.get(ScheduledTaskRow, created.id)
+        assert row is not None
+        row.broken_reason, row.broken_since = "firing failed: ValueError: no", NOW
+
+    # When it is read as JSON and through the SDK
+    described = api.describe_scheduled_task(created.id, VERSION)
+    listed = api.list_scheduled_tasks(VERSION).scheduled_tasks
+    with world.http("Full Access") as http:
+        answer = http.get(f"/scheduledtasks/{created.id}").json()
+        http.delete(f"/scheduledtasks/{created.id}")
+
+    # Then the JSON says why and since when, and the SDK reads the task as before
+    assert answer["brokenReason"] == "firing failed: ValueError: no"
+    assert answer["brokenSince"] == int(NOW.timestamp() * 1000)
+    assert described.id == created.id and described.name == "Broken one"
+    assert described.schedule_details.to_dict() == created.schedule_details.to_dict()
+    assert created.id in [t.id for t in listed]

@@ -15,6 +15,7 @@ from service.console.web import SESSION_COOKIE
 from service.delivery.ledger import Recipients, create_run
 from service.scheduling.scheduler import create_task, get_task
 from storage.db import transaction
+from storage.tasks import ScheduledTaskRow
 from tests.service.console.conftest import axe
 from tests.service.console.sending import SendingWorld, open_as, sending_world
 
@@ -442,6 +443,40 @@ def test_a_task_is_disabled_enabled_and_run_now_and_its_history_kept(
     expect(page.get_by_label("Alex Morgan")).to_be_checked()
     expect(page.locator("#occurrences li").first).to_contain_text("Jan 1, 2030")
     assert axe(page) == []
+
+
+def test_a_broken_task_says_why_in_the_list_and_on_its_page_until_run_now(
+    world: SendingWorld, as_user: Callable[..., Page]
+) -> None:
+    # Given a task the scheduler marked broken
+    task_id = make_task(world, "Broken alerts", {"contactIDs": [world.contact_id(ALEX)]})
+    with transaction(world.sessions) as session:
+        row = session.get(ScheduledTaskRow, task_id)
+        assert row is not None
+        row.broken_reason = "firing failed: ValueError: <b>no</b>"
+        row.broken_since = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+        row.next_run = None
+    page = as_user("admin")
+
+    # When the task list and the task's page are shown
+    page.goto(world.url("/tasks?q=Broken+alerts"))
+
+    # Then both say it is broken, why (as text) and since when, in the task's zone
+    row_of_task = page.get_by_role("row", name=re.compile("Broken alerts"))
+    expect(row_of_task).to_contain_text("None while broken")
+    expect(row_of_task).to_contain_text("Not fired since Mon, Mar 2, 2026, 8:00 AM")
+    expect(row_of_task).to_contain_text("firing failed: ValueError: <b>no</b>")
+    assert axe(page) == []
+    page.get_by_role("link", name="Broken alerts").click()
+    when = page.get_by_role("region", name="When")
+    expect(when).to_contain_text("Edit the task or run it now to try again.")
+    expect(when).to_contain_text("Not fired since Mon, Mar 2, 2026, 8:00 AM")  # Paris's clock
+
+    # And a run now clears the mark
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+: Alert Report$"))).to_be_visible()
+    with transaction(world.sessions) as session:
+        assert not get_task(session, account_id=world.account_id, task_id=task_id).broken
 
 
 def test_a_view_only_user_reads_tasks_and_runs_but_changes_nothing(

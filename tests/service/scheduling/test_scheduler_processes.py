@@ -216,7 +216,7 @@ def test_given_three_schedulers_when_200_tasks_come_due_then_each_occurrence_fir
     for name in ("scheduler-a", "scheduler-b", "scheduler-c"):
         schedulers.start(name=name)
     wait_until(
-        lambda: count(database, TaskOccurrence) >= TASKS, timeout=45, what="every occurrence"
+        lambda: count(database, TaskOccurrence) >= TASKS, timeout=90, what="every occurrence"
     )
     schedulers.stop()
 
@@ -238,9 +238,11 @@ def test_given_a_scheduler_killed_while_holding_claims_when_another_starts_then_
 
     # Kill it at a random moment of the burst while its transaction holds claimed rows (a
     # transaction id is assigned by its first row lock: the claim's SELECT ... FOR UPDATE).
+    # It is frozen first, and killed only once its server side is seen waiting inside that
+    # transaction: a commit already on its way when it was frozen cannot slip in between.
     kill_after = random.randrange(TASKS // 2)
-    wait_until(lambda: count(database, TaskOccurrence) >= kill_after, timeout=30, what="burst")
-    wait_until(lambda: _holds_row_locks(database, "victim"), timeout=10, what="a held claim")
+    wait_until(lambda: count(database, TaskOccurrence) >= kill_after, timeout=60, what="burst")
+    wait_until(lambda: _frozen_holding_claims(victim, database), timeout=60, what="a held claim")
     os.kill(victim.pid, signal.SIGKILL)
     killed = datetime.now(UTC)
     victim.wait(timeout=10)
@@ -254,7 +256,7 @@ def test_given_a_scheduler_killed_while_holding_claims_when_another_starts_then_
 
     for name in ("survivor-a", "survivor-b"):
         schedulers.start(name=name)
-    wait_until(lambda: count(database, TaskOccurrence) >= TASKS, timeout=30, what="the rest")
+    wait_until(lambda: count(database, TaskOccurrence) >= TASKS, timeout=90, what="the rest")
     schedulers.stop()
 
     assert schedulers.errors() == ""
@@ -266,19 +268,45 @@ def test_given_a_scheduler_killed_while_holding_claims_when_another_starts_then_
     assert len(enqueued(broker, "runs")) == len(set(enqueued(broker, "runs")))
     time.sleep(max(0.0, (killed + timedelta(seconds=1.5) - datetime.now(UTC)).total_seconds()))
     reconciler = schedulers.start(name="reconciler", once=True, reconcile_after=1)
-    assert reconciler.wait(timeout=30) == 0
+    assert reconciler.wait(timeout=60) == 0
     with Session(database) as session:
         lost_deliveries = select(Delivery.id).where(Delivery.run_id.in_(lost))
         assert set(session.scalars(lost_deliveries)) <= set(enqueued(broker, "deliveries"))
 
 
+def _frozen_holding_claims(process: subprocess.Popen[bytes], engine: Engine) -> bool:
+    """Freeze ``process`` (SIGSTOP) when its transaction holds claims, and True once its
+    server side is idle inside that transaction (nothing in flight can commit it any more);
+    else let it go on (SIGCONT) and False. The test fails if it finished the burst first."""
+    if process.poll() is not None or not _holds_row_locks(engine, "victim"):
+        return False
+    os.kill(process.pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        states = _backend_states(engine, "victim")
+        if "active" not in {state for state, _ in states}:
+            if ("idle in transaction", True) in states:
+                return True
+            break  # what was in flight committed: no claim is held now
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGCONT)
+    return False
+
+
 def _holds_row_locks(engine: Engine, application: str) -> bool:
+    return any(holds for _, holds in _backend_states(engine, application))
+
+
+def _backend_states(engine: Engine, application: str) -> set[tuple[str, bool]]:
+    """(state, holds a transaction id) of each server process of ``application``."""
     query = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE application_name = :name AND backend_xid IS NOT NULL"
+        "SELECT state, backend_xid IS NOT NULL FROM pg_stat_activity WHERE application_name = :name"
     )
     with engine.connect() as connection:
-        return bool(connection.scalar(query, {"name": application}))
+        return {
+            (str(state), bool(holds))
+            for state, holds in connection.execute(query, {"name": application})
+        }
 
 
 def _connected(engine: Engine, application: str) -> bool:
