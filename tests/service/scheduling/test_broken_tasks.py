@@ -7,17 +7,24 @@ version or a careless hand could have stored them."""
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.cli import App, cli
+from service.config import Settings
+from service.directory.accounts import find_account
 from service.directory.audit import AuditCode
 from service.errors import InvalidInput
 from service.scheduling.scheduler import (
     create_task,
     edit_task,
+    find_task,
     get_task,
     request_run_now,
     task_history,
@@ -47,11 +54,13 @@ def store_an_unknown_misfire_policy(session: Session, task_id: int) -> None:
 
 
 def store_a_schedule_beyond_the_calendar(session: Session, task_id: int) -> None:
-    """Every billion days: its next occurrence overflows datetime."""
+    """Every billion days from 1 January 2026: its next occurrence overflows datetime."""
     row = session.get(ScheduledTaskRow, task_id)
     assert row is not None
     details = copy.deepcopy(row.schedule_details)
-    details["dailyScheduleParameters"].update(frequencyType="custom", customInterval=10**9)
+    details["dailyScheduleParameters"].update(
+        frequencyType="custom", customInterval=10**9, startTime=to_epoch_millis(ny(1, 1, 8))
+    )
     row.schedule_details = details
     session.flush()
 
@@ -197,3 +206,37 @@ def test_given_a_task_broken_by_its_schedule_when_run_now_then_the_schedule_is_n
 
     with pytest.raises(InvalidInput, match="scheduleDetails: its occurrences cannot be computed"):
         request_run_now(session, account_id=account.id, task_id=task.id, now=ny(3, 1, 12))
+
+
+def test_given_a_broken_task_when_the_cli_lists_and_shows_it_then_it_says_why(
+    tmp_path: Path,
+) -> None:
+    # Given a file database with two tasks, one of which the scheduler found broken
+    app = App(settings=Settings(data_dir=tmp_path / "data"))
+    for args in (
+        ["db", "upgrade"],
+        ["accounts", "create", "Demo Corp"],
+        ["contacts", "add", "--name", "Kim", "--email", "kim@example.com", "--role", "Auditor"],
+        ["tasks", "add", "--name", "Fine", "--daily", "08:00", "--all", "--run-now"],
+        ["tasks", "add", "--name", "Huge", "--daily", "08:00", "--all", "--run-now"],
+    ):
+        done = CliRunner().invoke(cli, args, obj=app)
+        assert done.exit_code == 0, done.output
+    with app.transaction() as session:
+        huge = find_task(session, account_id=find_account(session, None).id, ref="Huge")
+        store_a_schedule_beyond_the_calendar(session, huge.id)
+        fired = tick(session, now=datetime.now(UTC))
+    assert len(fired) == 1
+
+    # When the tasks are listed and the broken one shown
+    listed = CliRunner().invoke(cli, ["tasks", "list"], obj=app)
+    shown = CliRunner().invoke(cli, ["tasks", "show", "Huge"], obj=app)
+
+    # Then the list marks it with the reason, and its JSON carries brokenReason and brokenSince
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert "Huge" in lines[1] and lines[2].lstrip().startswith("BROKEN since ")
+    assert "its schedule cannot be computed" in lines[2] and "BROKEN" not in lines[0]
+    task = json.loads(shown.output)
+    assert task["brokenReason"].startswith("its schedule cannot be computed")
+    assert task["brokenSince"] > 0 and "nextRunTime" not in task
