@@ -1,7 +1,9 @@
 """Real ``reportd scheduler`` processes on PostgreSQL: every occurrence fires exactly once.
 
-The processes share their own database (``reportd_sched_test_<pid>``) and use Redis db 14 as the
-broker with no worker, so the runs' ``start_run`` messages wait there to be counted.
+The processes share their own database (``reportd_sched_test_<pid>``) and a Redis database
+leased for the test as the broker with no worker, so the runs' ``start_run`` messages wait
+there to be counted. The lease keeps test runs from several checkouts on one machine from
+counting each other's messages (their run ids are the same 1, 2, 3 ...).
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 #: This module's own database on the test server; the shared test database is left alone.
 SCHEDULER_DB_URL = make_url(POSTGRES_URL).set(database=f"reportd_sched_test_{os.getpid()}")
-#: Redis database used as the broker; nothing consumes it.
-BROKER_URL = os.environ.get("REPORTD_TEST_SCHEDULER_REDIS_URL", "redis://127.0.0.1:6379/14")
+#: The Redis server used as the broker; nothing consumes it. A test leases one of its
+#: databases: an empty one, which it marks with ``LEASE_KEY`` and leaves empty again.
+REDIS_URL = os.environ.get("REPORTD_TEST_SCHEDULER_REDIS_URL", "redis://127.0.0.1:6379")
+BROKER_DATABASES = range(15, 0, -1)
+LEASE_KEY = "reportd:scheduler-test-lease"
+LEASE_SECONDS = 1800
 TASKS = 200
 
 
@@ -53,22 +59,39 @@ def database() -> Iterator[Engine]:
 
 @pytest.fixture
 def broker() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(BROKER_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        need("Redis", False, f"{BROKER_URL}: {error}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    """An empty Redis database of ``REDIS_URL``, leased for this test; emptied after it."""
+    leased = None
+    for number in BROKER_DATABASES:
+        client = redis.Redis.from_url(REDIS_URL, db=number)
+        try:
+            client.ping()
+        except redis.ConnectionError as error:
+            need("Redis", False, f"{REDIS_URL}: {error}")
+        if client.dbsize() == 0 and client.set(LEASE_KEY, os.getpid(), nx=True, ex=LEASE_SECONDS):
+            leased = client
+            break
+        client.close()
+    need("Redis", leased is not None, f"{REDIS_URL}: no empty database to lease")
+    assert leased is not None
+    yield leased
+    ours = list(leased.scan_iter("dramatiq:*"))
+    if ours:
+        leased.delete(*ours)
+    leased.delete(LEASE_KEY)
+    leased.close()
+
+
+def broker_url(client: redis.Redis) -> str:
+    number = client.connection_pool.connection_kwargs["db"]
+    return f"{REDIS_URL.rstrip('/')}/{number}"
 
 
 class Schedulers:
     """``reportd scheduler`` processes, stopped (or killed) at the end of the test."""
 
-    def __init__(self, logs: Path) -> None:
+    def __init__(self, logs: Path, broker_url: str) -> None:
         self.logs = logs
+        self.broker_url = broker_url
         self.started: list[subprocess.Popen[bytes]] = []
         self.files: list[IO[bytes]] = []
 
@@ -79,7 +102,7 @@ class Schedulers:
         env = {
             **os.environ,
             "REPORTD_DATABASE_URL": url.render_as_string(hide_password=False),
-            "REPORTD_BROKER_URL": BROKER_URL,
+            "REPORTD_BROKER_URL": self.broker_url,
             "REPORTD_RECONCILE_AFTER": str(reconcile_after),
             # The lease (reconcile_after) must outlast an SMTP attempt; nothing is sent here.
             "REPORTD_SMTP_TIMEOUT": str(min(30.0, reconcile_after / 2)),
@@ -107,8 +130,8 @@ class Schedulers:
 
 
 @pytest.fixture
-def schedulers(tmp_path: Path) -> Iterator[Schedulers]:
-    started = Schedulers(tmp_path)
+def schedulers(tmp_path: Path, broker: redis.Redis) -> Iterator[Schedulers]:
+    started = Schedulers(tmp_path, broker_url(broker))
     yield started
     for process in started.started:
         if process.poll() is None:
