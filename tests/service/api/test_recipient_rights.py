@@ -14,10 +14,12 @@ import pytest
 
 from service.api.keys import new_key
 from service.delivery import run_admin
+from service.delivery.ledger import Recipients
 from service.directory.accounts import create_role
 from service.directory.principal import Principal
 from service.directory.rights import NEW_ROLE_DEFAULTS
 from service.errors import Forbidden
+from service.reports.spec import ReportSpec
 from service.scheduling.overview import overview_for
 from storage.db import transaction
 from storage.models import Delivery
@@ -138,8 +140,8 @@ def test_the_console_functions_hide_recipients_from_such_a_caller(world: ApiWorl
         run_id = run_admin.request_report_for(
             session,
             caller,
-            run_admin.ReportSpec.from_api({"reportTemplateID": 1}),
-            run_admin.Recipients(all_contacts=True),
+            ReportSpec.from_api({"reportTemplateID": 1}),
+            Recipients(all_contacts=True),
             now=NOW,
         )
         first = session.query(Delivery).filter(Delivery.run_id == run_id).first()
