@@ -8,7 +8,8 @@ queue messages into calls of these functions. Dependencies point one way
 - ``api``, ``cli``, ``console``: the edges (the REST API, the ``reportd`` command, the web
   console); may import any package (the console nothing of ``api``: both call the packages
   below with the same ``directory.principal.Principal``).
-- ``health``: readiness checks and a worker's HTTP endpoints; imports ``delivery``, ``runtime``.
+- ``health``: readiness checks and a worker's HTTP endpoints; imports ``delivery``,
+  ``directory`` (the secret key's check), ``runtime``.
 - ``scheduling``: scheduled tasks, recurrences, the console's task JSON; imports
   ``delivery``, ``reports``.
 - ``delivery``: the run ledger, the pipeline, PDF, encryption, mail and SMTP; imports

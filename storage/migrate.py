@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 #: The folder holding env.py and versions/.
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -22,9 +24,32 @@ def alembic_config(url: str = "") -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database behind ``engine`` to ``revision``."""
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection, foreign_keys_off(connection):
+        with connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+
+@contextmanager
+def foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """On SQLite, foreign keys off while the migrations rebuild tables, checked before commit.
+
+    SQLite changes a table by copying it into a new one and dropping the old: with foreign
+    keys on, dropping a parent table would first delete its rows, and with them, through ON
+    DELETE CASCADE, every row that refers to them (SQLite's "making other kinds of table
+    schema changes"). The switch takes effect only outside a transaction, so it is made on
+    the driver's connection before the migrations begin theirs. Elsewhere: nothing.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    assert raw is not None and not connection.in_transaction()
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(engine: Engine) -> str | None:

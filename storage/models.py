@@ -47,6 +47,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if table is not None and [c.name for c in table.primary_key.columns] == ["id"]:
+            # An ID is never handed out again (SQLite reuses the highest one after a delete
+            # without AUTOINCREMENT): a task naming a deleted contact's ID must not mail the
+            # next contact added. PostgreSQL's sequences never reuse. Migration 0016.
+            table.dialect_options["sqlite"]["autoincrement"] = True
+
 
 class Account(Base):
     """A tenant: everything below belongs to exactly one account."""

@@ -96,8 +96,9 @@ def _delivery_api(delivery: DeliveryLine) -> dict[str, Any]:
         "ID": delivery.id,
         "contactID": delivery.contact_id,
         "administratorID": delivery.user_id,
-        "recipientName": delivery.recipient_name,
-        "recipientAddress": delivery.recipient_address,
+        # Left out when the caller may not view the recipient (run_admin.recipient_visible).
+        "recipientName": None if delivery.hidden else delivery.recipient_name,
+        "recipientAddress": None if delivery.hidden else delivery.recipient_address,
         "state": delivery.state.value,
         "attempts": delivery.attempts,
         "lastError": delivery.last_error,

@@ -173,8 +173,9 @@ class IngestOut(Out):
 
 class DeliveryOut(Out):
     ID: int
-    recipientName: str
-    recipientAddress: str
+    #: Absent when the caller may not view the recipient (contactRights, can_view_users).
+    recipientName: str | None = None
+    recipientAddress: str | None = None
     state: str
     attempts: int
     contactID: int | None = None

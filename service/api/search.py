@@ -2,9 +2,10 @@
 
 Applied to objects the caller may already see (the scoped list), so a search can only narrow.
 Supported tests: ``stringTest`` (``%`` and ``_`` wildcards unless ``stringWildcards`` is
-false), ``numericTest``, ``booleanTest``, ``idTest``, ``nullTest``, ``choiceTest`` and the date
-range (``firstDateValue``/``lastDateValue``, epoch milliseconds). String comparison ignores
-case, as the console's does.
+false, at most ``MAX_PATTERN`` characters, matched in time bounded by the value's length times
+the pattern's: :class:`Wildcard`), ``numericTest``, ``booleanTest``, ``idTest``, ``nullTest``,
+``choiceTest`` and the date range (``firstDateValue``/``lastDateValue``, epoch milliseconds).
+String comparison ignores case, as the console's does.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +22,9 @@ from service.errors import InvalidInput
 
 #: Most objects one search answers when ``maxItems`` is not given.
 DEFAULT_MAX_ITEMS = 5000
+#: Longest ``stringValue``: longer than any name reportd stores, short enough that a
+#: wildcard match stays cheap (``Wildcard``).
+MAX_PATTERN = 1000
 
 Comparison = Literal[
     "less-than", "less-than-or-equal", "equal", "greater-than-or-equal", "greater-than", "not-equal"
@@ -44,7 +49,7 @@ class SearchCriteria(BaseModel):
     numericTest: Comparison | None = None
     numericValue: float | None = None
     stringTest: Equality | None = None
-    stringValue: str | None = None
+    stringValue: str | None = Field(None, max_length=MAX_PATTERN)
     stringWildcards: bool | None = None
     choiceTest: Equality | None = None
     choiceValue: str | None = None
@@ -67,17 +72,59 @@ class SearchFilter(BaseModel):
     sortByObjectID: bool | None = None
 
 
-def _like(pattern: str, wildcards: bool) -> re.Pattern[str]:
-    if not wildcards:
-        return re.compile(re.escape(pattern), re.IGNORECASE | re.DOTALL)
-    parts = ["." if ch == "_" else ".*" if ch == "%" else re.escape(ch) for ch in pattern]
+class Wildcard:
+    """A ``LIKE`` pattern (``%`` any run of characters, ``_`` one; case ignored) matched
+    without backtracking across ``%``.
+
+    A regular expression with a ``.*`` per ``%`` backtracks: ``%a%a%a%a%b`` against 110 ``a``
+    took a second, and grew with the name's length to the power of the ``%``s, holding the GIL
+    (and ``/healthz``) meanwhile. Here the pattern is cut at each ``%`` into pieces holding
+    only characters and ``_``: the first must start the value, the last end it, and each one
+    between is found leftmost after the one before (taking the leftmost never loses a match).
+    Each piece is searched once, so a match costs at most the value's length times the
+    pattern's, and the pattern is at most ``MAX_PATTERN`` characters.
+    """
+
+    def __init__(self, pattern: str, *, wildcards: bool = True) -> None:
+        pieces = pattern.split("%") if wildcards else [pattern]
+        self._pieces = [_piece(text, wildcards=wildcards) for text in pieces]
+        self._lengths = [len(text) for text in pieces]
+
+    def matches(self, value: str) -> bool:
+        pieces, lengths = self._pieces, self._lengths
+        if len(pieces) == 1:
+            return pieces[0].fullmatch(value) is not None
+        end = len(value) - lengths[-1]
+        if end < lengths[0] or pieces[0].match(value) is None:
+            return False
+        if pieces[-1].fullmatch(value, end) is None:
+            return False
+        position = lengths[0]
+        for piece, length in zip(pieces[1:-1], lengths[1:-1], strict=True):
+            if not length:
+                continue
+            found = piece.search(value, position, end)
+            if found is None:
+                return False
+            position = found.end()
+        return True
+
+
+def _piece(text: str, *, wildcards: bool) -> re.Pattern[str]:
+    """Characters and (with ``wildcards``) ``_`` for any one: no repetition, no backtracking."""
+    parts = ("." if wildcards and ch == "_" else re.escape(ch) for ch in text)
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+@lru_cache(maxsize=64)
+def _wildcard(pattern: str, wildcards: bool) -> Wildcard:
+    return Wildcard(pattern, wildcards=wildcards)
 
 
 def _matches_string(value: Any, c: SearchCriteria) -> bool:
     if not isinstance(value, str):
         return False
-    found = _like(c.stringValue or "", c.stringWildcards is not False).fullmatch(value) is not None
+    found = _wildcard(c.stringValue or "", c.stringWildcards is not False).matches(value)
     return found if (c.stringTest or "equal") == "equal" else not found
 
 

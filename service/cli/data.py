@@ -25,6 +25,7 @@ from service.directory.contacts import (
 from service.directory.export import export_dataset
 from service.directory.importing import IMPORTED_TABLES, import_dataset, parse_dataset
 from service.directory.scope_summary import summarize_scope
+from service.directory.task_recipients import CONTACTS, forget_recipient
 from service.reports.spec import period_of
 from storage.db import refresh_statistics
 from storage.migrate import upgrade
@@ -253,6 +254,15 @@ def contacts_delete(app: App, contact: str, yes: bool) -> None:
             account_id=account.id,
             code=audit.AuditCode.contact_deleted,
             description=f"contact {target.name!r} (ID {target.id}, {target.email_address})",
+        )
+        forget_recipient(
+            session,
+            account_id=account.id,
+            field=CONTACTS,
+            recipient_id=target.id,
+            who=f"{target.name!r} (ID {target.id})",
+            actor=audit.cli_actor(),
+            origin=audit.cli_origin(),
         )
         click.echo(f"deleted contact {target.name!r}")
 

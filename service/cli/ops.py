@@ -11,10 +11,10 @@ from service.health.checks import run_checks
 @cli.command()
 @pass_app
 def check(app: App) -> None:
-    """Check the configuration: database, broker, SMTP, Chromium, fonts."""
+    """Check the configuration: database, secret key, broker, SMTP, Chromium, fonts."""
     results = run_checks(app.settings)
     for result in results:
-        mark = "ok     " if result.ok else "PROBLEM"
+        mark = "PROBLEM" if not result.ok else "WARNING" if result.warning else "ok     "
         click.echo(f"{mark} {result.name:<9} {result.detail}")
     if not all(r.ok for r in results):
         raise SystemExit(1)

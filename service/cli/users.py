@@ -21,6 +21,7 @@ from service.cli import App, cli, pass_app
 from service.delivery.invitations import Invitations
 from service.directory import audit
 from service.directory.accounts import find_account, find_role
+from service.directory.task_recipients import USERS, forget_recipient, forget_user_everywhere
 from service.directory.user_tokens import DEFAULT_TOKEN_LIFETIME, IssuedToken, issue_token
 from service.directory.users import (
     Member,
@@ -37,7 +38,7 @@ from service.directory.users import (
     set_password,
 )
 from service.errors import InvalidInput, ReportdError
-from storage.models import Account, Role, User
+from storage.models import Account, Membership, Role, User
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -376,6 +377,16 @@ def users_remove(app: App, user: str, everywhere: bool, yes: bool) -> None:
                 actor=audit.cli_actor(),
                 origin=audit.cli_origin(),
             )
+            forget_user_everywhere(
+                session,
+                account_ids=session.scalars(
+                    select(Membership.account_id).where(Membership.user_id == target.id)
+                ),
+                user_id=target.id,
+                who=f"{target.email_address} (ID {target.id})",
+                actor=audit.cli_actor(),
+                origin=audit.cli_origin(),
+            )
             delete_identity(session, user_id=target.id)
             gone = True
         else:
@@ -385,6 +396,15 @@ def users_remove(app: App, user: str, everywhere: bool, yes: bool) -> None:
                 account_id=account.id,
                 code=audit.AuditCode.user_removed,
                 description=subject + (" (the user is deleted: no account left)" if gone else ""),
+            )
+            forget_recipient(
+                session,
+                account_id=account.id,
+                field=USERS,
+                recipient_id=target.id,
+                who=f"{target.email_address} (ID {target.id})",
+                actor=audit.cli_actor(),
+                origin=audit.cli_origin(),
             )
     click.echo(f"removed {target.email_address} from {where}" + (" (user deleted)" if gone else ""))
 

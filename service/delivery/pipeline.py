@@ -271,6 +271,10 @@ def _deliver(delivery_id: int, deps: Deps) -> Result:
     if held is None:
         return Result(Outcome.skipped)
     metrics().queue_lag_seconds.observe(held.waited.total_seconds())
+    if held.attempt > deps.max_attempts:
+        # Its tries ended without an outcome (interrupted, given back, its worker killed):
+        # the limit holds for them too, or the delivery and its run would never close.
+        return _settle(held, deps, DeliveryState.failed, _out_of_attempts(held, deps))
     deps.holding.add(held)
     try:
         prepared: Prepared | ReportdError
@@ -282,13 +286,40 @@ def _deliver(delivery_id: int, deps: Deps) -> Result:
         return _deliver_claimed(held, prepared, deps)
     except SentNotRecorded:
         raise  # left in sending: taken over once its lease lapses, as a possible duplicate
+    except Exception as error:
+        # A bug or a failure nobody foresaw: a try like any other, counted against the
+        # limit, at which the delivery fails with it and its run closes.
+        log.exception("delivery %s: unexpected error", delivery_id)
+        return _retry_unexpected(held, deps, f"unexpected: {error!r}")
     except BaseException as error:
-        # A bug, an outage we did not foresee, or dramatiq's time limit: give the delivery
-        # back (it is retried by the message, or found by the reconciler) and re-raise.
-        _settle(held, deps, DeliveryState.pending, f"unexpected: {error!r}")
+        # Dramatiq's time limit or the process stopping: give the delivery back (it is
+        # retried by the message, or found by the reconciler) and re-raise.
+        _settle(held, deps, DeliveryState.pending, f"interrupted: {error!r}")
         raise
     finally:
         deps.holding.discard(held)
+
+
+def _out_of_attempts(held: Claim, deps: Deps) -> str:
+    """Why a delivery claimed past its attempt limit fails: its last try's error."""
+    with deps.readers() as session:
+        last = session.scalar(select(Delivery.last_error).where(Delivery.id == held.delivery_id))
+    return f"gave up after {held.attempt - 1} attempts: {last or 'no outcome recorded'}"
+
+
+def _retry_unexpected(held: Claim, deps: Deps, error: str) -> Result:
+    """An unexpected error's outcome: retried, or failed at the limit. Raised while sending,
+    the mail may have gone out: the resend is marked a possible duplicate."""
+    with deps.readers() as session:
+        state = session.scalar(
+            select(Delivery.state).where(
+                Delivery.id == held.delivery_id, Delivery.claim_token == held.token
+            )
+        )
+    if state is None:  # the claim was lost (given back, taken over): not ours to record
+        return Result(Outcome.skipped, detail="claim lost")
+    held_in = DeliveryState(state)
+    return _retry(held, deps, error, possible_duplicate=held_in is SENDING, held_in=held_in)
 
 
 def _deliver_claimed(held: Claim, prepared: Prepared | ReportdError, deps: Deps) -> Result:

@@ -8,6 +8,11 @@ their deliveries needs ``scheduledTaskRights`` at view-only (as the overview doe
 a failed delivery needs full, as asking for a report does. Every query is scoped by the caller's
 account; a run or delivery of another account does not exist (404).
 
+Who a delivery went to is the recipient's own detail: its name and address (and an error or
+note quoting them) are shown only to a caller who may view that recipient, ``contactRights``
+view-only for a contact, ``can_view_users`` for an administrator; anyone else sees the
+delivery by its IDs (:func:`recipient_visible`), and may not filter runs by recipient.
+
 Lists are one page at a time and read no row per row: a page of runs is one statement (its
 task's name joined), a page of a run's deliveries one, their transitions one more.
 """
@@ -15,6 +20,7 @@ task's name joined), a page of a run's deliveries one, their transitions one mor
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -27,15 +33,17 @@ from service.delivery.ledger import DeliveryState, Recipients, retry_failed
 from service.delivery.request import new_report_run
 from service.directory import audit
 from service.directory.authz import can_read_tasks, can_write_tasks
-from service.directory.principal import CHANGE, Principal
+from service.directory.principal import CHANGE, VIEW, Principal
 from service.directory.role_admin import SelectionChoices, viewable_choices
-from service.errors import InvalidInput, NotFound
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.reports.spec import ReportSpec
 from storage.models import Delivery, DeliveryTransition, ReportRun
 from storage.tasks import ScheduledTaskRow
 
 #: Most rows one page of a list may hold.
 MAX_PAGE = 200
+#: What stands for a recipient's name or address the caller may not view.
+HIDDEN = "(hidden)"
 
 
 class RunState(StrEnum):
@@ -121,6 +129,9 @@ class DeliveryLine:
     sent_at: datetime | None
     updated: datetime
     transitions: tuple[Transition, ...] = ()
+    #: The caller may not view the recipient: the name is its ID (``stand_in``), the address
+    #: empty.
+    hidden: bool = False
 
     @property
     def final(self) -> bool:
@@ -154,6 +165,12 @@ def request_report_for(
     """Create the run of ``spec`` to ``recipients`` and its deliveries; returns the run ID
     (enqueue ``start_run`` after the commit)."""
     can_write_tasks(caller)
+    check_named_recipients(
+        caller,
+        contact_ids=recipients.contact_ids,
+        user_ids=recipients.user_ids,
+        where="recipients",
+    )
     start, end = spec.period(end=now)
     new = new_report_run(
         session,
@@ -180,6 +197,27 @@ def request_report_for(
     return new.run_id
 
 
+def check_named_recipients(
+    caller: Principal, *, contact_ids: Iterable[int], user_ids: Iterable[int], where: str
+) -> None:
+    """Refuse recipients named by ID that the caller may not view, with one answer for IDs
+    that exist and IDs that do not (the answer never tells which IDs exist).
+
+    ``where`` prefixes the field names (``recipients``). A caller who may view them is told
+    which IDs are missing by the checks that follow (the ledger's, the task's).
+    """
+    for field_name, named, administrator in (
+        ("contactIDs", sorted(set(contact_ids)), False),
+        ("administratorIDs", sorted(set(user_ids)), True),
+    ):
+        if named and not recipient_visible(caller, administrator=administrator):
+            kind = "administrator" if administrator else "contact"
+            raise InvalidInput(
+                f"{where}.{field_name}: no {kind} with ID {named} that the caller may view"
+                " in this account"
+            )
+
+
 def filter_choices_for(session: Session, caller: Principal) -> SelectionChoices:
     """The groups, computers and policies a report's computer filter may name for the caller:
     what its own clearance views (a filter only narrows a recipient's report further)."""
@@ -197,7 +235,11 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _runs_statement(account_id: int, wanted: RunFilter) -> Select[Any]:
+def _runs_statement(
+    account_id: int, wanted: RunFilter, *, contacts: bool = True, users: bool = True
+) -> Select[Any]:
+    """The runs matching ``wanted``; a recipient is matched only among the kinds of
+    recipient the caller may view (``contacts``, ``users``)."""
     statement = select(ReportRun).where(ReportRun.account_id == account_id)
     if wanted.task_id is not None:
         statement = statement.where(ReportRun.scheduled_task_id == wanted.task_id)
@@ -218,6 +260,7 @@ def _runs_statement(account_id: int, wanted: RunFilter) -> Select[Any]:
             exists().where(
                 Delivery.run_id == ReportRun.id,
                 Delivery.account_id == account_id,
+                *_kinds(contacts=contacts, users=users),
                 or_(
                     func.lower(Delivery.recipient_address).like(pattern, escape="\\"),
                     func.lower(Delivery.recipient_name).like(pattern, escape="\\"),
@@ -225,6 +268,15 @@ def _runs_statement(account_id: int, wanted: RunFilter) -> Select[Any]:
             )
         )
     return statement
+
+
+def _kinds(*, contacts: bool, users: bool) -> list[Any]:
+    """The condition on a delivery's kind of recipient, when the caller views only one."""
+    if contacts and not users:
+        return [Delivery.user_id.is_(None)]
+    if users and not contacts:
+        return [Delivery.user_id.is_not(None)]
+    return []
 
 
 def _line(run: ReportRun, task_name: str | None) -> RunLine:
@@ -256,8 +308,16 @@ def runs_page_for(
 ) -> RunPage:
     """One page of the account's runs matching ``wanted``, newest first."""
     can_read_tasks(caller)
+    contacts = recipient_visible(caller, administrator=False)
+    users = recipient_visible(caller, administrator=True)
+    if wanted.recipient.strip() and not (contacts or users):
+        # Which runs went to a name or address would tell who the recipients are.
+        raise Forbidden(
+            "the caller's role does not allow filtering runs by recipient"
+            " (contactRights view-only, or can_view_users)"
+        )
     _page_bounds(offset, limit)
-    statement = _runs_statement(caller.account_id, wanted)
+    statement = _runs_statement(caller.account_id, wanted, contacts=contacts, users=users)
     total = session.execute(
         select(func.count()).select_from(statement.order_by(None).subquery())
     ).scalar_one()
@@ -305,23 +365,58 @@ def run_parameters_for(session: Session, caller: Principal, run_id: int) -> dict
     return dict(run.parameters)
 
 
-def _delivery(row: Delivery, transitions: tuple[Transition, ...] = ()) -> DeliveryLine:
+def recipient_visible(caller: Principal, *, administrator: bool) -> bool:
+    """Whether the caller may see who a delivery went to: an administrator needs
+    ``can_view_users``, a contact (or a deleted one) ``contactRights`` view-only."""
+    if administrator:
+        return bool(caller.rights.can_view_users)
+    return caller.level("contactRights") >= VIEW
+
+
+def scrub(text: str, *quoted: str) -> str:
+    """``text`` without the recipient details ``quoted`` (an SMTP reply may quote the
+    address)."""
+    for detail in quoted:
+        if detail:
+            text = text.replace(detail, HIDDEN)
+    return text
+
+
+def stand_in(*, contact_id: int | None, user_id: int | None) -> str:
+    """What names a recipient the caller may not view: its ID ("#12"), or nothing."""
+    number = contact_id if contact_id is not None else user_id
+    return "" if number is None else f"#{number}"
+
+
+def _delivery(
+    row: Delivery, transitions: tuple[Transition, ...] = (), *, caller: Principal
+) -> DeliveryLine:
+    hidden = not recipient_visible(caller, administrator=row.user_id is not None)
+    name, address, last_error = row.recipient_name, row.recipient_address, row.last_error
+    if hidden:
+        last_error = scrub(last_error, address, name)
+        transitions = tuple(
+            Transition(t.from_state, t.to_state, t.at, scrub(t.note, address, name))
+            for t in transitions
+        )
+        name, address = stand_in(contact_id=row.contact_id, user_id=row.user_id), ""
     return DeliveryLine(
         id=row.id,
         run_id=row.run_id,
         contact_id=row.contact_id,
         user_id=row.user_id,
-        recipient_name=row.recipient_name,
-        recipient_address=row.recipient_address,
+        recipient_name=name,
+        recipient_address=address,
         state=DeliveryState(row.state),
         attempts=row.attempts,
-        last_error=row.last_error,
+        last_error=last_error,
         message_id=row.message_id,
         size=row.size,
         possible_duplicate=row.possible_duplicate,
         sent_at=row.sent_at,
         updated=row.updated,
         transitions=transitions,
+        hidden=hidden,
     )
 
 
@@ -334,7 +429,7 @@ def deliveries_of(session: Session, caller: Principal, run_id: int) -> list[Deli
         .where(Delivery.run_id == run_id, Delivery.account_id == caller.account_id)
         .order_by(Delivery.id)
     )
-    return [_delivery(row) for row in rows]
+    return [_delivery(row, caller=caller) for row in rows]
 
 
 def _transitions(session: Session, delivery_ids: list[int]) -> dict[int, tuple[Transition, ...]]:
@@ -386,7 +481,7 @@ def ledger_for(
         run=_line(run, name),
         parameters=dict(run.parameters),
         counts=counts,
-        deliveries=[_delivery(row, history.get(row.id, ())) for row in rows],
+        deliveries=[_delivery(row, history.get(row.id, ()), caller=caller) for row in rows],
         matching=counts[state] if state is not None else sum(counts.values()),
         offset=offset,
         limit=limit,

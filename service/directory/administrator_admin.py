@@ -37,6 +37,7 @@ from service.directory.authz import (
 from service.directory.principal import Principal
 from service.directory.role_specs import spec_of
 from service.directory.secretbox import SecretBox
+from service.directory.task_recipients import USERS, forget_recipient
 from service.directory.user_tokens import IssuedToken, issue_token
 from service.directory.users import (
     IDENTITY_NAMES,
@@ -257,6 +258,16 @@ def delete_for(session: Session, caller: Principal, user_id: int, *, now: dateti
         code=audit.AuditCode.user_removed,
         description=f"administrator {target.email_address} (ID {target.id})"
         + (" (the user is deleted: no account left)" if gone else ""),
+        actor=caller.actor,
+        origin=caller.origin,
+        now=now,
+    )
+    forget_recipient(
+        session,
+        account_id=caller.account_id,
+        field=USERS,
+        recipient_id=target.id,
+        who=f"{target.email_address} (ID {target.id})",
         actor=caller.actor,
         origin=caller.origin,
         now=now,

@@ -21,6 +21,10 @@ code   name                        description says
 8401   Scheduled Task Updated      the fields that changed
 8402   Scheduled Task Deleted      which task
 8403   Scheduled Task Run Now      which task
+8404   Scheduled Task Broken       which task, why (``scheduler``)
+8405   Scheduled Task Recipients   which task lost which deleted contact or removed
+       Removed                     administrator; whether it was disabled for want
+                                   of recipients (``task_recipients``)
 8500   Report Requested            type, recipients, run ID
 8600   Data Ingested               how many events, alerts and system events
 8700   Computer Created            host name and the other fields set
@@ -82,6 +86,7 @@ class AuditCode(IntEnum):
     task_deleted = 8402
     task_run_now = 8403
     task_broken = 8404
+    task_recipient_removed = 8405
     report_requested = 8500
     delivery_retried = 8501
     report_previewed = 8502
@@ -122,6 +127,7 @@ EVENT_NAMES: dict[AuditCode, str] = {
     AuditCode.task_deleted: "Scheduled Task Deleted",
     AuditCode.task_run_now: "Scheduled Task Run Now",
     AuditCode.task_broken: "Scheduled Task Broken",
+    AuditCode.task_recipient_removed: "Scheduled Task Recipients Removed",
     AuditCode.report_requested: "Report Requested",
     AuditCode.delivery_retried: "Report Delivery Retried",
     AuditCode.report_previewed: "Report Previewed",

@@ -39,6 +39,7 @@ from service.directory.principal import CHANGE, Principal
 from service.directory.role_specs import spec_of
 from service.directory.scope_summary import ScopeSummary, summarize_scope
 from service.directory.secretbox import SecretBox
+from service.directory.task_recipients import CONTACTS, forget_recipient
 from service.errors import InvalidInput
 from storage.models import Role
 from storage.records import load_role
@@ -183,6 +184,15 @@ def delete_for(session: Session, caller: Principal, contact_id: int) -> None:
         account_id=caller.account_id,
         code=audit.AuditCode.contact_deleted,
         description=f"contact {before.name!r} (ID {before.id}, {before.email_address})",
+        actor=caller.actor,
+        origin=caller.origin,
+    )
+    forget_recipient(
+        session,
+        account_id=caller.account_id,
+        field=CONTACTS,
+        recipient_id=before.id,
+        who=f"{before.name!r} (ID {before.id})",
         actor=caller.actor,
         origin=caller.origin,
     )

@@ -13,15 +13,21 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from service.config import Settings, SmtpSecurity
 from service.delivery.pdf import find_chromium
-from storage.db import make_engine
+from service.directory.secretbox import SecretBox, SecretUnreadable
+from storage.db import make_engine, make_session_factory
 from storage.migrate import current_revision, head_revision
+from storage.models import Account, Contact, User
 
 #: Seconds each network check may take.
 CHECK_TIMEOUT = 5.0
+#: The settings' default secret key, for development only.
+DEVELOPMENT_KEY: str = Settings.model_fields["secret_key"].get_default().get_secret_value()
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    #: Works, but should not stay so (the development secret key): said, not failed.
+    warning: bool = False
 
 
 def check_database(settings: Settings) -> Check:
@@ -122,8 +130,86 @@ def check_fonts(_: Settings) -> Check:
     return Check("fonts", True, "Noto Sans CJK present")
 
 
+def check_secret_key(settings: Settings) -> Check:
+    """The secret key opens the report passwords stored in every account (one tried per
+    account, and one of a user's), and is not the development default."""
+    key = settings.secret_key.get_secret_value()
+    default = key == DEVELOPMENT_KEY
+    if not key:
+        return Check("secret", False, "REPORTD_SECRET_KEY is empty: it cannot seal anything")
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with make_session_factory(engine, read_only=True)() as session:
+            unreadable, tried = _unreadable_secrets(session, SecretBox(key))
+    except SQLAlchemyError:  # the database check says why
+        unreadable, tried = [], -1
+    finally:
+        engine.dispose()
+    if unreadable:
+        return Check(
+            "secret",
+            False,
+            "REPORTD_SECRET_KEY cannot open the report passwords stored for "
+            + ", ".join(unreadable)
+            + ": it is not the key that sealed them, and every protected delivery would fail",
+        )
+    opened = (
+        "stored report passwords not checked: the database cannot be read"
+        if tried < 0
+        else f"opens the stored report passwords ({tried} tried)"
+        if tried
+        else "no report password stored yet"
+    )
+    if default:
+        return Check(
+            "secret",
+            True,
+            "REPORTD_SECRET_KEY is unset: the development key, known to anyone with reportd,"
+            f" seals report passwords; set a secret key of your own ({opened})",
+            warning=True,
+        )
+    return Check("secret", True, opened)
+
+
+def _unreadable_secrets(session: Session, box: SecretBox) -> tuple[list[str], int]:
+    """Where a stored secret does not open with ``box`` (accounts by name, "users"), and how
+    many were tried: the first sealed report password of each account's contacts, and of
+    the users (who belong to no one account)."""
+    first = (
+        select(Contact.account_id, func.min(Contact.id).label("contact_id"))
+        .where(Contact.report_pdf_password_encrypted.is_not(None))
+        .group_by(Contact.account_id)
+        .subquery()
+    )
+    samples: list[tuple[str, bytes | None]] = [
+        (f"account {name!r}", sealed)
+        for name, sealed in session.execute(
+            select(Account.name, Contact.report_pdf_password_encrypted)
+            .join(first, first.c.contact_id == Contact.id)
+            .join(Account, Account.id == Contact.account_id)
+            .order_by(Account.id)
+        )
+    ]
+    user_sealed = session.scalars(
+        select(User.report_pdf_password_encrypted)
+        .where(User.report_pdf_password_encrypted.is_not(None))
+        .order_by(User.id)
+        .limit(1)
+    ).first()
+    if user_sealed is not None:
+        samples.append(("users", user_sealed))
+    unreadable = []
+    for where, sealed in samples:
+        try:
+            box.open(sealed or b"")
+        except SecretUnreadable:
+            unreadable.append(where)
+    return unreadable, len(samples)
+
+
 CHECKS: tuple[Callable[[Settings], Check], ...] = (
     check_database,
+    check_secret_key,
     check_broker,
     check_smtp,
     check_chromium,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.delivery.run_admin import recipient_visible, scrub, stand_in
 from service.directory.authz import can_read_tasks
 from service.directory.principal import Principal
 from storage.models import Delivery, ReportRun
@@ -46,6 +47,9 @@ class FailureLine:
     recipient_address: str
     error: str
     updated: datetime
+    #: The caller may not view the recipient: ``recipient_name`` is its ID ("#12"), and the
+    #: address empty.
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def overview_for(
         )
     ]
     failures = [
-        FailureLine(d.id, d.run_id, d.recipient_name, d.recipient_address, d.last_error, d.updated)
+        _failure(caller, d)
         for d in session.scalars(
             select(Delivery)
             .where(
@@ -130,3 +134,13 @@ def overview_for(
         failures=failures,
         next_tasks=tasks,
     )
+
+
+def _failure(caller: Principal, row: Delivery) -> FailureLine:
+    """A failed delivery; who it went to only if the caller may view them (as in a ledger)."""
+    name, address, error = row.recipient_name, row.recipient_address, row.last_error
+    if not recipient_visible(caller, administrator=row.user_id is not None):
+        error = scrub(error, address, name)
+        name, address = stand_in(contact_id=row.contact_id, user_id=row.user_id), ""
+        return FailureLine(row.id, row.run_id, name, address, error, row.updated, hidden=True)
+    return FailureLine(row.id, row.run_id, name, address, error, row.updated)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.delivery.run_admin import check_named_recipients
 from service.directory import audit
 from service.directory.authz import can_read_tasks, can_write_tasks
 from service.directory.principal import CHANGE
@@ -300,6 +301,12 @@ def _check_task(session: Session, caller: Caller, data: Mapping[str, Any]) -> No
         )
     recipients = params.get("recipients")
     if isinstance(recipients, Mapping):
+        check_named_recipients(
+            caller,
+            contact_ids=_ids(recipients.get("contactIDs")),
+            user_ids=_ids(recipients.get("administratorIDs")),
+            where=RECIPIENTS,
+        )
         _check_recipients(session, caller.account_id, recipients)
 
 
@@ -343,6 +350,10 @@ def _check_recipients(session: Session, account_id: int, recipients: Mapping[str
                 f"{RECIPIENTS}.administratorIDs: no administrator with ID"
                 f" {sorted(user_ids - members)} in this account"
             )
+
+
+def _ids(value: Any) -> list[int]:
+    return [i for i in value if isinstance(i, int)] if isinstance(value, list | tuple) else []
 
 
 def _storable(ids: set[int]) -> list[int]:

@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from storage import tasks as _tasks  # noqa: F401  (registers the task tables on Base)
 from storage.db import make_engine
+from storage.migrate import foreign_keys_off
 from storage.models import Base
 
 config = context.config
@@ -29,6 +30,6 @@ if connection is not None:
     run(connection)
 else:
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.connect() as conn:
+    with engine.connect() as conn, foreign_keys_off(conn):
         run(conn)
     engine.dispose()

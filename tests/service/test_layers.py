@@ -17,7 +17,7 @@ MAY_IMPORT = {
     "directory": {"reports"},
     "delivery": {"directory", "reports", "runtime"},
     "scheduling": {"delivery", "directory", "reports", "runtime"},
-    "health": {"delivery", "runtime"},
+    "health": {"delivery", "directory", "runtime"},
 }
 
 
