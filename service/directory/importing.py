@@ -181,11 +181,9 @@ def validate_references(dataset: Dataset) -> None:  # noqa: C901 - one flat chec
         if folder.name in names:
             raise ImportFormatError(f"{where}.name", f"the name {folder.name!r} is used twice")
         names.add(folder.name)
-        criteria = folder.criteria
-        _check_ref(
-            f"{where}.criteria.computerGroupID", criteria.computer_group_id, groups, "computer group"
-        )
-        _check_ref(f"{where}.criteria.policyID", criteria.policy_id, policies, "policy")
+        group, policy = folder.criteria.computer_group_id, folder.criteria.policy_id
+        _check_ref(f"{where}.criteria.computerGroupID", group, groups, "computer group")
+        _check_ref(f"{where}.criteria.policyID", policy, policies, "policy")
 
 
 def import_dataset(
