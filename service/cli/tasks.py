@@ -17,7 +17,7 @@ import click
 
 from service.cli import App, cli, pass_app
 from service.cli.distribution import dispatcher
-from service.cli.report_options import report_json, report_options
+from service.cli.report_options import report_json, report_options, smart_folder_ids
 from service.delivery.reconcile import find_lost_work
 from service.directory.accounts import find_account
 from service.directory.audit import AuditCode, describe_changes, describe_values, record_cli
@@ -169,7 +169,9 @@ def tasks_edit(app: App, /, task: str, json_file: IO[str] | None, **options: Any
         if schedule is not None:
             changes["scheduleDetails"] = schedule
         stored = changes.get("generateReportTaskParameters", current.parameters)
-        report = report_json(options, base=stored, zone=zone)
+        report = report_json(
+            options, base=stored, zone=zone, folders=smart_folder_ids(session, account_id)
+        )
         if report != stored:
             changes["generateReportTaskParameters"] = report
         for key, value in (
@@ -437,7 +439,7 @@ def _task_from_flags(
         "runNow": options["run_now"],
         "scheduleDetails": schedule,
         "generateReportTaskParameters": {
-            **report_json(options, zone=zone),
+            **report_json(options, zone=zone, folders=smart_folder_ids(session, account_id)),
             "recipients": recipients,
         },
     }

@@ -72,26 +72,51 @@ def get_for(session: Session, caller: Principal, folder_id: int) -> SmartFolderR
     return _existing(session, caller.account_id, folder_id)
 
 
-def create_for(session: Session, caller: Principal, body: SmartFolderBody) -> SmartFolderRecord:
-    can_write_smart_folders(caller)
+def create(session: Session, account_id: int, body: SmartFolderBody) -> SmartFolderRecord:
+    """A new folder, its name free and its criteria's group and policy the account's (no
+    rights checked: the operator's CLI calls this; principals go through ``create_for``)."""
     if body.name is None:
         raise InvalidInput("name: required")
     criteria = body.criteria or SmartFolderCriteria()
-    _check_name_free(session, caller.account_id, body.name)
-    _check_references(session, caller.account_id, criteria)
-    folder = store.add_folder(
+    _check_name_free(session, account_id, body.name)
+    _check_references(session, account_id, criteria)
+    return store.add_folder(
+        session, account_id, name=body.name, description=body.description or "", criteria=criteria
+    )
+
+
+def modify(
+    session: Session, account_id: int, folder_id: int, body: SmartFolderBody
+) -> tuple[SmartFolderRecord, SmartFolderRecord]:
+    """The folder with the given fields replaced: (before, after)."""
+    before = _existing(session, account_id, folder_id)
+    if body.name is not None and body.name != before.name:
+        _check_name_free(session, account_id, body.name)
+    if body.criteria is not None:
+        _check_references(session, account_id, body.criteria)
+    after = store.change_folder(
         session,
-        caller.account_id,
+        account_id,
+        folder_id,
         name=body.name,
-        description=body.description or "",
-        criteria=criteria,
+        description=body.description,
+        criteria=body.criteria,
     )
-    _audit(
-        session,
-        caller,
-        audit.AuditCode.smart_folder_created,
-        audit.describe_values(_subject(folder), to_api(folder)),
-    )
+    assert after is not None  # it existed a moment ago, in this transaction
+    return before, after
+
+
+def delete(session: Session, account_id: int, folder_id: int) -> SmartFolderRecord:
+    """Delete the folder (reports and tasks still naming it then match nothing); it was."""
+    before = _existing(session, account_id, folder_id)
+    store.remove_folder(session, account_id, folder_id)
+    return before
+
+
+def create_for(session: Session, caller: Principal, body: SmartFolderBody) -> SmartFolderRecord:
+    can_write_smart_folders(caller)
+    folder = create(session, caller.account_id, body)
+    _audit(session, caller, audit.AuditCode.smart_folder_created, created_note(folder))
     return folder
 
 
@@ -99,35 +124,24 @@ def modify_for(
     session: Session, caller: Principal, folder_id: int, body: SmartFolderBody
 ) -> SmartFolderRecord:
     can_write_smart_folders(caller)
-    before = _existing(session, caller.account_id, folder_id)
-    if body.name is not None and body.name != before.name:
-        _check_name_free(session, caller.account_id, body.name)
-    if body.criteria is not None:
-        _check_references(session, caller.account_id, body.criteria)
-    after = store.change_folder(
-        session,
-        caller.account_id,
-        folder_id,
-        name=body.name,
-        description=body.description,
-        criteria=body.criteria,
-    )
-    assert after is not None  # it existed a moment ago, in this transaction
-    _audit(
-        session,
-        caller,
-        audit.AuditCode.smart_folder_updated,
-        audit.describe_changes(_subject(after), to_api(before), to_api(after)),
-    )
+    before, after = modify(session, caller.account_id, folder_id, body)
+    _audit(session, caller, audit.AuditCode.smart_folder_updated, changed_note(before, after))
     return after
 
 
 def delete_for(session: Session, caller: Principal, folder_id: int) -> None:
-    """Delete the folder; reports and tasks still naming it then match nothing."""
     can_write_smart_folders(caller)
-    before = _existing(session, caller.account_id, folder_id)
-    store.remove_folder(session, caller.account_id, folder_id)
-    _audit(session, caller, audit.AuditCode.smart_folder_deleted, _subject(before))
+    before = delete(session, caller.account_id, folder_id)
+    _audit(session, caller, audit.AuditCode.smart_folder_deleted, subject(before))
+
+
+def created_note(folder: SmartFolderRecord) -> str:
+    """The audit trail's description of a new folder."""
+    return audit.describe_values(subject(folder), to_api(folder))
+
+
+def changed_note(before: SmartFolderRecord, after: SmartFolderRecord) -> str:
+    return audit.describe_changes(subject(after), to_api(before), to_api(after))
 
 
 def find_folder(session: Session, account_id: int, ref: str) -> SmartFolderRecord:
@@ -185,7 +199,7 @@ def _check_references(session: Session, account_id: int, criteria: SmartFolderCr
             )
 
 
-def _subject(folder: SmartFolderRecord) -> str:
+def subject(folder: SmartFolderRecord) -> str:
     return f"smart folder {folder.name!r} (ID {folder.id})"
 
 
