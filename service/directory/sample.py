@@ -7,6 +7,7 @@ servers, one everything but events not about computers) and two smart folders.
 
 from __future__ import annotations
 
+import copy
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -175,7 +176,7 @@ def sample_dataset(
                 },
             },
         ],
-        "smartFolders": SMART_FOLDERS,
+        "smartFolders": copy.deepcopy(SMART_FOLDERS),
         "contacts": [
             {
                 "name": "Alex Morgan",
