@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.criteria import CriteriaJSON, SmartFolderCriteria
 from storage.types import BigId, UTCDateTime
 
 #: Constraint names that Alembic can address on every backend.
@@ -377,6 +378,26 @@ class ComputerTag(Base):
     )
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+
+
+class SmartFolder(Base):
+    """A saved computer query of an account: a name and criteria (``storage.criteria``).
+
+    A report's ``computers-in-smart-folder`` filter selects the computers matching the
+    criteria, within the recipient's clearance (``storage.scoped``). IDs are never reused
+    (AUTOINCREMENT on SQLite; PostgreSQL's sequence never goes back), so a task naming a
+    deleted folder can never pick up a new one that took its ID: it matches nothing.
+    """
+
+    __tablename__ = "smart_folders"
+    __table_args__ = (UniqueConstraint("account_id", "name"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    criteria: Mapped[SmartFolderCriteria] = mapped_column(CriteriaJSON)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SecurityEvent(Base):

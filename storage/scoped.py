@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
+from storage.criteria import SmartFolderCriteria
 from storage.fetch import fetch_rows
 from storage.models import (
     Alert,
@@ -40,6 +41,7 @@ from storage.models import (
     ComputerTag,
     Policy,
     SecurityEvent,
+    SmartFolder,
     SystemEvent,
 )
 from storage.rows import AlertRow, ComputerRow, EventRow, PolicyRow, SystemEventRow
@@ -114,6 +116,9 @@ class ReportFilter:
     computer_group_id: int | None = None
     policy_id: int | None = None
     smart_folder_id: int | None = None
+    #: The folder's criteria, read from the account's folder (``storage.smart_folders.resolve``);
+    #: None, as for a folder of another account or one deleted since: nothing matches.
+    smart_folder: SmartFolderCriteria | None = None
     tag_filter: TagFilterType = TagFilterType.all
     tags: frozenset[str] = field(default_factory=frozenset)
 
@@ -208,7 +213,10 @@ def _filter_condition(account_id: int, report_filter: ReportFilter) -> ColumnEle
         policies = _policy_subtree(account_id, roots, "filter_policies")
         conditions.append(Computer.policy_id.in_(select(policies.c.id)))
     elif kind is ComputerFilterType.computers_in_smart_folder:
-        conditions.append(false())  # smart folders are not supported yet: nothing matches
+        criteria = report_filter.smart_folder
+        conditions.append(
+            false() if criteria is None else _criteria_condition(account_id, criteria)
+        )
 
     tagged = select(ComputerTag.computer_id).where(ComputerTag.account_id == account_id)
     if report_filter.tag_filter is TagFilterType.untagged:
@@ -216,6 +224,40 @@ def _filter_condition(account_id: int, report_filter: ReportFilter) -> ColumnEle
     elif report_filter.tag_filter is TagFilterType.specific_tags:
         wanted = tagged.where(ComputerTag.tag.in_(sorted(report_filter.tags)))
         conditions.append(Computer.id.in_(wanted))
+    return and_(true(), *conditions)
+
+
+def _criteria_condition(account_id: int, criteria: SmartFolderCriteria) -> ColumnElement[bool]:
+    """Which computers (by ``Computer`` columns) a smart folder's criteria select."""
+    conditions: list[ColumnElement[bool]] = []
+    if criteria.platform is not None:
+        wanted = criteria.platform.lower()
+        conditions.append(func.lower(Computer.platform).contains(wanted, autoescape=True))
+    if criteria.agent_statuses:
+        conditions.append(
+            Computer.agent_status.in_(sorted(s.value for s in criteria.agent_statuses))
+        )
+    for index, tag in enumerate(sorted(set(criteria.tags))):
+        carrying = aliased(ComputerTag, name=f"folder_tag_{index}")
+        conditions.append(
+            Computer.id.in_(
+                select(carrying.computer_id).where(
+                    carrying.account_id == account_id, carrying.tag == tag
+                )
+            )
+        )
+    if criteria.computer_group_id is not None:
+        if criteria.include_subgroups:
+            groups = _group_subtree(account_id, [criteria.computer_group_id], "folder_groups")
+            conditions.append(Computer.group_id.in_(select(groups.c.id)))
+        else:
+            conditions.append(Computer.group_id == criteria.computer_group_id)
+    if criteria.policy_id is not None:
+        if criteria.include_subpolicies:
+            policies = _policy_subtree(account_id, [criteria.policy_id], "folder_policies")
+            conditions.append(Computer.policy_id.in_(select(policies.c.id)))
+        else:
+            conditions.append(Computer.policy_id == criteria.policy_id)
     return and_(true(), *conditions)
 
 
@@ -617,7 +659,9 @@ def filter_subject(session: Session, scope: Scope, report_filter: ReportFilter) 
     path, a policy) when the scope may know it, for the report's title; None when it may
     not (or the filter names nothing). Known: a computer the scope sees; a group or policy
     the scope's computers under the filter are in (their rows show its name anyway), any
-    group to a scope of every computer, a policy the scope may view."""
+    group to a scope of every computer, a policy the scope may view; a smart folder of the
+    account, to any clearance in it (a saved query of the account, named by whoever asked for
+    the report, not a thing of the clearance: what it holds is still only the scope's)."""
     kind = report_filter.computer_filter
     if scope.is_empty or kind is ComputerFilterType.all_computers:
         return None
@@ -643,6 +687,10 @@ def filter_subject(session: Session, scope: Scope, report_filter: ReportFilter) 
             paths.c.id == group_id,
             paths.c.above.is_(None),
             true() if scope.all_computers else selected,
+        )
+    elif kind is ComputerFilterType.computers_in_smart_folder:
+        statement = select(SmartFolder.name).where(
+            SmartFolder.account_id == account_id, SmartFolder.id == report_filter.smart_folder_id
         )
     else:
         statement = select(Policy.name).where(

@@ -26,6 +26,7 @@ from service.api import (
     reporttemplates,
     roles,
     scheduledtasks,
+    smartfolders,
 )
 from service.api.auth import Services
 from service.config import Settings
@@ -46,6 +47,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     scheduledtasks.router,
     reporttemplates.router,
     computers.router,
+    smartfolders.router,
     ingest.router,
     reports.router,
 )

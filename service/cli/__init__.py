@@ -82,6 +82,7 @@ from service.cli import (  # noqa: E402, F401
     distribution,
     ops,
     preview,
+    smartfolders,
     tasks,
     users,
 )

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from actors.dispatch import open_dispatcher
 from service.cli import App, cli, pass_app
-from service.cli.report_options import report_options, report_spec
+from service.cli.report_options import report_options, report_spec, smart_folder_ids
 from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed
 from service.delivery.request import new_report_run
 from service.directory.accounts import find_account
@@ -97,10 +97,10 @@ def print_outcomes(app: App, run_id: int) -> None:
 def send(app: App, /, **options: Any) -> None:
     """Send a one-off report to contacts and users (administrators)."""
     now = datetime.now(UTC)
-    spec = report_spec(options)
-    start, end = spec.period(end=now)
     with app.transaction() as session:
         account = find_account(session, app.account_name)
+        spec = report_spec(options, folders=smart_folder_ids(session, account.id))
+        start, end = spec.period(end=now)
         named = bool(options["contacts"] or options["users"])
         if named == (options["all_contacts"] or options["everyone"]):
             raise InvalidInput(

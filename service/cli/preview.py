@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from service.cli import App, cli, pass_app
-from service.cli.report_options import report_options, report_spec
+from service.cli.report_options import report_options, report_spec, smart_folder_ids
 from service.delivery.encryption import EmbeddedFile, encrypt_pdf
 from service.delivery.pdf import PdfRenderer
 from service.delivery.preview import (
@@ -37,9 +37,9 @@ from storage.models import Contact
 def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: Any) -> None:
     """Render the report CONTACT would receive now, without sending it."""
     now = datetime.now(UTC)
-    spec = report_spec(options)
     with app.transaction() as session:
         account = find_account(session, app.account_name)
+        spec = report_spec(options, folders=smart_folder_ids(session, account.id))
         target = find_contact(session, account_id=account.id, ref=contact)
         recipient = find_recipient(
             session,

@@ -5,6 +5,8 @@ Each flag's value is checked by the part of ``service.reports.spec`` it fills (t
 ``RelativeRange`` or ``CustomRange``, the filters by ``ComputerFilter`` and ``TagFilter``), so
 the CLI accepts what the API accepts, and a refusal names the flag. Flags left out keep what the
 base JSON says: the defaults for a new report, the stored task for ``tasks edit``.
+``--smart-folder NAME|ID`` is looked up in the account by the ``folders`` the caller passes
+(``smart_folder_ids``): a folder the account does not have is refused there.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 import click
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
+from service.directory.smart_folders import find_folder
 from service.errors import InvalidInput
 from service.reports.kinds import BY_TYPE, KINDS
 from service.reports.model import Classification, ReportFormat, ReportType, TimeUnit
@@ -51,7 +55,10 @@ COMPUTER_FLAGS = (
     ("group_tree", ComputerFilterType.computers_in_group_or_subgroup, "computer_group_id"),
     ("policy", ComputerFilterType.computers_using_policy, "policy_id"),
     ("policy_tree", ComputerFilterType.computers_using_policy_or_subpolicy, "policy_id"),
+    ("smart_folder", ComputerFilterType.computers_in_smart_folder, "smart_folder_id"),
 )
+#: A smart folder's ID from what ``--smart-folder`` names (a name or an ID).
+FolderIds = Callable[[str], int]
 _FORMATS = sorted({f.value for kind in KINDS for f in kind.formats})
 
 
@@ -82,6 +89,11 @@ def report_options(command: Command) -> Command:
         click.option("--group-tree", type=int, help="Only this group and its sub-groups."),
         click.option("--policy", type=int, help="Only computers using this policy (ID)."),
         click.option("--policy-tree", type=int, help="Only this policy and its children."),
+        click.option(
+            "--smart-folder",
+            metavar="NAME|ID",
+            help="Only the computers of this smart folder (reportd smartfolders list).",
+        ),
         click.option("--all-computers", is_flag=True, help="No computer filter (the default)."),
         click.option("--tag", "tags", multiple=True, help="Only computers with this tag."),
         click.option("--untagged", is_flag=True, help="Only computers without tags."),
@@ -92,11 +104,25 @@ def report_options(command: Command) -> Command:
     return command
 
 
+def smart_folder_ids(session: Session, account_id: int) -> FolderIds:
+    """``--smart-folder``'s lookup in the account (a name, or an ID)."""
+    return lambda ref: find_folder(session, account_id, ref).id
+
+
+def _no_folders(ref: str) -> int:
+    raise InvalidInput(f"--smart-folder {ref!r}: this command takes no smart folder")
+
+
 def report_json(
-    options: Mapping[str, Any], *, base: Mapping[str, Any] = DEFAULTS, zone: str = "UTC"
+    options: Mapping[str, Any],
+    *,
+    base: Mapping[str, Any] = DEFAULTS,
+    zone: str = "UTC",
+    folders: FolderIds = _no_folders,
 ) -> dict[str, Any]:
     """``base`` (the console's report JSON) with what the ``report_options`` flags change;
-    ``--from`` and ``--to`` without an offset are read in ``zone``."""
+    ``--from`` and ``--to`` without an offset are read in ``zone``; ``--smart-folder`` is
+    looked up by ``folders``."""
     data = dict(base)
     if options["report_type"]:
         data["reportTemplateID"] = BY_TYPE[ReportType(options["report_type"])].template_id
@@ -111,7 +137,7 @@ def report_json(
     window = _time_range(options, zone)
     if window is not None:
         data["timeRange"] = window
-    computers = _computer_filter(options)
+    computers = _computer_filter(options, folders)
     if computers is not None:
         data["computerFilter"] = computers
     tags = _tag_filter(options)
@@ -120,9 +146,11 @@ def report_json(
     return data
 
 
-def report_spec(options: Mapping[str, Any], *, zone: str = "UTC") -> ReportSpec:
+def report_spec(
+    options: Mapping[str, Any], *, zone: str = "UTC", folders: FolderIds = _no_folders
+) -> ReportSpec:
     """The spec a one-off report's flags describe (``reportd send`` and ``render``)."""
-    return ReportSpec.from_api(report_json(options, zone=zone))
+    return ReportSpec.from_api(report_json(options, zone=zone, folders=folders))
 
 
 def parse_last(text: str) -> RelativeRange:
@@ -168,22 +196,24 @@ def _time_range(options: Mapping[str, Any], zone: str) -> dict[str, Any] | None:
     return window.to_api()
 
 
-def _computer_filter(options: Mapping[str, Any]) -> dict[str, Any] | None:
+def _computer_filter(options: Mapping[str, Any], folders: FolderIds) -> dict[str, Any] | None:
     chosen = [
-        (f"--{name.replace('_', '-')}", kind, field, options[name])
+        (f"--{name.replace('_', '-')}", kind, field, options.get(name))
         for name, kind, field in COMPUTER_FLAGS
-        if options[name] is not None
+        if options.get(name) is not None
     ]
     if options["all_computers"]:
         chosen.append(("--all-computers", ComputerFilterType.all_computers, "", None))
     if len(chosen) > 1:
         raise InvalidInput(
             "use at most one of --computer, --group, --group-tree, --policy, --policy-tree,"
-            " --all-computers"
+            " --smart-folder, --all-computers"
         )
     if not chosen:
         return None
     flag, kind, field, value = chosen[0]
+    if kind is ComputerFilterType.computers_in_smart_folder:
+        value = folders(str(value))
     ids = {ComputerFilter.model_fields[field].alias or field: value} if field else {}
     return _checked(ComputerFilter, flag, {"type": kind, **ids}).to_api()
 

@@ -15,7 +15,7 @@ import click
 
 from actors.dispatch import open_dispatcher
 from service.cli import App, cli, pass_app
-from service.cli.report_options import report_json, report_options
+from service.cli.report_options import report_json, report_options, smart_folder_ids
 from service.directory.accounts import find_account
 from service.directory.audit import AuditCode, describe_changes, describe_values, record_cli
 from service.directory.contacts import find_contact
@@ -173,7 +173,9 @@ def tasks_edit(app: App, /, task: str, json_file: IO[str] | None, **options: Any
         if schedule is not None:
             changes["scheduleDetails"] = schedule
         stored = changes.get("generateReportTaskParameters", current.parameters)
-        report = report_json(options, base=stored, zone=zone)
+        report = report_json(
+            options, base=stored, zone=zone, folders=smart_folder_ids(session, account_id)
+        )
         if report != stored:
             changes["generateReportTaskParameters"] = report
         for key, value in (
@@ -370,7 +372,7 @@ def _task_from_flags(
         "runNow": options["run_now"],
         "scheduleDetails": schedule,
         "generateReportTaskParameters": {
-            **report_json(options, zone=zone),
+            **report_json(options, zone=zone, folders=smart_folder_ids(session, account_id)),
             "recipients": recipients,
         },
     }

@@ -30,8 +30,7 @@ from storage.scoped import ComputerFilterType, TagFilterType
 
 #: The HTML ``datetime-local`` form: what the form shows and reads.
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-#: The computer filters the form offers (smart folders are not supported yet) and the form
-#: field holding each one's ID.
+#: The computer filters the form offers and the form field holding each one's ID.
 COMPUTER_FILTER_FIELDS: dict[ComputerFilterType, str] = {
     ComputerFilterType.all_computers: "",
     ComputerFilterType.computer: "computer_id",
@@ -39,9 +38,15 @@ COMPUTER_FILTER_FIELDS: dict[ComputerFilterType, str] = {
     ComputerFilterType.computers_in_group_or_subgroup: "group_id",
     ComputerFilterType.computers_using_policy: "policy_id",
     ComputerFilterType.computers_using_policy_or_subpolicy: "policy_id",
+    ComputerFilterType.computers_in_smart_folder: "folder_id",
 }
 #: The JSON name of each ID field.
-ID_FIELDS = {"computer_id": "computerID", "group_id": "computerGroupID", "policy_id": "policyID"}
+ID_FIELDS = {
+    "computer_id": "computerID",
+    "group_id": "computerGroupID",
+    "policy_id": "policyID",
+    "folder_id": "smartFolderID",
+}
 COMPUTER_FILTERS: dict[str, str] = {
     ComputerFilterType.all_computers.value: N_("All computers"),
     ComputerFilterType.computer.value: N_("One computer"),
@@ -53,6 +58,7 @@ COMPUTER_FILTERS: dict[str, str] = {
     ComputerFilterType.computers_using_policy_or_subpolicy.value: N_(
         "Computers using a policy or its child policies"
     ),
+    ComputerFilterType.computers_in_smart_folder.value: N_("Computers in a smart folder"),
 }
 TAG_FILTERS: dict[str, str] = {
     TagFilterType.all.value: N_("Any tags"),
@@ -95,6 +101,7 @@ REPORT_FIELDS: dict[str, str] = {
     "computerFilter.computerID": "computer_id",
     "computerFilter.computerGroupID": "group_id",
     "computerFilter.policyID": "policy_id",
+    "computerFilter.smartFolderID": "folder_id",
     "tagFilter": "tags",
     "tagFilter.type": "tag_filter",
     "tagFilter.tags": "tags",
@@ -198,6 +205,7 @@ class ReportForm:
     computer_id: str = ""
     group_id: str = ""
     policy_id: str = ""
+    folder_id: str = ""
     tag_filter: str = TagFilterType.all.value
     tags: str = ""
     attach_csv: bool = False
@@ -217,6 +225,7 @@ class ReportForm:
             computer_id=text(form, "computer_id"),
             group_id=text(form, "group_id"),
             policy_id=text(form, "policy_id"),
+            folder_id=text(form, "folder_id"),
             tag_filter=text(form, "tag_filter") or TagFilterType.all.value,
             tags=text(form, "tags"),
             attach_csv=text(form, "attach_csv") == "on",
@@ -235,6 +244,7 @@ class ReportForm:
             computer_id=str(computers.computer_id or ""),
             group_id=str(computers.computer_group_id or ""),
             policy_id=str(computers.policy_id or ""),
+            folder_id=str(computers.smart_folder_id or ""),
             tag_filter=tags.type.value,
             tags=", ".join(tags.tags or ()),
             attach_csv=spec.attach_csv,

@@ -36,6 +36,9 @@ code   name                        description says
 8720   Policy Created              name, description, parent
 8721   Policy Updated              the fields that changed
 8722   Policy Deleted              which policy
+8730   Smart Folder Created        name, description and criteria
+8731   Smart Folder Updated        the fields that changed
+8732   Smart Folder Deleted        which folder
 8800   User Created                the user's fields and role (never a password)
 8801   User Updated                the fields that changed, old -> new
 8802   User Removed                which user (from this account, or everywhere)
@@ -100,6 +103,9 @@ class AuditCode(IntEnum):
     policy_created = 8720
     policy_updated = 8721
     policy_deleted = 8722
+    smart_folder_created = 8730
+    smart_folder_updated = 8731
+    smart_folder_deleted = 8732
     user_created = 8800
     user_updated = 8801
     user_removed = 8802
@@ -141,6 +147,9 @@ EVENT_NAMES: dict[AuditCode, str] = {
     AuditCode.policy_created: "Policy Created",
     AuditCode.policy_updated: "Policy Updated",
     AuditCode.policy_deleted: "Policy Deleted",
+    AuditCode.smart_folder_created: "Smart Folder Created",
+    AuditCode.smart_folder_updated: "Smart Folder Updated",
+    AuditCode.smart_folder_deleted: "Smart Folder Deleted",
     AuditCode.user_created: "User Created",
     AuditCode.user_updated: "User Updated",
     AuditCode.user_removed: "User Removed",

@@ -11,6 +11,10 @@ console):
   users with equal or lesser rights" cannot change roles at all (as in the console);
 - API keys: the User Rights user flags (``can_view_users``...): the administrator rights
   govern API keys;
+- smart folders (saved computer queries of the account): viewing them needs
+  ``can_view_computers``, creating, changing and deleting them ``can_edit_computer_properties``
+  (a folder changes what every report naming it covers, so it is not a viewer's to change);
+  what a folder selects is always cut to the recipient's clearance;
 - computers, groups and policies: the clearance (``Principal.scope``) decides what exists for
   the caller; everything else answers 404.
 
@@ -90,6 +94,14 @@ def can_api_keys(caller: Principal, column: str, what: str) -> None:
 def can_administrators(caller: Principal, column: str, what: str) -> None:
     """The User Rights user flags (``can_view_users``...) gate administrators."""
     _need_flag(caller, column, what)
+
+
+def can_read_smart_folders(caller: Principal) -> None:
+    _need_flag(caller, "can_view_computers", "viewing smart folders")
+
+
+def can_write_smart_folders(caller: Principal) -> None:
+    _need_flag(caller, "can_edit_computer_properties", "changing smart folders")
 
 
 def can_ingest(caller: Principal) -> None:

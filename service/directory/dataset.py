@@ -21,6 +21,7 @@ from service.directory.rights import (
     UserRightsPreset,
 )
 from service.reports.model import EventModule
+from storage.criteria import AgentStatus, SmartFolderCriteria
 
 #: The value of ``format`` this module reads and writes.
 FORMAT = "reportd-dataset/1"
@@ -150,9 +151,7 @@ class ComputerIn(Record):
     platform: str = ""
     group_id: int | None = Field(None, alias="groupID")
     policy_id: int | None = Field(None, alias="policyID")
-    agent_status: Literal["active", "offline", "warning", "error", "unmanaged"] = Field(
-        "active", alias="agentStatus"
-    )
+    agent_status: AgentStatus = Field(AgentStatus.active, alias="agentStatus")
     last_agent_communication: Time | None = Field(None, alias="lastAgentCommunication")
     tags: list[str] = Field(default_factory=list)
     modules: list[EventModule] = Field(default_factory=list)
@@ -238,6 +237,16 @@ class UserIn(Record):
     receive_notifications: bool = Field(False, alias="receiveNotifications")
 
 
+class SmartFolderIn(Record):
+    """A saved computer query; ``computerGroupID`` and ``policyID`` in its criteria are the
+    file's IDs, like every reference."""
+
+    id: int | None = Field(None, alias="ID")
+    name: str = Field(min_length=1, max_length=255)
+    description: str = ""
+    criteria: SmartFolderCriteria = Field(default_factory=SmartFolderCriteria)
+
+
 class Dataset(Record):
     """A whole account's worth of objects; every list is optional."""
 
@@ -251,6 +260,7 @@ class Dataset(Record):
     alerts: list[AlertIn] = Field(default_factory=list)
     contacts: list[ContactIn] = Field(default_factory=list)
     users: list[UserIn] = Field(default_factory=list)
+    smart_folders: list[SmartFolderIn] = Field(default_factory=list, alias="smartFolders")
 
 
 def json_schema() -> dict[str, Any]:

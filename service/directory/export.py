@@ -23,6 +23,7 @@ from service.directory.dataset import (
     PolicyRightsIn,
     RoleIn,
     SecurityEventIn,
+    SmartFolderIn,
     SystemEventIn,
     UserIn,
 )
@@ -39,6 +40,7 @@ from storage.models import (
     SystemEvent,
 )
 from storage.records import RoleRecord, role_record
+from storage.smart_folders import list_folders
 
 
 def export_dataset(session: Session, *, account_id: int) -> Dataset:
@@ -158,6 +160,10 @@ def export_dataset(session: Session, *, account_id: int) -> Dataset:
                 receive_notifications=m.receive_notifications,
             )
             for m in list_members(session, account_id=account_id)
+        ],
+        smart_folders=[
+            SmartFolderIn(id=f.id, name=f.name, description=f.description, criteria=f.criteria)
+            for f in list_folders(session, account_id)
         ],
     )
 

@@ -25,6 +25,7 @@ from service.directory.dataset import (
     Dataset,
     RoleIn,
     SecurityEventIn,
+    SmartFolderIn,
     SystemEventIn,
     UserIn,
 )
@@ -45,10 +46,12 @@ from storage.models import (
     RoleComputerGroup,
     RolePolicy,
     SecurityEvent,
+    SmartFolder,
     SystemEvent,
     User,
 )
 from storage.records import role_record
+from storage.smart_folders import add_folder, folder_named
 
 #: Rows per INSERT statement for the big tables.
 BULK_CHUNK = 5_000
@@ -57,7 +60,7 @@ IMPORTED_TABLES = tuple(
     model.__tablename__
     for model in (
         ComputerGroup, Policy, Computer, ComputerTag, Role, RoleComputer, RoleComputerGroup,
-        RolePolicy, SecurityEvent, SystemEvent, Alert, Contact, User, Membership,
+        RolePolicy, SecurityEvent, SystemEvent, Alert, Contact, User, Membership, SmartFolder,
     )
 )  # fmt: skip
 
@@ -73,6 +76,7 @@ class ImportSummary:
     alerts: int
     contacts: int
     users: int = 0
+    smart_folders: int = 0
 
 
 def parse_dataset(raw: bytes | str) -> Dataset:
@@ -171,6 +175,15 @@ def validate_references(dataset: Dataset) -> None:  # noqa: C901 - one flat chec
         _check_ref(f"contacts[{i}].roleID", contact.role_id, roles, "role")
     for i, user in enumerate(dataset.users):
         _check_ref(f"users[{i}].roleID", user.role_id, roles, "role")
+    names: set[str] = set()
+    for i, folder in enumerate(dataset.smart_folders):
+        where = f"smartFolders[{i}]"
+        if folder.name in names:
+            raise ImportFormatError(f"{where}.name", f"the name {folder.name!r} is used twice")
+        names.add(folder.name)
+        group, policy = folder.criteria.computer_group_id, folder.criteria.policy_id
+        _check_ref(f"{where}.criteria.computerGroupID", group, groups, "computer group")
+        _check_ref(f"{where}.criteria.policyID", policy, policies, "policy")
 
 
 def import_dataset(
@@ -214,6 +227,8 @@ def import_dataset(
         _import_contact(session, account_id, i, contact, role_ids, box)
     for i, user in enumerate(dataset.users):
         _import_user(session, account_id, i, user, role_ids, box)
+    for i, folder in enumerate(dataset.smart_folders):
+        _import_smart_folder(session, account_id, i, folder, group_ids, policy_ids)
     return ImportSummary(
         roles=len(dataset.roles),
         computer_groups=len(dataset.computer_groups),
@@ -224,6 +239,7 @@ def import_dataset(
         alerts=len(dataset.alerts),
         contacts=len(dataset.contacts),
         users=len(dataset.users),
+        smart_folders=len(dataset.smart_folders),
     )
 
 
@@ -375,6 +391,34 @@ def _import_user(
         add_user(session, account_id=account_id, box=box, now=datetime.now(UTC), **values)
     except InvalidInput as error:
         raise ImportFormatError(f"users[{index}]", str(error)) from None
+
+
+def _import_smart_folder(
+    session: Session,
+    account_id: int,
+    index: int,
+    record: SmartFolderIn,
+    group_ids: dict[int, int],
+    policy_ids: dict[int, int],
+) -> None:
+    """A new folder, its criteria's group and policy mapped to the account's new IDs."""
+    if folder_named(session, account_id, record.name) is not None:
+        raise ImportFormatError(
+            f"smartFolders[{index}].name",
+            f"a smart folder named {record.name!r} already exists here",
+        )
+    criteria = record.criteria
+    mapped = criteria.model_copy(
+        update={
+            "computer_group_id": None
+            if criteria.computer_group_id is None
+            else group_ids[criteria.computer_group_id],
+            "policy_id": None if criteria.policy_id is None else policy_ids[criteria.policy_id],
+        }
+    )
+    add_folder(
+        session, account_id, name=record.name, description=record.description, criteria=mapped
+    )
 
 
 def _event_row(account_id: int, e: SecurityEventIn, computers: dict[int, int]) -> dict[str, Any]:

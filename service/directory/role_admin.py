@@ -9,7 +9,7 @@ audited with the caller as actor.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -37,6 +37,7 @@ from storage.models import (
 )
 from storage.records import RoleRecord, role_record
 from storage.scoped import Scope, permitted_computers, viewable_policy_ids
+from storage.smart_folders import list_folders
 
 #: What a change does to a role's rights and selection, given the role's current ones.
 SpecChange = Callable[[RoleSpec], RoleSpec]
@@ -125,6 +126,8 @@ class SelectionChoices:
     groups: list[Choice]
     computers: list[Choice]
     policies: list[Choice]
+    #: The account's smart folders, for a report's computer filter (never part of a role).
+    folders: list[Choice] = field(default_factory=list)
 
 
 def _tree(rows: list[tuple[int, int | None, str]], allowed: set[int]) -> list[Choice]:
@@ -162,6 +165,7 @@ def viewable_choices(session: Session, caller: Principal) -> SelectionChoices:
     rights, mine, account = caller.rights, caller.spec.selection, caller.account_id
     groups: list[Choice] = []
     computers: list[Choice] = []
+    folders: list[Choice] = []
     if rights.can_view_computers:
         computer_scope = (
             Scope(account_id=account, all_computers=True)
@@ -191,6 +195,7 @@ def viewable_choices(session: Session, caller: Principal) -> SelectionChoices:
             Choice(c.id, c.display_name or c.host_name, 0, c.group_path)
             for c in permitted_computers(session, computer_scope)
         ]
+        folders = [Choice(f.id, f.name) for f in list_folders(session, account)]
     policies: list[Choice] = []
     if rights.can_view_policies:
         policy_scope = Scope(
@@ -201,7 +206,7 @@ def viewable_choices(session: Session, caller: Principal) -> SelectionChoices:
             for p in session.scalars(select(Policy).where(Policy.account_id == account))
         ]
         policies = _tree(rows, set(session.scalars(viewable_policy_ids(policy_scope))))
-    return SelectionChoices(groups=groups, computers=computers, policies=policies)
+    return SelectionChoices(groups=groups, computers=computers, policies=policies, folders=folders)
 
 
 def _set_selection(role: Role, selection: Selection) -> None:

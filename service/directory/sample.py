@@ -1,12 +1,13 @@
 """A believable sample account, generated deterministically: for the demo, tests and benchmarks.
 
 The dataset has a group tree, a policy tree, computers with a week of events, alerts and
-system events, and three contacts whose clearances differ: one sees everything, one only
-the web servers, one everything but events not about computers.
+system events, three contacts whose clearances differ (one sees everything, one only the web
+servers, one everything but events not about computers) and two smart folders.
 """
 
 from __future__ import annotations
 
+import copy
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +44,22 @@ RULES = {
     EventModule.log_inspection: ["SSH brute force", "sudo authentication failure"],
     EventModule.application_control: ["Unrecognized software /tmp/miner"],
 }
+#: Saved computer queries of the sample: PCI machines of the Tokyo datacenter, and agents that
+#: need a look.
+SMART_FOLDERS = [
+    {
+        "ID": 1,
+        "name": "PCI in Tokyo",
+        "description": "Computers tagged pci in the Tokyo datacenter",
+        "criteria": {"tags": ["pci"], "computerGroupID": 1, "includeSubgroups": True},
+    },
+    {
+        "ID": 2,
+        "name": "Agents needing attention",
+        "description": "Agents offline or warning",
+        "criteria": {"agentStatuses": ["offline", "warning"]},
+    },
+]
 ACTIONS = ["detected", "blocked", "quarantined", "logged"]
 SEVERITIES = ["low", "medium", "high", "critical"]
 
@@ -159,6 +176,7 @@ def sample_dataset(
                 },
             },
         ],
+        "smartFolders": copy.deepcopy(SMART_FOLDERS),
         "contacts": [
             {
                 "name": "Alex Morgan",

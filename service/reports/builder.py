@@ -23,6 +23,7 @@ from service.reports.model import (
     ReportType,
 )
 from service.reports.spec import ReportSpec
+from storage import smart_folders
 from storage.concurrent import read_concurrently, reads_in_parallel
 from storage.scoped import (
     ComputerFilterType,
@@ -72,7 +73,7 @@ def build_report(
     """
     kind = kind_of(request.report_type)
     window = (request.period_start, request.period_end)
-    flt = request.spec.report_filter
+    flt = smart_folders.resolve(session, scope.account_id, request.spec.report_filter)
     # The kind's modules are a condition of the events' SQL; one that reads them all has none.
     modules = None if kind.reads_every_module else frozenset(m.value for m in kind.modules)
     # The period before, of the same length: what the Summary's figures compare with.
@@ -144,6 +145,7 @@ _COMPUTER_FILTER_KINDS: dict[ComputerFilterType, tuple[FilterKind, str]] = {
     ComputerFilterType.computers_in_group_or_subgroup: (FilterKind.group_tree, "computer_group_id"),
     ComputerFilterType.computers_using_policy: (FilterKind.policy, "policy_id"),
     ComputerFilterType.computers_using_policy_or_subpolicy: (FilterKind.policy_tree, "policy_id"),
+    ComputerFilterType.computers_in_smart_folder: (FilterKind.smart_folder, "smart_folder_id"),
 }
 
 

@@ -96,6 +96,7 @@ class FilterKind(StrEnum):
     group_tree = "group-tree"  # the group and its sub-groups
     policy = "policy"
     policy_tree = "policy-tree"  # the policy and its sub-policies
+    smart_folder = "smart-folder"  # the computers of a saved query (``storage.criteria``)
     tags = "tags"
     untagged = "untagged"
 

@@ -204,8 +204,6 @@ class ReportSpec(_Shape):
         if self.format not in formats:
             made = ", ".join(f.value for f in formats)
             raise ValueError(f"format {self.format.value!r}: reportd makes {made}")
-        if self.computer_filter.type is ComputerFilterType.computers_in_smart_folder:
-            raise ValueError("computerFilter type computers-in-smart-folder is not supported yet")
         return self
 
     @classmethod

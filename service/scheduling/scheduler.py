@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from service.delivery.ledger import Recipients
 from service.delivery.run_batch import RecipientBook, RunRequest, create_runs
 from service.directory.audit import AuditCode, record
+from service.directory.smart_folders import require_folder
 from service.errors import InvalidInput, NotFound
 from service.reports.spec import describe
 from service.runtime.outages import OUTAGE_ERRORS
@@ -204,7 +205,14 @@ def edit_task(
     row = _row(session, account_id, task_id, lock=True)
     given = {k: v for k, v in changes.items() if k not in READ_ONLY_FIELDS}
     parsed = parse_task({**_sdk_fields(row), **given})
-    _check_report(session, account_id, parsed.generate_report_task_parameters)
+    _check_report(
+        session,
+        account_id,
+        parsed.generate_report_task_parameters,
+        # A folder deleted since is only refused when the report is changed: the task can
+        # still be renamed, disabled or deleted (its runs match nothing meanwhile).
+        folder="generateReportTaskParameters" in given,
+    )
     if parsed.name != row.name:
         _check_name_free(session, account_id, parsed.name)
     new_details = parsed.schedule_details.to_api()
@@ -780,8 +788,19 @@ def _check_name_free(session: Session, account_id: int, name: str) -> None:
         raise InvalidInput(f"name: a scheduled task named {name!r} already exists")
 
 
-def _check_report(session: Session, account_id: int, params: GenerateReportTaskParameters) -> None:
-    """What the task's JSON cannot say by itself: whether its recipients exist."""
+def _check_report(
+    session: Session,
+    account_id: int,
+    params: GenerateReportTaskParameters,
+    *,
+    folder: bool = True,
+) -> None:
+    """What the task's JSON cannot say by itself: whether its recipients (and, with
+    ``folder``, the smart folder it names) exist."""
     _, gone = _Directory(session).live_recipients(account_id, params.recipients)
     if gone:
         raise InvalidInput(f"recipients: {gone} in this account")
+    if folder:
+        require_folder(
+            session, account_id, params.report_filter, where="generateReportTaskParameters."
+        )

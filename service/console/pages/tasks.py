@@ -185,6 +185,7 @@ def report_choices(viewer: Viewer, targets: SelectionChoices | None) -> dict[str
         "group_options": _choices(targets.groups if targets else []),
         "policy_options": _choices(targets.policies if targets else []),
         "computer_options": _choices(targets.computers if targets else []),
+        "folder_options": _choices(targets.folders if targets else []),
     }
 
 

@@ -15,6 +15,7 @@ from service.console.web import SESSION_COOKIE
 from service.delivery.ledger import Recipients, create_run
 from service.scheduling.scheduler import create_task, get_task
 from storage.db import transaction
+from storage.smart_folders import folder_named
 from storage.tasks import ScheduledTaskRow
 from tests.service.console.conftest import axe
 from tests.service.console.sending import SendingWorld, open_as, sending_world
@@ -588,3 +589,46 @@ def test_the_send_and_preview_forms_say_what_is_wrong_beside_the_field(
     expect(page.locator("#e-recipient")).to_have_text("Choose whose report to preview.")
     expect(page.locator("#e-value")).to_contain_text("timeRange.value")
     assert axe(page) == []
+
+
+def test_a_task_form_filters_by_a_smart_folder_of_the_account(
+    world: SendingWorld, as_user: Callable[..., Page]
+) -> None:
+    # Given an administrator on the new task form
+    page = as_user("admin")
+    page.goto(world.url("/tasks/new"))
+    folder = page.get_by_label("Smart folder", exact=True)
+    expect(folder).to_be_hidden()
+
+    # When they pick the smart folder filter, the folder list shows the account's folders
+    page.get_by_label("Which computers").select_option(label="Computers in a smart folder")
+    expect(folder).to_be_visible()
+    expect(folder.locator("option")).to_have_text(
+        ["(for a smart folder filter)", "Agents needing attention", "PCI in Tokyo"]
+    )
+    page.get_by_label("Name", exact=True).fill("PCI weekly")
+    page.get_by_label("Starts").fill("2030-01-07T07:30")
+    page.get_by_label("Alex Morgan").check()
+
+    # And create the task without choosing a folder, it is refused beside the field
+    page.get_by_role("button", name="Create the task").click()
+    expect(page.locator("#e-folder_id")).to_contain_text("smartFolderID")
+
+    # When they choose one, the task stores that folder's ID
+    page.get_by_label("Smart folder", exact=True).select_option(label="PCI in Tokyo")
+    page.get_by_role("button", name="Create the task").click()
+    expect(page.get_by_role("status")).to_have_text("The task was created.")
+    expect(page.get_by_role("region", name="What and to whom")).to_contain_text(
+        "Computers in a smart folder"
+    )
+    found = re.search(r"/tasks/(\d+)", page.url)
+    assert found is not None, page.url
+    task_id = int(found.group(1))
+    with transaction(world.sessions) as session:
+        stored = get_task(session, account_id=world.account_id, task_id=task_id)
+        pci = folder_named(session, world.account_id, "PCI in Tokyo")
+    assert pci is not None
+    assert stored.parameters["computerFilter"] == {
+        "type": "computers-in-smart-folder",
+        "smartFolderID": pci.id,
+    }

@@ -69,6 +69,80 @@ def test_export_then_import_into_a_new_account_gives_the_same_dataset(session: S
     assert shape(again) == shape(exported)
 
 
+def test_smart_folders_go_round_trip_with_their_group_and_policy_by_name(
+    session: Session,
+) -> None:
+    # Given an account with the sample's folders and one on a policy tree
+    first = _load(
+        session,
+        sample_dataset(now=NOW)
+        | {
+            "smartFolders": [
+                *sample_dataset(now=NOW)["smartFolders"],
+                {
+                    "ID": 7,
+                    "name": "Linux",
+                    "criteria": {"policyID": 2, "includeSubpolicies": True, "platform": "ubuntu"},
+                },
+            ]
+        },
+    )
+
+    # When it is exported and imported into another account (new IDs for everything)
+    exported = export_dataset(session, account_id=first).model_dump(mode="json")
+    for contact in exported["contacts"]:
+        if contact["reportPDFPasswordEnabled"]:
+            contact["reportPDFPassword"] = "re-entered"
+    second = create_account(session, name="Folder Copy Inc.")
+    import_dataset(
+        session, account_id=second.id, dataset=parse_dataset(json.dumps(exported)), box=BOX
+    )
+    again = export_dataset(session, account_id=second.id).model_dump(mode="json")
+
+    # Then the folders are the same, their group and policy the same by name
+    def folders(d: dict) -> list[tuple[str, str, dict]]:
+        groups = {g["ID"]: g["name"] for g in d["computerGroups"]}
+        policies = {p["ID"]: p["name"] for p in d["policies"]}
+        shaped = []
+        for f in d["smartFolders"]:
+            criteria = dict(f["criteria"])
+            if criteria.get("computerGroupID") is not None:
+                criteria["computerGroupID"] = groups[criteria["computerGroupID"]]
+            if criteria.get("policyID") is not None:
+                criteria["policyID"] = policies[criteria["policyID"]]
+            shaped.append((f["name"], f["description"], criteria))
+        return sorted(shaped)
+
+    assert folders(again) == folders(exported)
+    assert [name for name, _, _ in folders(again)] == [
+        "Agents needing attention",
+        "Linux",
+        "PCI in Tokyo",
+    ]
+    assert (
+        "Linux",
+        "",
+        {
+            "platform": "ubuntu",
+            "agentStatuses": [],
+            "tags": [],
+            "computerGroupID": None,
+            "includeSubgroups": False,
+            "policyID": "Linux Server",
+            "includeSubpolicies": True,
+        },
+    ) in folders(again)
+
+
+def test_a_folder_name_the_account_already_has_is_refused_on_import(session: Session) -> None:
+    account_id = _load(session, sample_dataset(now=NOW))
+    again = {"smartFolders": [{"name": "PCI in Tokyo"}]}
+    with pytest.raises(ImportFormatError, match=r"smartFolders\[0\]\.name"):
+        import_dataset(
+            session, account_id=account_id, dataset=parse_dataset(json.dumps(again)), box=BOX
+        )
+
+
 @pytest.mark.parametrize(
     ("mutate", "where"),
     [
@@ -85,6 +159,22 @@ def test_export_then_import_into_a_new_account_gives_the_same_dataset(session: S
         (lambda d: d["computers"][1].update(hostName=""), r"computers\[1\]\.hostName"),
         (lambda d: d["computers"].append(dict(d["computers"][0])), r"computers\[\d+\]\.ID"),
         (lambda d: d.update(surprise=True), r"surprise"),
+        (
+            lambda d: d["smartFolders"][0]["criteria"].update(computerGroupID=99),
+            r"smartFolders\[0\]\.criteria\.computerGroupID",
+        ),
+        (
+            lambda d: d["smartFolders"][1]["criteria"].update(policyID=99),
+            r"smartFolders\[1\]\.criteria\.policyID",
+        ),
+        (
+            lambda d: d["smartFolders"][1].update(name=d["smartFolders"][0]["name"]),
+            r"smartFolders\[1\]\.name",
+        ),
+        (
+            lambda d: d["smartFolders"][0]["criteria"].update(agentStatuses=["asleep"]),
+            r"smartFolders\.0\.criteria\.agentStatuses|smartFolders\[0\]\.criteria",
+        ),
     ],
 )
 def test_a_malformed_file_names_the_record_and_field_and_writes_nothing(
