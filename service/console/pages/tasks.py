@@ -66,6 +66,7 @@ NOTICES = {
     "enabled": N_("The task is enabled: it runs on its schedule."),
     "disabled": N_("The task is disabled: it does not run until it is enabled again."),
     "ran": N_("The task ran now, but its run was refused: its history says why."),
+    "deleted": N_("The task was deleted."),
 }
 
 
@@ -345,3 +346,22 @@ def run_task(
         notice = "started" if started else "queued"
         return see_other(f"/runs/{outcome.run_ids[0]}", notice=notice)
     return see_other(f"/tasks/{task_id}", notice="ran")
+
+
+@router.get("/tasks/{task_id}/delete")
+def confirm_delete(request: Request, viewer: ViewerDep, app: ConsoleDep, task_id: int) -> Response:
+    """The confirmation (a page and a form POST: it works without JavaScript)."""
+    task_admin.require_change(viewer.principal)
+    with app.transaction() as session:
+        task = task_admin.view_for(session, viewer.principal, task_id)
+    return render(request, "tasks/delete.html", {"task": task}, viewer=viewer, current="tasks")
+
+
+@router.post("/tasks/{task_id}/delete")
+def delete_task(
+    request: Request, viewer: ViewerDep, app: ConsoleDep, task_id: int, posted: FormDep
+) -> Response:
+    """``task_admin.delete_for``, as the API's DELETE: its right, its audit event."""
+    with app.transaction() as session:
+        task_admin.delete_for(session, viewer.principal, task_id, now=app.now())
+    return see_other("/tasks", notice="deleted")
