@@ -530,7 +530,12 @@ def test_a_view_only_user_reads_tasks_and_runs_but_changes_nothing(
         )
         # Then each is refused, and the form pages too
         assert answer.status_code == 403, path
-    for path in ("/tasks/new", f"/tasks/{task_id}/edit", f"/tasks/{task_id}/delete", "/reports/new"):
+    for path in (
+        "/tasks/new",
+        f"/tasks/{task_id}/edit",
+        f"/tasks/{task_id}/delete",
+        "/reports/new",
+    ):
         assert httpx.get(world.url(path), cookies=session_cookie(page)).status_code == 403, path
     with transaction(world.sessions) as session:
         assert get_task(session, account_id=world.account_id, task_id=task_id).enabled
