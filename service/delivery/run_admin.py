@@ -380,9 +380,7 @@ def ledger_for(
     if state is not None:
         page = page.where(Delivery.state == state.value)
     ids = list(session.scalars(page.order_by(Delivery.id).offset(offset).limit(limit)))
-    rows = list(
-        session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
-    )
+    rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)))
     history = _transitions(session, [row.id for row in rows]) if transitions else {}
     return Ledger(
         run=_line(run, name),
