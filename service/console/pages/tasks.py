@@ -25,6 +25,7 @@ from service.console.report_form import (
     FORMATS,
     TAG_FILTERS,
     UNITS,
+    browsing_contacts,
     kind_options,
     options,
     said,
@@ -140,7 +141,11 @@ def _form_page(
 ) -> Response:
     with app.transaction() as session:
         choices = recipient_choices(
-            session, viewer.principal, chosen_contacts=form.recipients.contact_ids
+            session,
+            viewer.principal,
+            chosen_contacts=form.recipients.contact_ids,
+            search=form.recipients.contact_search,
+            offset=form.recipients.contact_offset,
         )
         targets = run_admin.filter_choices_for(session, viewer.principal)
     return render(
@@ -209,7 +214,7 @@ def _save(
 ) -> Response:
     """Create or modify from the posted form; or, for "Show the next runs", the form again."""
     form = TaskForm.posted(posted)
-    if text(posted, "action") == "preview":
+    if text(posted, "action") == "preview" or browsing_contacts(posted):
         return _form_page(request, viewer, app, form, task=task)
     form.errors.update(form.unreadable())
     if form.errors:
@@ -255,9 +260,10 @@ def show_task(request: Request, viewer: ViewerDep, app: ConsoleDep, task_id: int
         runs = run_admin.runs_page_for(
             session, viewer.principal, RunFilter(task_id=task_id), limit=LATEST_RUNS
         )
-        choices = recipient_choices(session, viewer.principal)
-    details = _details(task)
-    form = TaskForm.of(task) if details else None
+        details = _details(task)
+        form = TaskForm.of(task) if details else None
+        chosen = form.recipients.contact_ids if form else []
+        choices = recipient_choices(session, viewer.principal, chosen_contacts=chosen)
     zone = details.time_zone if details else "UTC"
     return render(
         request,
