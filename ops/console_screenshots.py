@@ -60,6 +60,7 @@ PAGES: list[tuple[str, str]] = [
     ("task", "/tasks/{task}"),
     ("task-new", "/tasks/new"),
     ("task-edit", "/tasks/{task}/edit"),
+    ("task-delete", "/tasks/{task}/delete"),
     ("send", "/reports/new"),
     ("runs", "/runs"),
     ("run", "/runs/{run}"),
@@ -219,6 +220,7 @@ def shoot(browser: object, base: str, ids: dict[str, int], out: Path) -> None:
         page.goto(base + path.format(**ids))
         page.screenshot(path=out / f"{name}.png", full_page=True)
         print(f"{name}: {path.format(**ids)}")
+    two_factor(page, base, out)
     # The same overview and a contact form in Japanese, the administrator's language switched.
     page.goto(base + "/profile")
     page.get_by_label("Language of the console").select_option("ja-JP")
@@ -234,6 +236,31 @@ def shoot(browser: object, base: str, ids: dict[str, int], out: Path) -> None:
     page.goto(base + "/runs/{run}".format(**ids))
     page.screenshot(path=out / "run-ja.png", full_page=True)
     context.close()
+
+
+def two_factor(page: Page, base: str, out: Path) -> None:
+    """Turning two-factor sign-in on (the key shown is this run's, thrown away), the recovery
+    codes, the profile with it on; then off again, so the pages after are as before."""
+    import pyotp
+
+    page.goto(base + "/profile")
+    page.get_by_role("button", name="Turn two-factor sign-in on").click()
+    page.wait_for_url(base + "/profile/totp")
+    page.screenshot(path=out / "profile-totp.png", full_page=True)
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "").strip()
+    page.get_by_label("Authentication code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn it on").click()
+    page.get_by_role("heading", name="Your recovery codes").wait_for()
+    page.screenshot(path=out / "profile-recovery-codes.png", full_page=True)
+    codes = page.locator(".codes code").all_inner_texts()
+    page.goto(base + "/profile")
+    page.screenshot(path=out / "profile-totp-on.png", full_page=True)
+    panel = page.get_by_role("region", name="Two-factor sign-in")
+    panel.get_by_label("Password").fill(PASSWORD)
+    panel.get_by_label("Authentication code").fill(codes[0])
+    panel.get_by_role("button", name="Turn two-factor sign-in off").click()
+    page.get_by_role("status").wait_for()
+    print("two-factor: /profile/totp, the recovery codes, /profile")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from service.console.pages import (
     overview,
     preview,
     profile,
+    recipients,
     roles,
     runs,
     sendnow,
@@ -59,6 +60,7 @@ PAGES: tuple[APIRouter, ...] = (
     sendnow.router,
     runs.router,
     preview.router,
+    recipients.router,
 )
 
 #: No inline script or style anywhere; nothing from elsewhere; never in a frame.

@@ -308,6 +308,26 @@ class ReportForm:
         return ReportSpec.from_api(self.to_api(zone))
 
 
+#: The picker's search field; its page buttons' field; the form's button that searches.
+PICKER_SEARCH, PICKER_OFFSET, FIND_CONTACTS = "contact_q", "contact_offset", "find-contacts"
+
+
+def picker_search(form: Posted) -> str:
+    return text(form, PICKER_SEARCH).strip()[:200]
+
+
+def picker_offset(form: Posted) -> int:
+    raw = text(form, PICKER_OFFSET)
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+
+
+def browsing_contacts(form: Posted) -> bool:
+    """Was the form posted to search the contact picker or turn its page (its Search or page
+    buttons, or Enter in its search field, without JavaScript)? Then nothing is saved or sent:
+    the form comes back with the contacts found."""
+    return text(form, "action") == FIND_CONTACTS or PICKER_OFFSET in form
+
+
 @dataclass
 class RecipientsForm:
     """Everyone, or the ticked contacts and administrators."""
@@ -315,6 +335,9 @@ class RecipientsForm:
     everyone: bool = False
     contact_ids: list[int] = field(default_factory=list)
     administrator_ids: list[int] = field(default_factory=list)
+    #: The contact picker's search and page (not part of the recipients).
+    contact_search: str = ""
+    contact_offset: int = 0
 
     @classmethod
     def posted(cls, form: Posted) -> RecipientsForm:
@@ -322,6 +345,8 @@ class RecipientsForm:
             everyone=text(form, "everyone") == "on",
             contact_ids=_ids(form.getlist("contact")),
             administrator_ids=_ids(form.getlist("administrator")),
+            contact_search=picker_search(form),
+            contact_offset=picker_offset(form),
         )
 
     @classmethod

@@ -1,7 +1,8 @@
 """Telling a user their set-password token: a plain mail, through the report mail's SMTP.
 
 The token is the only secret in the mail; it is not logged (the mail's Message-ID is). The
-mail is in English with the expiry in the user's own time zone.
+mail is in the user's language (``report_templates/mail/invitation_*.txt``, the reports'
+catalogs) with the expiry in the user's own time zone.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from service.config import Settings
 from service.delivery.mail import SmtpConfig, build_message, make_message_id, send_message
 from service.directory.user_tokens import IssuedToken
 from service.directory.users import Member
+from service.reports.rendering import render_invitation
 from storage.models import Account
 
 log = logging.getLogger(__name__)
@@ -44,29 +45,26 @@ class Invitations:
 
     def send(self, member: Member, issued: IssuedToken, *, account_name: str) -> str:
         """Mail the token to the user; returns the mail's Message-ID."""
-        expires = issued.expires.astimezone(ZoneInfo(member.time_zone))
+        link = ""
         if self.console_url:
-            where = f"{self.console_url}/set-password?token={quote(issued.token)}"
-            how = f"Open this link to choose your password:\n\n  {where}\n"
-        else:
-            how = (
-                "Choose your password on the console's set-password page with this code:\n\n"
-                f"  {issued.token}\n"
-            )
-        text = (
-            f"Hello {member.name},\n\n"
-            f"you are an administrator of {account_name} in reportd, signing in as "
-            f"{member.email_address}.\n\n{how}\n"
-            f"It works once, until {expires:%Y-%m-%d %H:%M} ({member.time_zone}).\n"
-            "If you did not expect this mail, ignore it.\n"
+            link = f"{self.console_url}/set-password?token={quote(issued.token)}"
+        mail = render_invitation(
+            member.locale,
+            name=member.name,
+            email_address=member.email_address,
+            account_name=account_name,
+            link=link,
+            token=issued.token,
+            expires=issued.expires,
+            zone=member.time_zone,
         )
         domain = parseaddr(self.mail_from)[1].rpartition("@")[2] or "reportd.invalid"
         message = build_message(
             sender=self.mail_from,
             to_name=member.name,
             to_address=member.email_address,
-            subject=f"reportd: choose your password for {account_name}",
-            text_body=text,
+            subject=mail.subject,
+            text_body=mail.text_body,
             html_body=None,
             attachments=[],
             message_id=make_message_id(

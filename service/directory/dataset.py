@@ -8,6 +8,7 @@ below are the format's definition; ``docs/dataset.schema.json`` is generated fro
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -80,11 +81,35 @@ class PolicyRightsIn(Record):
     can_import_policies: bool = Field(False, alias="canImportPolicies")
 
 
+class AdministratorRightsIn(Record):
+    """Custom User Rights: administrators (the SDK's ``administratorRights``)."""
+
+    can_view_users: bool = Field(False, alias="canViewAdministrators")
+    can_create_new_users: bool = Field(False, alias="canCreateNewAdministrators")
+    can_edit_user_properties: bool = Field(False, alias="canEditAdministratorProperties")
+    can_delete_users: bool = Field(False, alias="canDeleteAdministrators")
+
+
+class AdministratorRoleRightsIn(Record):
+    """Custom User Rights: roles (the SDK's ``administratorRoleRights``)."""
+
+    can_view_roles: bool = Field(False, alias="canViewAdministratorRoles")
+    can_create_new_roles: bool = Field(False, alias="canCreateNewAdministratorRoles")
+    can_edit_role_properties: bool = Field(False, alias="canEditAdministratorRoleProperties")
+    can_delete_roles: bool = Field(False, alias="canDeleteAdministratorRoles")
+
+
 class PlatformRightsIn(Record):
     computer_rights: ComputerRightsIn = Field(
         default_factory=ComputerRightsIn, alias="computerRights"
     )
     policy_rights: PolicyRightsIn = Field(default_factory=PolicyRightsIn, alias="policyRights")
+    #: User Rights flags: read when ``userRights`` is ``custom``; with a preset, if given, they
+    #: must be the preset's.
+    administrator_rights: AdministratorRightsIn | None = Field(None, alias="administratorRights")
+    administrator_role_rights: AdministratorRoleRightsIn | None = Field(
+        None, alias="administratorRoleRights"
+    )
 
 
 class RightsIn(Record):
@@ -109,6 +134,10 @@ class RoleIn(Record):
     policy_ids: list[int] = Field(default_factory=list, alias="policyIDs")
     rights: RightsIn = Field(default_factory=RightsIn)
     user_rights: UserRightsPreset = Field(UserRightsPreset.change_own_password, alias="userRights")
+    #: Custom User Rights' "delegate authority" (the SDK's top-level flag of a role).
+    can_only_manipulate_users_with_equal_or_lesser_rights: bool | None = Field(
+        None, alias="canOnlyManipulateUsersWithEqualOrLesserRights"
+    )
     other_rights: dict[str, AccessLevel] = Field(default_factory=dict, alias="otherRights")
 
     def role_rights(self) -> RoleRights:
@@ -118,7 +147,7 @@ class RoleIn(Record):
         other = {key: level.value for key, _, level in OTHER_RIGHTS_FEATURES}
         other.update({key: level.value for key, level in self.other_rights.items()})
         platform = self.rights.platform_rights
-        return RoleRights(
+        rights = RoleRights(
             allow_user_interface=self.allow_user_interface,
             allow_web_service=self.allow_web_service,
             all_computers=self.all_computers,
@@ -127,6 +156,28 @@ class RoleIn(Record):
             **platform.computer_rights.model_dump(by_alias=False),
             **platform.policy_rights.model_dump(by_alias=False),
         ).with_user_rights(self.user_rights)
+        flags = self._user_flags()
+        if self.user_rights is UserRightsPreset.custom:
+            return replace(rights, **flags)
+        differ = sorted(name for name, value in flags.items() if getattr(rights, name) != value)
+        if differ:
+            raise ValueError(
+                f"userRights: the preset {self.user_rights.value!r} does not grant what the "
+                f"record's user rights flags say ({', '.join(differ)}); use 'custom'"
+            )
+        return rights
+
+    def _user_flags(self) -> dict[str, Any]:
+        """The User Rights flags the record gives (none given: the preset's, or all off)."""
+        platform = self.rights.platform_rights
+        flags: dict[str, Any] = {}
+        for given in (platform.administrator_rights, platform.administrator_role_rights):
+            if given is not None:
+                flags.update(given.model_dump(by_alias=False))
+        delegate = self.can_only_manipulate_users_with_equal_or_lesser_rights
+        if delegate is not None:
+            flags["can_only_manipulate_users_with_equal_or_lesser_rights"] = delegate
+        return flags
 
 
 class ComputerGroupIn(Record):

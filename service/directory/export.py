@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.directory.dataset import (
+    AdministratorRightsIn,
+    AdministratorRoleRightsIn,
     AlertIn,
     ComputerGroupIn,
     ComputerIn,
@@ -184,11 +186,18 @@ def _role_out(role: RoleRecord) -> RoleIn:
             "allPolicies": r["all_policies"],
             "policyIDs": sorted(role.policy_ids),
             "userRights": r["user_rights"],
+            "canOnlyManipulateUsersWithEqualOrLesserRights": r[
+                "can_only_manipulate_users_with_equal_or_lesser_rights"
+            ],
             "otherRights": r["other_rights"],
             "rights": {
                 "platformRights": {
                     "computerRights": {k: r[k] for k in ComputerRightsIn.model_fields},
                     "policyRights": {k: r[k] for k in PolicyRightsIn.model_fields},
+                    "administratorRights": {k: r[k] for k in AdministratorRightsIn.model_fields},
+                    "administratorRoleRights": {
+                        k: r[k] for k in AdministratorRoleRightsIn.model_fields
+                    },
                 }
             },
         }

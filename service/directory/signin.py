@@ -25,9 +25,14 @@ from sqlalchemy.orm import Session
 from service.directory import audit
 from service.directory.passwords import burn_time, hash_password, verify_password
 from service.directory.secretbox import SecretBox
-from service.directory.totp import check_second_factor
-from service.directory.users import find_identity, memberships_of, set_password
-from service.errors import NotFound
+from service.directory.totp import check_second_factor, confirm_enrolment
+from service.directory.users import (
+    disable_second_factor,
+    find_identity,
+    memberships_of,
+    set_password,
+)
+from service.errors import InvalidInput, NotFound
 from storage.models import User
 
 log = logging.getLogger(__name__)
@@ -177,6 +182,62 @@ def change_own_password(
         actor=f"user:{user.email_address}",
         origin=origin,
         now=now,
+    )
+    return True
+
+
+def confirm_own_second_factor(
+    session: Session, *, user_id: int, code: str, box: SecretBox, now: datetime, origin: str = ""
+) -> list[str]:
+    """A signed-in user confirms the TOTP enrolment they began with a first code: TOTP is on,
+    audited, and the recovery codes returned (to be shown once). ``InvalidInput`` when the
+    code is not the authenticator's current one (not a failed sign-in: nothing is at stake)."""
+    codes = confirm_enrolment(session, user_id=user_id, code=code, box=box, now=now)
+    user = session.get(User, user_id)
+    assert user is not None
+    _audit(
+        session,
+        user,
+        audit.AuditCode.user_second_factor_changed,
+        "TOTP switched on by the user",
+        origin,
+        now,
+    )
+    return codes
+
+
+def switch_off_own_second_factor(
+    session: Session,
+    *,
+    user_id: int,
+    password: str,
+    code: str,
+    box: SecretBox,
+    now: datetime,
+    origin: str = "",
+) -> bool:
+    """A signed-in user switches TOTP off, proving their password and a current code (or a
+    recovery code). False, with a failed sign-in counted, when either is wrong; the caller
+    commits either way."""
+    user = session.scalars(select(User).where(User.id == user_id).with_for_update()).first()
+    if user is None:
+        raise NotFound(f"no user with ID {user_id}")
+    if user.mfa_type != "local-totp":
+        raise InvalidInput("mfaType: TOTP is not on")
+    if not verify_password(user.password_hash, str(password)).ok:
+        _failed(session, user, "wrong password (switching TOTP off)", origin, now)
+        return False
+    if not check_second_factor(session, user=user, code=str(code), box=box, now=now):
+        _failed(session, user, "wrong second factor", origin, now)
+        return False
+    disable_second_factor(session, user_id=user.id)
+    _audit(
+        session,
+        user,
+        audit.AuditCode.user_second_factor_changed,
+        "TOTP switched off by the user",
+        origin,
+        now,
     )
     return True
 

@@ -68,6 +68,17 @@ def begin_enrolment(session: Session, *, user_id: int, box: SecretBox) -> Enrolm
     return Enrolment(secret=secret, uri=uri)
 
 
+def pending_enrolment(session: Session, *, user_id: int, box: SecretBox) -> Enrolment | None:
+    """The enrolment begun and not yet confirmed (shown again until it is), else None: once
+    TOTP is on its secret is never given out again."""
+    user = _user(session, user_id)
+    if user.mfa_type == "local-totp" or user.totp_secret_encrypted is None:
+        return None
+    secret = box.open(user.totp_secret_encrypted)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email_address, issuer_name=ISSUER)
+    return Enrolment(secret=secret, uri=uri)
+
+
 def confirm_enrolment(
     session: Session, *, user_id: int, code: str, box: SecretBox, now: datetime
 ) -> list[str]:

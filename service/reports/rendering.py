@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import (
     format_date,
+    format_datetime,
     format_interval,
     format_skeleton,
     format_time,
@@ -556,6 +557,46 @@ def render_mail(
         html_body=_render("mail/body.html", data, **body),
         attachment_filename=f"{attachment_basename(data)}.pdf",
     )
+
+
+@dataclass(frozen=True)
+class InvitationText:
+    """The set-password mail's subject and plain body in the user's language."""
+
+    subject: str
+    text_body: str
+
+
+def render_invitation(
+    locale: str,
+    *,
+    name: str,
+    email_address: str,
+    account_name: str,
+    link: str,
+    token: str,
+    expires: datetime,
+    zone: str,
+) -> InvitationText:
+    """The set-password mail (``mail/invitation_*.txt``) in ``locale``: the greeting of that
+    language, the link (or, without a console address, the token) and when it expires, on the
+    user's clock in the locale's format. The token is the mail's only secret."""
+    lang = normalize_locale(locale)
+    env = _environment(lang)
+    when = format_datetime(
+        as_utc(expires), "medium", tzinfo=recipient_zone(zone), locale=Locale.parse(lang, sep="-")
+    )
+    subject = env.get_template("mail/invitation_subject.txt").render(account_name=account_name)
+    body = env.get_template("mail/invitation_body.txt").render(
+        greeting=greeting(lang, name).text,
+        account_name=account_name,
+        email_address=email_address,
+        link=link,
+        token=token,
+        expires=when,
+        zone=zone,
+    )
+    return InvitationText(subject=re.sub(r"\s+", " ", subject).strip(), text_body=body)
 
 
 @functools.cache

@@ -15,7 +15,13 @@ from fastapi.responses import Response
 
 from service.console.pages.tasks import report_choices
 from service.console.recipient_choices import recipient_choices
-from service.console.report_form import NOBODY, RecipientsForm, ReportForm, said
+from service.console.report_form import (
+    NOBODY,
+    RecipientsForm,
+    ReportForm,
+    browsing_contacts,
+    said,
+)
 from service.console.running import start_runs
 from service.console.web import ConsoleDep, FormDep, Viewer, ViewerDep, render, see_other
 from service.delivery import run_admin
@@ -36,7 +42,11 @@ def _page(
 ) -> Response:
     with app.transaction() as session:
         choices = recipient_choices(
-            session, viewer.principal, chosen_contacts=form.recipients.contact_ids
+            session,
+            viewer.principal,
+            chosen_contacts=form.recipients.contact_ids,
+            search=form.recipients.contact_search,
+            offset=form.recipients.contact_offset,
         )
         targets = run_admin.filter_choices_for(session, viewer.principal)
     return render(
@@ -64,6 +74,8 @@ def new_report(request: Request, viewer: ViewerDep, app: ConsoleDep) -> Response
 def send_report(request: Request, viewer: ViewerDep, app: ConsoleDep, posted: FormDep) -> Response:
     run_admin.require_request(viewer.principal)
     form = SendForm(ReportForm.posted(posted), RecipientsForm.posted(posted))
+    if browsing_contacts(posted):
+        return _page(request, viewer, app, form)
     form.errors.update(form.report.unreadable(viewer.zone))
     if not form.recipients.named:
         form.errors["recipients"] = NOBODY

@@ -25,6 +25,7 @@ from service.console.report_form import (
     FORMATS,
     TAG_FILTERS,
     UNITS,
+    browsing_contacts,
     kind_options,
     options,
     said,
@@ -66,6 +67,7 @@ NOTICES = {
     "enabled": N_("The task is enabled: it runs on its schedule."),
     "disabled": N_("The task is disabled: it does not run until it is enabled again."),
     "ran": N_("The task ran now, but its run was refused: its history says why."),
+    "deleted": N_("The task was deleted."),
 }
 
 
@@ -142,7 +144,11 @@ def _form_page(
 ) -> Response:
     with app.transaction() as session:
         choices = recipient_choices(
-            session, viewer.principal, chosen_contacts=form.recipients.contact_ids
+            session,
+            viewer.principal,
+            chosen_contacts=form.recipients.contact_ids,
+            search=form.recipients.contact_search,
+            offset=form.recipients.contact_offset,
         )
         targets = run_admin.filter_choices_for(session, viewer.principal)
     return render(
@@ -212,7 +218,7 @@ def _save(
 ) -> Response:
     """Create or modify from the posted form; or, for "Show the next runs", the form again."""
     form = TaskForm.posted(posted)
-    if text(posted, "action") == "preview":
+    if text(posted, "action") == "preview" or browsing_contacts(posted):
         return _form_page(request, viewer, app, form, task=task)
     form.errors.update(form.unreadable())
     if form.errors:
@@ -258,9 +264,10 @@ def show_task(request: Request, viewer: ViewerDep, app: ConsoleDep, task_id: int
         runs = run_admin.runs_page_for(
             session, viewer.principal, RunFilter(task_id=task_id), limit=LATEST_RUNS
         )
-        choices = recipient_choices(session, viewer.principal)
-    details = _details(task)
-    form = TaskForm.of(task) if details else None
+        details = _details(task)
+        form = TaskForm.of(task) if details else None
+        chosen = form.recipients.contact_ids if form else []
+        choices = recipient_choices(session, viewer.principal, chosen_contacts=chosen)
     zone = details.time_zone if details else "UTC"
     return render(
         request,
@@ -350,3 +357,22 @@ def run_task(
         notice = "started" if started else "queued"
         return see_other(f"/runs/{outcome.run_ids[0]}", notice=notice)
     return see_other(f"/tasks/{task_id}", notice="ran")
+
+
+@router.get("/tasks/{task_id}/delete")
+def confirm_delete(request: Request, viewer: ViewerDep, app: ConsoleDep, task_id: int) -> Response:
+    """The confirmation (a page and a form POST: it works without JavaScript)."""
+    task_admin.require_change(viewer.principal)
+    with app.transaction() as session:
+        task = task_admin.view_for(session, viewer.principal, task_id)
+    return render(request, "tasks/delete.html", {"task": task}, viewer=viewer, current="tasks")
+
+
+@router.post("/tasks/{task_id}/delete")
+def delete_task(
+    request: Request, viewer: ViewerDep, app: ConsoleDep, task_id: int, posted: FormDep
+) -> Response:
+    """``task_admin.delete_for``, as the API's DELETE: its right, its audit event."""
+    with app.transaction() as session:
+        task_admin.delete_for(session, viewer.principal, task_id, now=app.now())
+    return see_other("/tasks", notice="deleted")

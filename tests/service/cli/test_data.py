@@ -132,3 +132,61 @@ def test_an_import_into_postgresql_leaves_fresh_planner_statistics(tmp_path: Pat
     finally:
         app.engine.dispose()
         drop_postgres_database(engine)
+
+
+def test_custom_user_rights_and_delegate_authority_survive_export_then_import(
+    loaded: App, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from service.directory.accounts import create_role
+    from service.directory.rights import NEW_ROLE_DEFAULTS, UserRightsPreset
+    from storage.models import Account, Role
+    from storage.records import role_record
+
+    # Given a role with Custom User Rights (seed 003: some user and role rights, delegate
+    # authority on) beside the preconfigured ones
+    custom = replace(
+        NEW_ROLE_DEFAULTS,
+        user_rights=UserRightsPreset.custom,
+        can_view_users=True,
+        can_create_new_users=True,
+        can_edit_user_properties=False,
+        can_delete_users=True,
+        can_view_roles=True,
+        can_create_new_roles=False,
+        can_edit_role_properties=True,
+        can_delete_roles=False,
+        can_only_manipulate_users_with_equal_or_lesser_rights=True,
+    )
+    with loaded.sessions() as session, session.begin():
+        demo = session.scalars(select(Account.id).where(Account.name == "Demo Corp")).one()
+        create_role(session, account_id=demo, name="Delegating Admins", rights=custom)
+
+    # When the account is exported and the file imported into another account (the CLI both)
+    exported = run(loaded, "export")
+    assert exported.exit_code == 0, exported.output
+    data = json.loads(exported.output)
+    for person in data["contacts"] + data.get("users", []):
+        if person.get("reportPDFPasswordEnabled"):
+            person["reportPDFPassword"] = "re-entered"  # never exported: entered again
+    dump = tmp_path / "export.json"
+    dump.write_text(json.dumps(data))
+    assert run(loaded, "accounts", "create", "Second Corp").exit_code == 0
+    result = run(loaded, "--account", "Second Corp", "import", str(dump))
+    assert result.exit_code == 0, result.output
+
+    # Then every role of the copy has exactly the rights of the original's role of that name
+    def rights_by_name(account: str) -> dict[str, dict[str, object]]:
+        with loaded.sessions() as session:
+            account_id = session.scalars(select(Account.id).where(Account.name == account)).one()
+            roles = session.scalars(select(Role).where(Role.account_id == account_id))
+            return {r.name: role_record(r).rights for r in roles}
+
+    original, copy = rights_by_name("Demo Corp"), rights_by_name("Second Corp")
+    assert copy == original
+    copied = copy["Delegating Admins"]
+    assert copied["user_rights"] == "custom"
+    assert copied["can_only_manipulate_users_with_equal_or_lesser_rights"] is True
+    assert (copied["can_view_users"], copied["can_edit_user_properties"]) == (True, False)
+    assert (copied["can_edit_role_properties"], copied["can_delete_roles"]) == (True, False)

@@ -211,3 +211,57 @@ def test_with_smtp_configured_the_token_is_mailed_and_works(tmp_path: Path) -> N
     assert "(Asia/Tokyo)" in body
     with app.transaction() as session:
         redeem_set_password(session, token=token, password=PASSWORD, now=datetime.now(UTC))
+
+
+def test_the_set_password_mail_is_in_the_users_language_and_clock(tmp_path: Path) -> None:
+    # Given reportd with SMTP configured
+    with SmtpSink(tmp_path / "outbox") as sink:
+        app = App(
+            settings=Settings(
+                data_dir=tmp_path / "data",
+                smtp_host="127.0.0.1",
+                smtp_port=sink.port,
+                console_url="https://console.example.com/",
+            )
+        )
+        run(app, "db", "upgrade")
+        run(app, "accounts", "create", "Mail Corp")
+        # When a German-speaking user in Berlin is added
+        added = run(app, "users", "add", "--email", "jonas@example.de", "--name", "Jonas Weber",
+                    "--role", "Auditor", "--locale", "de-DE",
+                    "--time-zone", "Europe/Berlin")  # fmt: skip
+        assert added.exit_code == 0, added.output
+        [path] = sorted(sink.directory.glob("*.eml"))
+    mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    body = mail.get_body().get_content()  # type: ignore[union-attr]
+    token = token_of(added.output)
+    # Then subject and body are German, the greeting the reports' German one, the link intact
+    # and the expiry written the German way on Berlin's clock
+    assert mail["Subject"] == "reportd: Wählen Sie Ihr Passwort für Mail Corp"
+    assert body.startswith("Hallo Jonas Weber,")
+    assert "Öffnen Sie diesen Link, um Ihr Passwort zu wählen:" in body
+    assert f"  https://console.example.com/set-password?token={token}\r\n" in body
+    assert "(Europe/Berlin)" in body and "Er funktioniert einmal, bis " in body
+    assert "Open this link" not in body and "choose your password" not in body
+
+
+@pytest.mark.parametrize("locale", ["de-DE", "es-ES", "fr-FR", "it-IT", "ja-JP", "ko-KR",
+                                    "pt-BR", "zh-CN", "zh-TW"])  # fmt: skip
+def test_every_report_locale_translates_the_set_password_mail(locale: str) -> None:
+    from service.reports.rendering import render_invitation
+
+    english = render_invitation(
+        "en-US", name="Kim", email_address="kim@example.com", account_name="Acme",
+        link="", token="TOKEN-123", expires=datetime(2030, 1, 2, 3, 4, tzinfo=UTC), zone="UTC",
+    )  # fmt: skip
+    mail = render_invitation(
+        locale, name="Kim", email_address="kim@example.com", account_name="Acme",
+        link="", token="TOKEN-123", expires=datetime(2030, 1, 2, 3, 4, tzinfo=UTC), zone="UTC",
+    )  # fmt: skip
+    # No English line is left but the token's, and the facts are all there
+    english_lines = {ln.strip() for ln in english.text_body.splitlines() if ln.strip()}
+    lines = {ln.strip() for ln in mail.text_body.splitlines() if ln.strip()}
+    assert english_lines & lines == {"TOKEN-123"}
+    assert mail.subject != english.subject and "Acme" in mail.subject
+    assert "kim@example.com" in mail.text_body and "UTC" in mail.text_body
+    assert "2030" in mail.text_body

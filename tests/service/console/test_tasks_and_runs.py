@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from sqlalchemy import select
 
 from service.console.web import SESSION_COOKIE
 from service.delivery.ledger import Recipients, create_run
 from service.scheduling.scheduler import create_task, get_task
 from storage.db import transaction
 from storage.smart_folders import folder_named
+from storage.models import SystemEvent
 from storage.tasks import ScheduledTaskRow
 from tests.service.console.conftest import axe
 from tests.service.console.sending import SendingWorld, open_as, sending_world
@@ -44,9 +46,13 @@ def run_id_of(page: Page) -> int:
 
 def test_every_page_renders_for_an_admin(world: SendingWorld, as_user: Callable[..., Page]) -> None:
     page = as_user("admin")
+    task_id = make_task(world, "Axe weekly", {"contactIDs": [world.contact_id(ALEX)]})
     for path, heading in (
         ("/tasks", "Scheduled tasks"),
         ("/tasks/new", "New scheduled task"),
+        (f"/tasks/{task_id}", "Axe weekly"),
+        (f"/tasks/{task_id}/edit", "Edit Axe weekly"),
+        (f"/tasks/{task_id}/delete", "Delete Axe weekly"),
         ("/reports/new", "Send a report"),
         ("/runs", "Runs"),
         ("/preview", "Preview a report"),
@@ -340,6 +346,7 @@ def test_the_task_and_run_forms_refuse_a_post_without_the_csrf_token(
         f"/deliveries/{delivery}/retry",
         "/tasks/1/run",
         "/tasks/1/disable",
+        "/tasks/1/delete",
     ):
         answer = httpx.post(world.url(path), data={"name": "x"}, cookies=cookies)
         # Then it is refused, and nothing is done
@@ -480,6 +487,43 @@ def test_a_broken_task_says_why_in_the_list_and_on_its_page_until_run_now(
         assert not get_task(session, account_id=world.account_id, task_id=task_id).broken
 
 
+def test_a_task_is_deleted_after_its_confirmation_without_javascript_and_audited(
+    world: SendingWorld, as_user: Callable[..., Page]
+) -> None:
+    # Given a task, and an administrator whose browser runs no JavaScript
+    task_id = make_task(world, "Doomed weekly", {"contactIDs": [world.contact_id(ALEX)]})
+    page = as_user("admin", java_script_enabled=False)
+    page.goto(world.url(f"/tasks/{task_id}"))
+
+    # When they choose Delete, the confirmation page asks first and passes axe
+    page.get_by_role("link", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete Doomed weekly")).to_be_visible()
+    assert "will no longer run" in page.content()
+    # And Cancel leaves the task as it was
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("heading", name="Doomed weekly")).to_be_visible()
+    page.get_by_role("link", name="Delete").click()
+    page.get_by_role("button", name="Delete the task").click()
+
+    # Then the list says so and no longer has it; its page is gone
+    expect(page.get_by_role("status")).to_contain_text("The task was deleted.")
+    expect(page.get_by_role("link", name="Doomed weekly")).to_have_count(0)
+    with transaction(world.sessions) as session:
+        gone = session.get(ScheduledTaskRow, task_id)
+        assert gone is None
+        event = session.scalars(
+            select(SystemEvent)
+            .where(SystemEvent.event_code == 8402)
+            .order_by(SystemEvent.id.desc())
+        ).first()
+        # And the deletion is audited as the API's DELETE audits it: who, and which task
+        assert event is not None
+        assert event.description == f"scheduled task 'Doomed weekly' (ID {task_id})"
+        assert event.actor == "user:ada@example.com"
+    answer = httpx.get(world.url(f"/tasks/{task_id}"), cookies=session_cookie(page))
+    assert answer.status_code == 404
+
+
 def test_a_view_only_user_reads_tasks_and_runs_but_changes_nothing(
     world: SendingWorld, as_user: Callable[..., Page]
 ) -> None:
@@ -503,13 +547,24 @@ def test_a_view_only_user_reads_tasks_and_runs_but_changes_nothing(
 
     # When the user forges the forms' posts with a valid session and token
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    for path in (f"/tasks/{task_id}/run", f"/tasks/{task_id}/disable", "/tasks", "/reports"):
+    for path in (
+        f"/tasks/{task_id}/run",
+        f"/tasks/{task_id}/disable",
+        f"/tasks/{task_id}/delete",
+        "/tasks",
+        "/reports",
+    ):
         answer = httpx.post(
             world.url(path), data={"csrf_token": token or ""}, cookies=session_cookie(page)
         )
         # Then each is refused, and the form pages too
         assert answer.status_code == 403, path
-    for path in ("/tasks/new", f"/tasks/{task_id}/edit", "/reports/new"):
+    for path in (
+        "/tasks/new",
+        f"/tasks/{task_id}/edit",
+        f"/tasks/{task_id}/delete",
+        "/reports/new",
+    ):
         assert httpx.get(world.url(path), cookies=session_cookie(page)).status_code == 403, path
     with transaction(world.sessions) as session:
         assert get_task(session, account_id=world.account_id, task_id=task_id).enabled

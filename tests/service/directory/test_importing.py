@@ -17,7 +17,7 @@ from service.directory.importing import import_dataset, parse_dataset
 from service.directory.sample import sample_dataset
 from service.directory.secretbox import SecretBox
 from service.errors import ImportFormatError
-from storage.models import Computer, ComputerGroup, Contact, SecurityEvent
+from storage.models import Computer, ComputerGroup, Contact, Role, SecurityEvent
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BOX = SecretBox("test-key")
@@ -206,3 +206,54 @@ def test_the_published_json_schema_matches_the_format() -> None:
         "regenerate with: python -c 'import json,service.directory.dataset as d; "
         "print(json.dumps(d.json_schema(), indent=2))' > docs/dataset.schema.json"
     )
+
+
+def test_user_rights_flags_that_contradict_the_preset_are_refused(session: Session) -> None:
+    # Given a role whose preset is "change own password" but whose flags grant more
+    data = sample_dataset(now=NOW)
+    data["roles"].append(
+        {
+            "ID": 900,
+            "name": "Confused",
+            "userRights": "change-own-password",
+            "rights": {
+                "platformRights": {"administratorRights": {"canDeleteAdministrators": True}}
+            },
+        }
+    )
+    account = create_account(session, name="Confused Inc.")
+    # Then the import names the role and says to use "custom"
+    with pytest.raises(ImportFormatError, match=r"roles\[\d+\].*can_delete_users.*custom"):
+        import_dataset(
+            session, account_id=account.id, dataset=parse_dataset(json.dumps(data)), box=BOX
+        )
+
+
+def test_custom_user_rights_flags_are_read_from_the_file(session: Session) -> None:
+    # Given a role with Custom User Rights, delegate authority on
+    data = sample_dataset(now=NOW)
+    data["roles"].append(
+        {
+            "ID": 901,
+            "name": "Delegates",
+            "userRights": "custom",
+            "canOnlyManipulateUsersWithEqualOrLesserRights": True,
+            "rights": {
+                "platformRights": {
+                    "administratorRights": {
+                        "canViewAdministrators": True,
+                        "canCreateNewAdministrators": True,
+                    },
+                    "administratorRoleRights": {"canViewAdministratorRoles": True},
+                }
+            },
+        }
+    )
+    account_id = _load(session, data, "Delegates Inc.")
+    role = session.scalars(
+        select(Role).where(Role.account_id == account_id, Role.name == "Delegates")
+    ).one()
+    assert role.user_rights == "custom"
+    assert role.can_view_users and role.can_create_new_users and role.can_view_roles
+    assert not (role.can_delete_users or role.can_edit_user_properties or role.can_create_new_roles)
+    assert role.can_only_manipulate_users_with_equal_or_lesser_rights

@@ -272,3 +272,45 @@ def test_no_password_hash_or_token_reaches_the_logs(
     events = " ".join(session.scalars(select(SystemEvent.description)))
     for secret in (PASSWORD, "wrong-password-1", user.password_hash, issued.token):
         assert secret not in caplog.text and secret not in events
+
+
+def test_a_user_switches_their_own_totp_on_and_off_with_proof_each_audited(
+    session: Session,
+) -> None:
+    from service.directory.signin import confirm_own_second_factor, switch_off_own_second_factor
+    from service.directory.totp import pending_enrolment
+    from service.errors import InvalidInput
+
+    user_id = make_user(session, password=PASSWORD)
+    # Given an enrolment begun: it is shown again until confirmed
+    enrolment = begin_enrolment(session, user_id=user_id, box=BOX)
+    assert pending_enrolment(session, user_id=user_id, box=BOX) == enrolment
+    app = pyotp.TOTP(enrolment.secret)
+    # A wrong first code switches nothing on
+    with pytest.raises(InvalidInput):
+        confirm_own_second_factor(session, user_id=user_id, code="000000", box=BOX, now=NOW)
+    # The current code does: recovery codes given, the secret never shown again, audited
+    codes = confirm_own_second_factor(session, user_id=user_id, code=app.at(NOW), box=BOX, now=NOW)
+    assert len(codes) == 10
+    assert pending_enrolment(session, user_id=user_id, box=BOX) is None
+    assert trail(session, user_id)[-1] == "User Second Factor Changed"
+
+    # When it is switched off with a wrong password, then a wrong code: refused and counted
+    def off(password: str, code: str) -> bool:
+        return switch_off_own_second_factor(
+            session, user_id=user_id, password=password, code=code, box=BOX, now=NOW
+        )
+
+    assert not off("nope", codes[0])
+    assert not off(PASSWORD, "123456")
+    user = session.get(User, user_id)
+    assert user is not None
+    assert user.mfa_type == "local-totp" and user.unsuccessful_sign_in_attempts == 2
+    # With the password and a recovery code it is off, and the trail says so
+    assert off(PASSWORD, codes[1])
+    assert user.mfa_type == "none" and user.totp_secret_encrypted is None
+    assert trail(session, user_id)[-1] == "User Second Factor Changed"
+    # And the user signs in with the password alone again
+    assert isinstance(
+        authenticate(session, "mia.keller@example.ch", PASSWORD, now=NOW, box=BOX), SignedIn
+    )
