@@ -16,8 +16,8 @@ from service.console.web import SESSION_COOKIE
 from service.delivery.ledger import Recipients, create_run
 from service.scheduling.scheduler import create_task, get_task
 from storage.db import transaction
-from storage.smart_folders import folder_named
 from storage.models import SystemEvent
+from storage.smart_folders import folder_named
 from storage.tasks import ScheduledTaskRow
 from tests.service.console.conftest import axe
 from tests.service.console.sending import SendingWorld, open_as, sending_world
