@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from actors.embedded import EmbeddedWorker
+from actors.embedded import EmbeddedDispatcher
 from service.delivery.ledger import Recipients
 from service.delivery.pdf import PdfRenderer
 from storage.models import SmartFolder
@@ -37,8 +37,8 @@ def test_a_folder_report_gives_each_recipient_the_folder_within_their_clearance(
     )
 
     # When a worker delivers it
-    with EmbeddedWorker(world.settings, world.deps(renderer)) as worker:
-        worker.start_run(run_id)
+    with EmbeddedDispatcher(world.settings, world.deps(renderer)) as worker:
+        worker.start_runs([run_id])
         run = world.wait_finished(run_id)
 
     # Then both got it, each with the folder cut to their clearance, and the folder named

@@ -71,9 +71,9 @@ def test_a_deleted_contacts_id_is_not_handed_out_again(engine: Engine) -> None:
 def test_migration_0016_rebuilds_a_populated_sqlite_database_keeping_its_rows(
     tmp_path: Path,
 ) -> None:
-    # Given a database at 0013 (before AUTOINCREMENT) with the sample account in it
+    # Given a database at 0015 (before AUTOINCREMENT) with the sample account in it
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    upgrade(engine, "0013")
+    upgrade(engine, "0015")
     sessions = make_session_factory(engine)
     with transaction(sessions) as session:
         account_id = create_account(session, name="Before").id

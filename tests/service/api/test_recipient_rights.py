@@ -4,7 +4,7 @@ whether the IDs exist or not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -29,18 +29,21 @@ from tests.service.api.conftest import NOW, ApiServer, ApiWorld, make_api_world
 BLIND = "Tasks Without Contacts"
 
 
-class RecordingRunner:
+class RecordingDispatcher:
     def __init__(self) -> None:
         self.started: list[int] = []
 
-    def start_run(self, run_id: int) -> None:
-        self.started.append(run_id)
+    def start_runs(self, run_ids: Sequence[int]) -> None:
+        self.started.extend(run_ids)
+
+    def enqueue_deliveries(self, delivery_ids: Sequence[int]) -> None:
+        pass
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiWorld]:
     settings, sessions, a, b, app = make_api_world(
-        Path(tmp_path_factory.mktemp("recipient-rights")), runner=RecordingRunner()
+        Path(tmp_path_factory.mktemp("recipient-rights")), dispatcher=RecordingDispatcher()
     )
     with transaction(sessions) as session:
         rights = replace(
