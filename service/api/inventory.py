@@ -18,10 +18,10 @@ from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session, aliased
 
 from service.api.authz import Caller, can_ingest
-from service.api.schemas import MAX_ID
 from service.directory import audit
 from service.directory.dataset import AlertIn, SecurityEventIn, SystemEventIn
 from service.errors import InvalidInput, NotFound
+from service.fields import MAX_ID
 from storage.models import (
     Alert,
     Computer,

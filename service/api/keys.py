@@ -24,6 +24,7 @@ from service.api.role_io import spec_of
 from service.api.schemas import BodyID
 from service.directory import audit
 from service.errors import InvalidInput, NotFound, ReportdError
+from service.fields import Description, Name, TimeZone
 from service.reports.locales import (
     chosen_locale,
     locale_fields,
@@ -46,12 +47,12 @@ class ApiKeyBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    keyName: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = None
+    keyName: Name | None = None
+    description: Description | None = None
     locale: str | None = None
     reportdLocale: str | None = None
     roleID: BodyID | None = None
-    timeZone: str | None = None
+    timeZone: TimeZone | None = None
     active: bool | None = None
     expiryDate: int | None = Field(None, description="Epoch milliseconds; 0 or null: never.")
     created: int | None = Field(None, description="Read-only; ignored.")

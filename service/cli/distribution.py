@@ -18,6 +18,7 @@ import click
 from sqlalchemy import func, select
 
 from service.cli import App, cli, pass_app
+from service.cli.params import ID_PARAM, REF
 from service.cli.report_options import report_options, report_spec
 from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed
 from service.delivery.reconcile import find_lost_work
@@ -128,8 +129,10 @@ def print_outcomes(app: App, run_id: int) -> None:
 
 @cli.command()
 @report_options
-@click.option("--contact", "contacts", multiple=True, help="A contact (ID, name or email).")
-@click.option("--user", "users", multiple=True, help="A user (ID, email or username).")
+@click.option(
+    "--contact", "contacts", type=REF, multiple=True, help="A contact (ID, name or email)."
+)
+@click.option("--user", "users", type=REF, multiple=True, help="A user (ID, email or username).")
 @click.option("--all-contacts", is_flag=True, help="Every contact of the account.")
 @click.option("--all", "everyone", is_flag=True, help="Every contact and active user.")
 @click.option("--wait/--no-wait", default=False, help="Wait and show each recipient's outcome.")
@@ -204,7 +207,7 @@ def runs_list(app: App, limit: int) -> None:
 
 
 @runs.command("show")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ID_PARAM)
 @click.option("--history", is_flag=True, help="Every state change of every delivery.")
 @pass_app
 def runs_show(app: App, run_id: int, history: bool) -> None:
@@ -236,7 +239,7 @@ def deliveries() -> None:
 
 
 @deliveries.command("retry")
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=ID_PARAM)
 @pass_app
 def deliveries_retry(app: App, delivery_id: int) -> None:
     """Send a failed delivery again."""

@@ -17,6 +17,7 @@ import click
 
 from service.cli import App, cli, pass_app
 from service.cli.distribution import dispatcher
+from service.cli.params import RECURRENCE_COUNT, REF, Text
 from service.cli.report_options import report_json, report_options
 from service.delivery.reconcile import find_lost_work
 from service.directory.accounts import find_account
@@ -24,6 +25,7 @@ from service.directory.audit import AuditCode, describe_changes, describe_values
 from service.directory.contacts import find_contact
 from service.directory.users import find_member
 from service.errors import InvalidInput
+from service.fields import Description, Name, TimeZone
 from service.runtime.metrics import metrics, serve_metrics
 from service.runtime.outages import OUTAGE_ERRORS, describe_outage
 from service.scheduling.scheduler import (
@@ -75,8 +77,12 @@ def _schedule_options(command: Any) -> Any:
         click.option("--monthly", metavar="DAY@HH:MM", help="e.g. 15@06:00 or last@23:00."),
         click.option("--hourly", metavar="MM", help="Minutes past each hour (0, 5 ... 55)."),
         click.option("--once", metavar="'YYYY-MM-DD HH:MM'", help="Once, at this local time."),
-        click.option("--time-zone", help="IANA zone the times are read in (default UTC)."),
-        click.option("--count", type=int, help="Stop after this many runs."),
+        click.option(
+            "--time-zone",
+            type=Text(TimeZone),
+            help="IANA zone the times are read in (default UTC).",
+        ),
+        click.option("--count", type=RECURRENCE_COUNT, help="Stop after this many runs."),
         click.option("--until", metavar="'YYYY-MM-DD HH:MM'", help="No run after this time."),
         click.option("--misfire", type=click.Choice([p.value for p in MisfirePolicy])),
     ]
@@ -104,7 +110,7 @@ def tasks_list(app: App) -> None:
 
 
 @tasks.command("show")
-@click.argument("task")
+@click.argument("task", type=REF)
 @pass_app
 def tasks_show(app: App, task: str) -> None:
     """TASK (an ID or a name) as the console API's JSON."""
@@ -115,15 +121,17 @@ def tasks_show(app: App, task: str) -> None:
 
 @tasks.command("add")
 @click.option("--json", "json_file", type=click.File("r"), help="The SDK's ScheduledTask JSON.")
-@click.option("--name")
-@click.option("--description", default="")
+@click.option("--name", type=Text(Name))
+@click.option("--description", type=Text(Description), default="")
 @_schedule_options
 @report_options
 @click.option(
     "--all", "--everyone", "--all-contacts", "everyone", is_flag=True, help="All contacts+users."
 )
-@click.option("--contact", "contacts", multiple=True, help="A contact (ID, name or email).")
-@click.option("--user", "users", multiple=True, help="A user (ID, email or username).")
+@click.option(
+    "--contact", "contacts", type=REF, multiple=True, help="A contact (ID, name or email)."
+)
+@click.option("--user", "users", type=REF, multiple=True, help="A user (ID, email or username).")
 @click.option("--disabled", is_flag=True, help="Store it switched off.")
 @click.option("--run-now", is_flag=True, help="Also run it at the next scheduler pass.")
 @pass_app
@@ -148,10 +156,10 @@ def tasks_add(app: App, /, json_file: IO[str] | None, **options: Any) -> None:
 
 
 @tasks.command("edit")
-@click.argument("task")
+@click.argument("task", type=REF)
 @click.option("--json", "json_file", type=click.File("r"), help="Fields to replace (SDK JSON).")
-@click.option("--name")
-@click.option("--description")
+@click.option("--name", type=Text(Name))
+@click.option("--description", type=Text(Description))
 @_schedule_options
 @report_options
 @click.option("--enable/--disable", "enabled", default=None)
@@ -193,7 +201,7 @@ def tasks_edit(app: App, /, task: str, json_file: IO[str] | None, **options: Any
 
 
 @tasks.command("delete")
-@click.argument("task")
+@click.argument("task", type=REF)
 @pass_app
 def tasks_delete(app: App, task: str) -> None:
     """Delete TASK; the runs it made stay."""
@@ -206,7 +214,7 @@ def tasks_delete(app: App, task: str) -> None:
 
 
 @tasks.command("run-now")
-@click.argument("task")
+@click.argument("task", type=REF)
 @pass_app
 def tasks_run_now(app: App, task: str) -> None:
     """Run TASK at the scheduler's next pass, its window ending then."""
@@ -219,7 +227,7 @@ def tasks_run_now(app: App, task: str) -> None:
 
 
 @tasks.command("next")
-@click.argument("task")
+@click.argument("task", type=REF)
 @click.option("--count", default=DEFAULT_NEXT_COUNT, show_default=True)
 @pass_app
 def tasks_next(app: App, task: str, count: int) -> None:
@@ -237,7 +245,7 @@ def tasks_next(app: App, task: str, count: int) -> None:
 
 
 @tasks.command("history")
-@click.argument("task")
+@click.argument("task", type=REF)
 @click.option("--limit", default=20, show_default=True)
 @pass_app
 def tasks_history(app: App, task: str, limit: int) -> None:

@@ -34,6 +34,7 @@ from service.directory.authz import can_read_tasks, can_write_tasks
 from service.directory.principal import CHANGE
 from service.directory.principal import Principal as Caller
 from service.errors import InvalidInput
+from service.fields import MAX_ID, MAX_INTERVAL, MAX_PERIOD_COUNT, MAX_RECURRENCE_COUNT, Name
 from service.reports.spec import describe
 from service.scheduling.scheduler import (
     OccurrenceView,
@@ -62,12 +63,8 @@ from storage.tasks import ScheduledTaskRow
 #: Latest time a schedule may name: a year before datetime's end, so the occurrences after it
 #: can still be computed.
 MAX_MILLIS = to_epoch_millis(datetime(9998, 12, 31, tzinfo=UTC))
-#: Longest report window, in its units (as for one-off reports).
-MAX_TIME_RANGE = 3660
-#: Largest day or week interval and run count of a schedule: beyond these, a later occurrence
-#: falls outside the dates a schedule can compute with.
-MAX_INTERVAL = 3660
-MAX_RECURRENCE_COUNT = MAX_ID = 2**31 - 1
+#: Longest report window, in its units (as for one-off reports): ``service.fields``' rule.
+MAX_TIME_RANGE = MAX_PERIOD_COUNT
 #: Fields the server sets; accepted and ignored, so a described task can be sent back.
 READ_ONLY = frozenset({"ID", "lastRunTime", "nextRunTime"})
 #: Where the recipients live in the SDK's JSON, for messages.
@@ -83,7 +80,7 @@ class ScheduledTaskBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=255)
+    name: Name | None = None
     type: TaskType | None = Field(None, description="Only generate-report is supported.")
     enabled: bool | None = None
     runNow: bool | None = Field(None, description="true: run the task now (once).")
