@@ -243,3 +243,10 @@ def problem(error: ValidationError) -> str:
     """The first problem of ``error`` in words, without pydantic's prefix."""
     message = str(error.errors()[0].get("msg", "invalid"))
     return message.removeprefix("Value error, ")
+
+
+def markdown_table() -> str:
+    """``RULES`` as the Markdown table of ``docs/FIELDS.md``."""
+    lines = ["| rule | fields | accepts |", "|---|---|---|"]
+    lines += [f"| `{name}` | {rule.fields} | {rule.describe()} |" for name, rule in RULES.items()]
+    return "\n".join(lines) + "\n"
