@@ -22,7 +22,7 @@ from service.cli.params import ID_PARAM, REF
 from service.cli.report_options import report_options, report_spec
 from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed
 from service.delivery.reconcile import find_lost_work
-from service.delivery.request import new_report_run
+from service.delivery.request import check_filter, new_report_run, whole_account
 from service.directory.accounts import find_account
 from service.directory.contacts import find_contact
 from service.directory.users import find_member
@@ -157,6 +157,7 @@ def send(app: App, /, **options: Any) -> None:
             contact_ids=ids,
             user_ids=user_ids,
         )
+        check_filter(session, whole_account(account.id), spec)
         new = new_report_run(
             session,
             account_id=account.id,

@@ -20,6 +20,7 @@ from service.cli.distribution import dispatcher
 from service.cli.params import RECURRENCE_COUNT, REF, Text
 from service.cli.report_options import report_json, report_options
 from service.delivery.reconcile import find_lost_work
+from service.delivery.request import check_filter, whole_account
 from service.directory.accounts import find_account
 from service.directory.audit import AuditCode, describe_changes, describe_values, record_cli
 from service.directory.contacts import find_contact
@@ -44,6 +45,7 @@ from service.scheduling.scheduler import (
 from service.scheduling.task_schema import (
     DailyScheduleParameters,
     DayOfWeek,
+    GenerateReportTaskParameters,
     HourlyScheduleParameters,
     MisfirePolicy,
     MonthlyScheduleParameters,
@@ -147,6 +149,7 @@ def tasks_add(app: App, /, json_file: IO[str] | None, **options: Any) -> None:
         task = create_task(
             session, account_id=account_id, task=data, now=now, description=options["description"]
         )
+        _check_filter(session, account_id, task)
         _audit(
             session, task, AuditCode.task_created, describe_values(_subject(task), _fields(task))
         )
@@ -195,9 +198,16 @@ def tasks_edit(app: App, /, task: str, json_file: IO[str] | None, **options: Any
             now=now,
             description=options["description"],
         )
+        _check_filter(session, account_id, edited)
         change = describe_changes(_subject(edited), _fields(current), _fields(edited))
         _audit(session, edited, AuditCode.task_updated, change)
     click.echo(f"task {edited.id} {edited.name!r}: {_summary(edited)}")
+
+
+def _check_filter(session: Any, account_id: int, task: TaskView) -> None:
+    """The task's computer filter names a computer, group or policy of the account."""
+    spec = GenerateReportTaskParameters.model_validate(task.parameters).spec
+    check_filter(session, whole_account(account_id), spec)
 
 
 @tasks.command("delete")

@@ -24,7 +24,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.delivery.ledger import DeliveryState, Recipients, retry_failed
-from service.delivery.request import new_report_run
+from service.delivery.request import check_filter, new_report_run
 from service.directory import audit
 from service.directory.authz import can_read_tasks, can_write_tasks
 from service.directory.principal import CHANGE, Principal
@@ -154,6 +154,7 @@ def request_report_for(
     """Create the run of ``spec`` to ``recipients`` and its deliveries; returns the run ID
     (enqueue ``start_run`` after the commit)."""
     can_write_tasks(caller)
+    check_filter(session, caller.scope, spec)
     start, end = spec.period(end=now)
     new = new_report_run(
         session,

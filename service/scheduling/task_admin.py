@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.delivery.request import check_filter
 from service.directory import audit
 from service.directory.authz import can_read_tasks, can_write_tasks
 from service.directory.principal import CHANGE
@@ -214,6 +215,7 @@ def create_for(
         task = create_task(
             session, account_id=caller.account_id, task=body.with_run_now(data), now=now
         )
+    _check_filter(session, caller, task)
     _audit(
         session,
         caller,
@@ -242,6 +244,8 @@ def modify_for(
                 changes=body.with_run_now(changes),
                 now=now,
             )
+        if "generateReportTaskParameters" in changes:
+            _check_filter(session, caller, current)
         _audit(
             session,
             caller,
@@ -298,6 +302,13 @@ def _check_task(session: Session, caller: Caller, data: Mapping[str, Any]) -> No
     recipients = params.get("recipients")
     if isinstance(recipients, Mapping):
         _check_recipients(session, caller.account_id, recipients)
+
+
+def _check_filter(session: Session, caller: Caller, task: TaskView) -> None:
+    """The task's computer filter names something the caller may see (its reports would
+    otherwise be empty)."""
+    spec = GenerateReportTaskParameters.model_validate(task.parameters).spec
+    check_filter(session, caller.scope, spec)
 
 
 def _check_schedule(details: Any) -> None:

@@ -230,3 +230,68 @@ def test_a_zone_that_is_not_a_place_is_a_400(world: World, zone: str) -> None:
 def test_an_address_with_a_non_ascii_local_part_is_a_400(world: World) -> None:
     answer = world.post("/contacts", {"name": "jörg", "emailAddress": "jörg@example.com"})
     assert answer.status_code == 400 and answer.json()["message"].startswith("emailAddress: ")
+
+
+def test_a_key_on_a_role_without_web_service_access_is_refused(world: World) -> None:
+    body = {"keyName": "never signs in", "roleID": world.tenant.roles["No API"]}
+    answer = world.post("/apikeys", body)
+    assert answer.status_code == 400, answer.text
+    assert (
+        answer.json()["message"].startswith("roleID: ")
+        and "web service" in answer.json()["message"]
+    )
+
+
+def _group_ids(world: World) -> dict[str, int]:
+    from storage.models import ComputerGroup
+
+    with world.sessions() as session:
+        rows = session.execute(
+            select(ComputerGroup.name, ComputerGroup.id).where(
+                ComputerGroup.account_id == world.tenant.account_id
+            )
+        )
+        return {name: group_id for name, group_id in rows}
+
+
+def _report(group_id: int, contact_id: int) -> dict[str, Any]:
+    return {
+        "reportTemplateID": 1,
+        "computerFilter": {"type": "computers-in-group", "computerGroupID": group_id},
+        "recipients": {"contactIDs": [contact_id]},
+    }
+
+
+@pytest.mark.parametrize("role", ["Full Access", "Contact Manager"])
+def test_a_filter_on_a_group_that_does_not_exist_or_is_not_visible_is_a_400(
+    world: World, role: str
+) -> None:
+    # Given a group that does not exist, and one outside the restricted key's selection
+    groups = _group_ids(world)
+    hidden = next(i for name, i in groups.items() if name != "Web Servers")
+    contact = next(iter(world.tenant.contacts.values()))
+    targets = [2**31 - 1] + ([hidden] if role == "Contact Manager" else [])
+    for group_id in targets:
+        # When a report or a task is asked for, filtered on it
+        report = world.post("/reports", _report(group_id, contact), role)
+        task = _task(f"filtered {role} {group_id}", contact)
+        task["generateReportTaskParameters"]["computerFilter"] = _report(group_id, contact)[
+            "computerFilter"
+        ]
+        created = world.post("/scheduledtasks", task, role)
+        # Then both are 400s naming the filter, with the same words for absent and hidden
+        for answer in (report, created):
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["message"] == (
+                f"computerFilter.computerGroupID: no computer group with ID {group_id}"
+                " among the computers you may see"
+            )
+
+
+def test_a_filter_on_a_visible_group_is_accepted(world: World) -> None:
+    contact = next(iter(world.tenant.contacts.values()))
+    task = _task("filtered on web servers", contact)
+    task["generateReportTaskParameters"]["computerFilter"] = _report(
+        _group_ids(world)["Web Servers"], contact
+    )["computerFilter"]
+    assert world.post("/scheduledtasks", task, "Contact Manager").status_code == 200

@@ -199,3 +199,30 @@ def test_a_report_password_pdf_encryption_cannot_use_is_refused(
     assert result.exit_code == 1, result.output
     assert "reportPDFPassword" in result.output and problem in result.output
     assert not isinstance(result.exception, AssertionError | TypeError | ValueError)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("send", "--all", "--group", "2147483647"),
+        (
+            "tasks",
+            "add",
+            "--name",
+            "nothing",
+            "--daily",
+            "02:00",
+            "--all",
+            "--policy",
+            "2147483647",
+        ),
+    ],
+)
+def test_a_filter_on_a_group_or_policy_that_does_not_exist_is_refused(
+    app: App, args: tuple[str, ...]
+) -> None:
+    before = _count(app, ScheduledTaskRow)
+    result = run(app, *args)
+    assert result.exit_code == 1, result.output
+    assert "computerFilter." in result.output and "2147483647" in result.output
+    assert _count(app, ScheduledTaskRow) == before
