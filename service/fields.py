@@ -205,6 +205,12 @@ Name = Annotated[str, _line("name"), AfterValidator(single_line)]
 Description = Annotated[str, _text("description"), AfterValidator(multi_line)]
 HostName = Annotated[str, _line("hostName"), AfterValidator(single_line)]
 Label = Annotated[str, _line("label"), AfterValidator(single_line)]
+#: A tag: a label that is not empty.
+TagLabel = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=RULES["label"].high),
+    AfterValidator(single_line),
+]
 EventText = Annotated[str, _text("eventText"), AfterValidator(multi_line)]
 PhoneNumber = Annotated[str, _line("phoneNumber"), AfterValidator(single_line)]
 Username = Annotated[str, _line("username"), AfterValidator(single_line)]

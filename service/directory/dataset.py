@@ -17,7 +17,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    StringConstraints,
 )
 
 from service.directory.rights import (
@@ -37,6 +36,7 @@ from service.fields import (
     Name,
     PhoneNumber,
     ReportPassword,
+    TagLabel,
     TimeZone,
     Username,
 )
@@ -174,7 +174,7 @@ class ComputerIn(Record):
         "active", alias="agentStatus"
     )
     last_agent_communication: Time | None = Field(None, alias="lastAgentCommunication")
-    tags: list[Annotated[Label, StringConstraints(min_length=1)]] = Field(default_factory=list)
+    tags: list[TagLabel] = Field(default_factory=list)
     modules: list[EventModule] = Field(default_factory=list)
 
 

@@ -35,7 +35,6 @@ from pydantic import (
     Discriminator,
     Field,
     PlainSerializer,
-    StringConstraints,
     Tag,
     ValidationError,
     WithJsonSchema,
@@ -43,7 +42,7 @@ from pydantic import (
 )
 
 from service.errors import InvalidInput
-from service.fields import ID, Label, PeriodCount
+from service.fields import ID, PeriodCount, TagLabel
 from service.reports.kinds import BY_TEMPLATE_ID, BY_TYPE, kind_of, known_templates
 from service.reports.model import Classification, PeriodSpan, ReportFormat, ReportType, TimeUnit
 from service.reports.wallclock import first_showing, wall
@@ -56,7 +55,7 @@ MAX_MILLIS = round(datetime(9998, 12, 31, tzinfo=UTC).timestamp() * 1000)
 StrictCount = PeriodCount
 Millis = Annotated[int, Field(strict=True, ge=0, le=MAX_MILLIS)]
 StrictID = ID
-TagName = Annotated[Label, StringConstraints(min_length=1)]
+TagName = TagLabel
 
 
 class _Shape(BaseModel):

@@ -296,10 +296,10 @@ class ScheduleDetails(_ApiModel):
         zone_named(name)
         return time_zone(name)
 
-    @field_validator("recurrence_count")
+    @field_validator("recurrence_count", mode="before")
     @classmethod
-    def _runs_at_least_once(cls, count: int | None) -> int | None:
-        if count is not None and count < 1:
+    def _runs_at_least_once(cls, count: object) -> object:
+        if isinstance(count, int) and not isinstance(count, bool) and count < 1:
             raise ValueError(f"recurrenceCount {count} ends the schedule before its start")
         return count
 
