@@ -43,6 +43,8 @@ MAX_RECURRENCE_COUNT: Final = MAX_ID
 #: Largest day or week interval of a recurrence: beyond it, a later occurrence falls outside
 #: the dates a schedule can compute with.
 MAX_INTERVAL: Final = 3660
+#: Most rows one CLI listing shows (``--limit``, ``tasks next --count``).
+MAX_LIST_LENGTH: Final = 10_000
 #: Zone names the tz database ships that are not places: a machine's own, its rules' template.
 NOT_ZONES: Final = frozenset({"localtime", "posixrules", "Factory"})
 
@@ -115,6 +117,10 @@ RULES: Final[dict[str, Rule]] = {
     "recurrenceCount": Rule(
         "a schedule's number of runs (recurrenceCount, --count)", "integer", 1,
         MAX_RECURRENCE_COUNT,
+    ),
+    "listLength": Rule(
+        "how many rows a CLI listing shows (--limit, tasks next --count)", "integer", 1,
+        MAX_LIST_LENGTH,
     ),
     "interval": Rule(
         "a schedule's interval (every N days or weeks: customInterval, interval)", "integer",
@@ -227,6 +233,7 @@ SearchID = Annotated[int, Field(strict=True, ge=0, le=MAX_ID)]
 PeriodCount = Annotated[int, _integer("periodCount")]
 RecurrenceCount = Annotated[int, _integer("recurrenceCount")]
 Interval = Annotated[int, _integer("interval")]
+ListLength = Annotated[int, _integer("listLength")]
 
 Value = TypeVar("Value")
 

@@ -18,7 +18,7 @@ import click
 from sqlalchemy import func, select
 
 from service.cli import App, cli, pass_app
-from service.cli.params import ID_PARAM, REF
+from service.cli.params import ID_PARAM, LIST_LENGTH, REF
 from service.cli.report_options import report_options, report_spec
 from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed
 from service.delivery.reconcile import find_lost_work
@@ -186,7 +186,7 @@ def runs() -> None:
 
 
 @runs.command("list")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", type=LIST_LENGTH, default=20, show_default=True)
 @pass_app
 def runs_list(app: App, limit: int) -> None:
     """The newest runs of the account."""

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from service.errors import InvalidInput
-from service.fields import ID, MAX_ID, RecurrenceCount, check
+from service.fields import ID, MAX_ID, ListLength, RecurrenceCount, check
 
 
 def _checked(kind: Any, value: Any, param: click.Parameter | None) -> Any:
@@ -112,5 +112,6 @@ class OutputFile(click.Path):
 #: The types commands use.
 ID_PARAM = Integer(ID, "id")
 RECURRENCE_COUNT = Integer(RecurrenceCount, "integer")
+LIST_LENGTH = Integer(ListLength, "integer")
 REF = Ref()
 PERIOD = Period()

@@ -17,7 +17,7 @@ import click
 
 from service.cli import App, cli, pass_app
 from service.cli.distribution import dispatcher
-from service.cli.params import RECURRENCE_COUNT, REF, Text
+from service.cli.params import LIST_LENGTH, RECURRENCE_COUNT, REF, Text
 from service.cli.report_options import report_json, report_options
 from service.delivery.reconcile import find_lost_work
 from service.delivery.request import check_filter, whole_account
@@ -238,7 +238,7 @@ def tasks_run_now(app: App, task: str) -> None:
 
 @tasks.command("next")
 @click.argument("task", type=REF)
-@click.option("--count", default=DEFAULT_NEXT_COUNT, show_default=True)
+@click.option("--count", type=LIST_LENGTH, default=DEFAULT_NEXT_COUNT, show_default=True)
 @pass_app
 def tasks_next(app: App, task: str, count: int) -> None:
     """The coming occurrences of TASK, in its zone and in UTC."""
@@ -256,7 +256,7 @@ def tasks_next(app: App, task: str, count: int) -> None:
 
 @tasks.command("history")
 @click.argument("task", type=REF)
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", type=LIST_LENGTH, default=20, show_default=True)
 @pass_app
 def tasks_history(app: App, task: str, limit: int) -> None:
     """What became of TASK's recent occurrences: fired, coalesced or skipped, and why."""

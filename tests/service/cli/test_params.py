@@ -226,3 +226,16 @@ def test_a_filter_on_a_group_or_policy_that_does_not_exist_is_refused(
     assert result.exit_code == 1, result.output
     assert "computerFilter." in result.output and "2147483647" in result.output
     assert _count(app, ScheduledTaskRow) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "argument"),
+    [
+        (("runs", "list", "--limit", HUGE), "'--limit'"),
+        (("tasks", "next", "1", "--count", HUGE), "'--count'"),
+    ],
+)
+def test_a_listing_longer_than_the_tables_limit_is_refused(
+    app: App, args: tuple[str, ...], argument: str
+) -> None:
+    refused(run(app, *args), argument, "less than or equal to 10000")
