@@ -16,7 +16,7 @@ queue messages into calls of these functions. Dependencies point one way
 - ``directory``: accounts, contacts, roles and rights, clearance, audit, the dataset's import
   and export; imports ``reports`` (the event modules of ``reports.model``).
 - ``reports``: what a report shows and how it is written (model, builder, HTML, CSV, locales);
-  imports nothing of ``service`` but ``errors``.
+  imports nothing of ``service`` but ``errors`` and ``fields``.
 - ``runtime``: the running process's plumbing (logs, metrics, outages, process tree).
 - ``config``, ``errors`` and ``fields`` (the table of field rules) at the top level: importable
   from everywhere.
