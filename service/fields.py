@@ -173,7 +173,7 @@ def email_address(text: str) -> str:
     try:
         return validate_email(text, check_deliverability=False, allow_smtputf8=False).normalized
     except EmailNotValidError as error:
-        raise ValueError(f"{text!r} is not a deliverable address: {error}") from None
+        raise ValueError(f"{text!r} is not a valid address: {error}") from None
 
 
 @cache

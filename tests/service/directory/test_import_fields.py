@@ -56,7 +56,7 @@ def _protected(password: str) -> Mutation:
         (_set("contacts", 0, roleID=True), "contacts[0].roleID", "valid integer"),
         (_set("contacts", 0, roleID=2**40), "contacts[0].roleID", "2147483647"),
         (_set("contacts", 0, emailAddress="jörg@example.com"),
-         "contacts[0].emailAddress", "deliverable"),
+         "contacts[0].emailAddress", "valid address"),
         (_set("contacts", 0, timeZone="posixrules"), "contacts[0].timeZone", "unknown time zone"),
         (_set("systemEvents", 0, eventID=8100), "systemEvents[0].eventID", "audit trail"),
         (_set("roles", 0, name="Made Up", immutable=True), "roles[0].immutable", "preconfigured"),
