@@ -17,9 +17,10 @@ queue messages into calls of these functions. Dependencies point one way
 - ``directory``: accounts, contacts, roles and rights, clearance, audit, the dataset's import
   and export; imports ``reports`` (the event modules of ``reports.model``).
 - ``reports``: what a report shows and how it is written (model, builder, HTML, CSV, locales);
-  imports nothing of ``service`` but ``errors``.
+  imports nothing of ``service`` but ``errors`` and ``fields``.
 - ``runtime``: the running process's plumbing (logs, metrics, outages, process tree).
-- ``config`` and ``errors`` at the top level: importable from everywhere.
+- ``config``, ``errors`` and ``fields`` (the table of field rules) at the top level: importable
+  from everywhere.
 
 The edges are the only places that know of HTTP or the command line; no package imports one
 above it (``tests/service/test_layers.py`` checks).

@@ -34,6 +34,15 @@ from service.directory.secretbox import SecretBox
 from service.directory.user_tokens import IssuedToken
 from service.directory.users import API_NAMES, Member, get_member
 from service.errors import InvalidInput
+from service.fields import (
+    Description,
+    EmailAddress,
+    Name,
+    PhoneNumber,
+    ReportPassword,
+    TimeZone,
+    Username,
+)
 from service.reports.locales import chosen_locale, locale_fields
 
 #: API name -> service field name, for the fields reportd keeps.
@@ -49,24 +58,26 @@ class AdministratorBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str | None = Field(None, min_length=1, max_length=320)
+    username: Username | None = None
     password: str | None = Field(None, description="Write-only; never returned.")
-    fullName: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = None
+    fullName: Name | None = None
+    description: Description | None = None
     roleID: BodyID | None = Field(None, description="The role in this account.")
     locale: str | None = Field(None, description="en-US or ja-JP; see reportdLocale.")
     reportdLocale: str | None = Field(None, description="reportd: the language (wins).")
-    timeZone: str | None = None
+    timeZone: TimeZone | None = None
     timeFormat: Literal["12", "24"] | None = None
     active: bool | None = None
     mfaType: Literal["none", "local-totp"] | None = None
-    phoneNumber: str | None = None
-    mobileNumber: str | None = None
-    pagerNumber: str | None = None
-    emailAddress: str | None = Field(None, max_length=320)
+    phoneNumber: PhoneNumber | None = None
+    mobileNumber: PhoneNumber | None = None
+    pagerNumber: PhoneNumber | None = None
+    emailAddress: EmailAddress | None = None
     receiveNotifications: bool | None = None
     reportPDFPasswordEnabled: bool | None = None
-    reportPDFPassword: str | None = Field(None, description="Write-only.")
+    reportPDFPassword: ReportPassword | None = Field(
+        None, description="Write-only; at most 127 bytes of UTF-8."
+    )
     readOnly: bool | None = None
     # Not kept by reportd (ignored), or read-only:
     passwordNeverExpires: bool | None = None

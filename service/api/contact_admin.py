@@ -16,6 +16,14 @@ from service.api.schemas import BodyID
 from service.directory import contact_admin as contacts
 from service.directory.contacts import API_NAMES
 from service.directory.secretbox import SecretBox
+from service.fields import (
+    Description,
+    EmailAddress,
+    Name,
+    PhoneNumber,
+    ReportPassword,
+    TimeZone,
+)
 from service.reports.locales import chosen_locale
 
 #: API name -> service field name.
@@ -27,20 +35,22 @@ class ContactBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = None
-    emailAddress: str | None = Field(None, max_length=320)
-    phoneNumber: str | None = None
-    mobileNumber: str | None = None
-    pagerNumber: str | None = None
+    name: Name | None = None
+    description: Description | None = None
+    emailAddress: EmailAddress | None = None
+    phoneNumber: PhoneNumber | None = None
+    mobileNumber: PhoneNumber | None = None
+    pagerNumber: PhoneNumber | None = None
     locale: str | None = Field(None, description="en-US or ja-JP; see reportdLocale.")
     reportdLocale: str | None = Field(
         None, description="reportd: the language, any of its ten (wins over locale)."
     )
-    timeZone: str | None = Field(None, description="reportd: IANA time zone of the reports.")
+    timeZone: TimeZone | None = Field(None, description="reportd: IANA time zone of the reports.")
     roleID: BodyID | None = Field(None, description="The clearance; null means none.")
     reportPDFPasswordEnabled: bool | None = None
-    reportPDFPassword: str | None = Field(None, description="Write-only.")
+    reportPDFPassword: ReportPassword | None = Field(
+        None, description="Write-only; at most 127 bytes of UTF-8."
+    )
     ID: int | None = Field(None, description="Read-only; ignored.")
 
     def changes(self, stored_locale: str | None = None) -> dict[str, Any]:

@@ -18,10 +18,11 @@ from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session, aliased
 
 from service.api.authz import Caller, can_ingest
-from service.api.schemas import MAX_ID
 from service.directory import audit
+from service.directory.audit import AUDIT_CODES
 from service.directory.dataset import AlertIn, SecurityEventIn, SystemEventIn
 from service.errors import InvalidInput, NotFound
+from service.fields import MAX_ID
 from storage.models import (
     Alert,
     Computer,
@@ -35,8 +36,6 @@ from storage.scoped import Scope, viewable_policy_ids, visible_computer_ids
 
 #: Most rows one ingestion request may carry.
 MAX_INGEST_ROWS = 10_000
-#: System event codes only the audit trail writes.
-AUDIT_CODES = range(8000, 9000)
 
 
 def _millis(moment: datetime | None) -> int | None:

@@ -31,6 +31,7 @@ from service.api.authz import Caller, Forbidden, _group_subtree
 from service.api.schemas import BodyID
 from service.directory import audit
 from service.errors import InvalidInput, NotFound
+from service.fields import Description, HostName, Label, Name
 from storage.models import Alert, Computer, ComputerGroup, ComputerTag, Policy, SystemEvent
 from storage.scoped import Scope, viewable_policy_ids, visible_computer_ids
 
@@ -71,10 +72,10 @@ class ComputerBody(_Body):
     }
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"groupID", "policyID"})
 
-    hostName: str | None = Field(None, min_length=1, max_length=255)
-    displayName: str | None = Field(None, max_length=255)
-    description: str | None = Field(None, max_length=10_000)
-    platform: str | None = Field(None, max_length=255)
+    hostName: HostName | None = None
+    displayName: Label | None = None
+    description: Description | None = None
+    platform: Label | None = None
     groupID: BodyID | None = Field(None, description="null: the root of the group tree.")
     policyID: BodyID | None = Field(None, description="null: no policy.")
     ID: int | None = Field(None, description="Read-only; ignored.")
@@ -94,8 +95,8 @@ class ComputerGroupBody(_Body):
     }
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"parentGroupID"})
 
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = Field(None, max_length=10_000)
+    name: Name | None = None
+    description: Description | None = None
     parentGroupID: BodyID | None = Field(None, description="null: a top-level group.")
     ID: int | None = Field(None, description="Read-only; ignored.")
     type: str | None = Field(None, description="Read-only; ignored.")
@@ -111,8 +112,8 @@ class PolicyBody(_Body):
     }
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"parentID"})
 
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = Field(None, max_length=10_000)
+    name: Name | None = None
+    description: Description | None = None
     parentID: BodyID | None = Field(None, description="null: a base policy.")
     ID: int | None = Field(None, description="Read-only; ignored.")
 

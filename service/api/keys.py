@@ -24,6 +24,7 @@ from service.api.role_io import spec_of
 from service.api.schemas import BodyID
 from service.directory import audit
 from service.errors import InvalidInput, NotFound, ReportdError
+from service.fields import Description, Name, TimeZone
 from service.reports.locales import (
     chosen_locale,
     locale_fields,
@@ -46,12 +47,12 @@ class ApiKeyBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    keyName: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = None
+    keyName: Name | None = None
+    description: Description | None = None
     locale: str | None = None
     reportdLocale: str | None = None
     roleID: BodyID | None = None
-    timeZone: str | None = None
+    timeZone: TimeZone | None = None
     active: bool | None = None
     expiryDate: int | None = Field(None, description="Epoch milliseconds; 0 or null: never.")
     created: int | None = Field(None, description="Read-only; ignored.")
@@ -194,11 +195,21 @@ def _key_within(session: Session, caller: Caller, key: ApiKey) -> None:
         _role_within(session, caller, key.role_id, "the API key")
 
 
+def _allows_web_service(session: Session, account_id: int, role_id: int) -> None:
+    """A key's role must allow the web service API: a key of any other could never sign in."""
+    role = load_role(session, account_id, role_id)
+    if role is not None and role.rights.get("allow_web_service") is not True:
+        raise InvalidInput(
+            f"roleID: role {role.name!r} does not allow the web service API (allowWebService)"
+        )
+
+
 def create_for(session: Session, caller: Caller, body: ApiKeyBody) -> dict[str, Any]:
     can_api_keys(caller, "can_create_new_users", "creating API keys")
     if body.keyName is None or body.roleID is None:
         raise InvalidInput("keyName and roleID: required")
     _role_within(session, caller, body.roleID, "the API key's role")
+    _allows_web_service(session, caller.account_id, body.roleID)
     key, secret = new_key(
         session,
         account_id=caller.account_id,
@@ -249,6 +260,8 @@ def modify_for(
         raise Forbidden("an API key cannot change its own role")
     if body.roleID is not None:
         _role_within(session, caller, body.roleID, "the API key's new role")
+        if body.roleID != key.role_id:
+            _allows_web_service(session, caller.account_id, body.roleID)
         key.role_id = body.roleID
     if body.keyName is not None and body.keyName.strip() != key.key_name:
         taken = select(ApiKey.id).where(

@@ -46,6 +46,7 @@ from service.directory.role_specs import (
     spec_of,
 )
 from service.errors import InvalidInput
+from service.fields import Description, Label, Name
 from storage.records import RoleRecord
 
 __all__ = [
@@ -104,9 +105,9 @@ class RoleBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = None
-    urn: str | None = Field(None, max_length=255)
+    name: Name | None = None
+    description: Description | None = None
+    urn: Label | None = None
     immutable: bool | None = Field(None, description="Only false: preconfigured roles only.")
     canOnlyManipulateUsersWithEqualOrLesserRights: bool | None = None
     allComputers: bool | None = None

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from service.api.rights_schema import Rights
+from service.fields import ID, MAX_ID
 
 
 class Out(BaseModel):
@@ -207,9 +208,7 @@ class SdkRouter(APIRouter):
         super().add_api_route(path, endpoint, **kwargs)
 
 
-#: Largest object ID (the tables' INTEGER keys); larger IDs are refused as invalid (400).
-MAX_ID = 2**31 - 1
-#: An object ID in a path.
+#: An object ID in a path (digits in the URL; ``service.fields``' range).
 PathID = Annotated[int, Path(ge=1, le=MAX_ID)]
-#: An object ID in a body.
-BodyID = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: An object ID in a body: a strict JSON integer (``true`` is not 1) in the tables' range.
+BodyID = ID

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.errors import InvalidInput
+from service.fields import SearchID
 
 #: Most objects one search answers when ``maxItems`` is not given.
 DEFAULT_MAX_ITEMS = 5000
@@ -60,7 +61,7 @@ class SearchCriteria(BaseModel):
     nullTest: bool | None = None
     versionTest: Comparison | None = None
     versionValue: str | None = None
-    idValue: int | None = None
+    idValue: SearchID | None = None
     idTest: Comparison | None = None
 
 

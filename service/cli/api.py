@@ -10,9 +10,11 @@ import click
 from actors.dispatch import open_dispatcher
 from service.api.keys import key_to_api, list_keys, new_key
 from service.cli import App, cli, pass_app
+from service.cli.params import REF, Text
 from service.directory import audit
 from service.directory.accounts import find_account, find_role
 from service.errors import InvalidInput
+from service.fields import Description, Name
 
 #: Where ``reportd api`` listens unless told otherwise.
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
@@ -56,9 +58,13 @@ def _expiry(text: str | None) -> datetime | None:
 
 
 @apikeys.command("create")
-@click.option("--role", required=True, help="Role (ID or name); it must allow the web service API.")
-@click.option("--name", required=True, help="A name for the key, unique in the account.")
-@click.option("--description", default="")
+@click.option(
+    "--role", type=REF, required=True, help="Role (ID or name); it must allow the web service API."
+)
+@click.option(
+    "--name", type=Text(Name), required=True, help="A name for the key, unique in the account."
+)
+@click.option("--description", type=Text(Description), default="")
 @click.option("--expires", help="Expiry time, ISO 8601 (default: never).")
 @pass_app
 def apikeys_create(app: App, role: str, name: str, description: str, expires: str | None) -> None:

@@ -12,6 +12,7 @@ import click
 from sqlalchemy import select
 
 from service.cli import App, cli, pass_app
+from service.cli.params import PERIOD, REF, OutputFile, Text
 from service.cli.report_options import parse_last
 from service.directory import audit
 from service.directory.accounts import create_account, find_account, find_role
@@ -26,6 +27,7 @@ from service.directory.export import export_dataset
 from service.directory.importing import IMPORTED_TABLES, import_dataset, parse_dataset
 from service.directory.scope_summary import summarize_scope
 from service.directory.task_recipients import CONTACTS, forget_recipient
+from service.fields import Description, EmailAddress, Name, PhoneNumber, TimeZone
 from service.reports.spec import period_of
 from storage.db import refresh_statistics
 from storage.migrate import upgrade
@@ -64,7 +66,7 @@ def accounts() -> None:
 
 
 @accounts.command("create")
-@click.argument("name")
+@click.argument("name", type=Text(Name))
 @click.option("--region", default="", help="The account's region, e.g. us-1.")
 @pass_app
 def accounts_create(app: App, name: str, region: str) -> None:
@@ -104,7 +106,7 @@ def roles_list(app: App) -> None:
 
 
 @roles.command("show")
-@click.argument("role")
+@click.argument("role", type=REF)
 @pass_app
 def roles_show(app: App, role: str) -> None:
     """Show every right of ROLE (an ID or a name)."""
@@ -147,15 +149,17 @@ def contacts_list(app: App) -> None:
 def _contact_options(required: bool) -> Callable[[Command], Command]:
     def decorate(command: Command) -> Command:
         options = [
-            click.option("--name", required=required),
-            click.option("--email", "email_address", required=required),
-            click.option("--role", help="The clearance: a role ID or name.", required=required),
-            click.option("--description"),
+            click.option("--name", type=Text(Name), required=required),
+            click.option("--email", "email_address", type=Text(EmailAddress), required=required),
+            click.option(
+                "--role", type=REF, help="The clearance: a role ID or name.", required=required
+            ),
+            click.option("--description", type=Text(Description)),
             click.option("--locale", help="e.g. en-US, ja-JP."),
-            click.option("--time-zone", help="e.g. Asia/Tokyo."),
-            click.option("--phone", "phone_number"),
-            click.option("--mobile", "mobile_number"),
-            click.option("--pager", "pager_number"),
+            click.option("--time-zone", type=Text(TimeZone), help="e.g. Asia/Tokyo."),
+            click.option("--phone", "phone_number", type=Text(PhoneNumber)),
+            click.option("--mobile", "mobile_number", type=Text(PhoneNumber)),
+            click.option("--pager", "pager_number", type=Text(PhoneNumber)),
             click.option(
                 "--password-protected/--no-password-protected",
                 "report_pdf_password_enabled",
@@ -210,7 +214,7 @@ def contacts_add(app: App, /, **given: Any) -> None:
 
 
 @contacts.command("edit")
-@click.argument("contact")
+@click.argument("contact", type=REF)
 @_contact_options(required=False)
 @pass_app
 def contacts_edit(app: App, /, contact: str, **given: Any) -> None:
@@ -238,7 +242,7 @@ def contacts_edit(app: App, /, contact: str, **given: Any) -> None:
 
 
 @contacts.command("delete")
-@click.argument("contact")
+@click.argument("contact", type=REF)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def contacts_delete(app: App, contact: str, yes: bool) -> None:
@@ -271,8 +275,10 @@ def contacts_delete(app: App, contact: str, yes: bool) -> None:
 
 
 @cli.command()
-@click.argument("contact")
-@click.option("--last", default="7d", show_default=True, help="Event window: 24h, 7d, 2w, 1m.")
+@click.argument("contact", type=REF)
+@click.option(
+    "--last", type=PERIOD, default="7d", show_default=True, help="Event window: 24h, 7d, 2w, 1m."
+)
 @click.option("--verbose", "-v", is_flag=True, help="List the names, not just the counts.")
 @pass_app
 def scope(app: App, contact: str, last: str, verbose: bool) -> None:
@@ -329,7 +335,7 @@ def import_command(app: App, file: Path) -> None:
 
 
 @cli.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=OutputFile())
 @pass_app
 def export_command(app: App, output: Path | None) -> None:
     """Write the account as a dataset (report passwords and sign-in secrets excluded)."""

@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from actors.dispatch import open_dispatcher
 from service.cli import App, cli, pass_app
+from service.cli.params import ID_PARAM, LIST_LENGTH, REF
 from service.cli.report_options import report_options, report_spec, smart_folder_ids
 from service.delivery.ledger import FINAL_STATES, Recipients, retry_failed
-from service.delivery.request import new_report_run
+from service.delivery.request import check_filter, new_report_run, whole_account
 from service.directory.accounts import find_account
 from service.directory.contacts import find_contact
 from service.directory.users import find_member
@@ -88,8 +89,10 @@ def print_outcomes(app: App, run_id: int) -> None:
 
 @cli.command()
 @report_options
-@click.option("--contact", "contacts", multiple=True, help="A contact (ID, name or email).")
-@click.option("--user", "users", multiple=True, help="A user (ID, email or username).")
+@click.option(
+    "--contact", "contacts", type=REF, multiple=True, help="A contact (ID, name or email)."
+)
+@click.option("--user", "users", type=REF, multiple=True, help="A user (ID, email or username).")
 @click.option("--all-contacts", is_flag=True, help="Every contact of the account.")
 @click.option("--all", "everyone", is_flag=True, help="Every contact and active user.")
 @click.option("--wait/--no-wait", default=False, help="Wait and show each recipient's outcome.")
@@ -114,6 +117,7 @@ def send(app: App, /, **options: Any) -> None:
             contact_ids=ids,
             user_ids=user_ids,
         )
+        check_filter(session, whole_account(account.id), spec)
         new = new_report_run(
             session,
             account_id=account.id,
@@ -142,7 +146,7 @@ def runs() -> None:
 
 
 @runs.command("list")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", type=LIST_LENGTH, default=20, show_default=True)
 @pass_app
 def runs_list(app: App, limit: int) -> None:
     """The newest runs of the account."""
@@ -164,7 +168,7 @@ def runs_list(app: App, limit: int) -> None:
 
 
 @runs.command("show")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ID_PARAM)
 @click.option("--history", is_flag=True, help="Every state change of every delivery.")
 @pass_app
 def runs_show(app: App, run_id: int, history: bool) -> None:
@@ -196,7 +200,7 @@ def deliveries() -> None:
 
 
 @deliveries.command("retry")
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=ID_PARAM)
 @pass_app
 def deliveries_retry(app: App, delivery_id: int) -> None:
     """Send a failed delivery again."""

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from service.cli import App, cli, pass_app
+from service.cli.params import REF, OutputFile
 from service.cli.report_options import report_options, report_spec, smart_folder_ids
 from service.delivery.encryption import EmbeddedFile, encrypt_pdf
 from service.delivery.pdf import PdfRenderer
@@ -29,10 +30,10 @@ from storage.models import Contact
 
 
 @cli.command()
-@click.option("--contact", required=True, help="The contact (ID, name or email).")
+@click.option("--contact", type=REF, required=True, help="The contact (ID, name or email).")
 @report_options
 @click.option("--encrypt", is_flag=True, help="Encrypt as the contact would receive it.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=OutputFile())
 @pass_app
 def render(app: App, /, contact: str, output: Path, encrypt: bool, **options: Any) -> None:
     """Render the report CONTACT would receive now, without sending it."""

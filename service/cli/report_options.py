@@ -21,8 +21,10 @@ import click
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from service.cli.params import ID_PARAM, PERIOD, Text
 from service.directory.smart_folders import find_folder
 from service.errors import InvalidInput
+from service.fields import Label
 from service.reports.kinds import BY_TYPE, KINDS
 from service.reports.model import Classification, ReportFormat, ReportType, TimeUnit
 from service.reports.spec import (
@@ -72,7 +74,9 @@ def report_options(command: Command) -> Command:
             type=click.Choice([t.value for t in ReportType]),
             help="Report type (a new report: summary).",
         ),
-        click.option("--last", help="Window before the end: 24h, 7d, 2w, 1m (calendar months)."),
+        click.option(
+            "--last", type=PERIOD, help="Window before the end: 24h, 7d, 2w, 1m (calendar months)."
+        ),
         click.option("--from", "from_", metavar="TIME", help="Window start: 2026-03-01[ 08:00]."),
         click.option("--to", metavar="TIME", help="Window end (not included), with --from."),
         click.option("--format", "report_format", type=click.Choice(_FORMATS)),
@@ -84,18 +88,20 @@ def report_options(command: Command) -> Command:
             " skipped, with the reason).",
         ),
         click.option("--classification", type=click.Choice([c.value for c in Classification])),
-        click.option("--computer", type=int, help="Only this computer (ID)."),
-        click.option("--group", type=int, help="Only computers in this group (ID)."),
-        click.option("--group-tree", type=int, help="Only this group and its sub-groups."),
-        click.option("--policy", type=int, help="Only computers using this policy (ID)."),
-        click.option("--policy-tree", type=int, help="Only this policy and its children."),
+        click.option("--computer", type=ID_PARAM, help="Only this computer (ID)."),
+        click.option("--group", type=ID_PARAM, help="Only computers in this group (ID)."),
+        click.option("--group-tree", type=ID_PARAM, help="Only this group and its sub-groups."),
+        click.option("--policy", type=ID_PARAM, help="Only computers using this policy (ID)."),
+        click.option("--policy-tree", type=ID_PARAM, help="Only this policy and its children."),
         click.option(
             "--smart-folder",
             metavar="NAME|ID",
             help="Only the computers of this smart folder (reportd smartfolders list).",
         ),
         click.option("--all-computers", is_flag=True, help="No computer filter (the default)."),
-        click.option("--tag", "tags", multiple=True, help="Only computers with this tag."),
+        click.option(
+            "--tag", "tags", type=Text(Label), multiple=True, help="Only computers with this tag."
+        ),
         click.option("--untagged", is_flag=True, help="Only computers without tags."),
         click.option("--all-tags", is_flag=True, help="No tag filter (the default)."),
     ]

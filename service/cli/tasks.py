@@ -15,12 +15,15 @@ import click
 
 from actors.dispatch import open_dispatcher
 from service.cli import App, cli, pass_app
+from service.cli.params import LIST_LENGTH, RECURRENCE_COUNT, REF, Text
 from service.cli.report_options import report_json, report_options, smart_folder_ids
+from service.delivery.request import check_filter, whole_account
 from service.directory.accounts import find_account
 from service.directory.audit import AuditCode, describe_changes, describe_values, record_cli
 from service.directory.contacts import find_contact
 from service.directory.users import find_member
 from service.errors import InvalidInput
+from service.fields import Description, Name, TimeZone
 from service.runtime.metrics import serve_metrics
 from service.scheduling.loops import (
     DEFAULT_RECONCILE_EVERY,
@@ -44,6 +47,7 @@ from service.scheduling.scheduler import (
 from service.scheduling.task_schema import (
     DailyScheduleParameters,
     DayOfWeek,
+    GenerateReportTaskParameters,
     HourlyScheduleParameters,
     MisfirePolicy,
     MonthlyScheduleParameters,
@@ -74,8 +78,12 @@ def _schedule_options(command: Any) -> Any:
         click.option("--monthly", metavar="DAY@HH:MM", help="e.g. 15@06:00 or last@23:00."),
         click.option("--hourly", metavar="MM", help="Minutes past each hour (0, 5 ... 55)."),
         click.option("--once", metavar="'YYYY-MM-DD HH:MM'", help="Once, at this local time."),
-        click.option("--time-zone", help="IANA zone the times are read in (default UTC)."),
-        click.option("--count", type=int, help="Stop after this many runs."),
+        click.option(
+            "--time-zone",
+            type=Text(TimeZone),
+            help="IANA zone the times are read in (default UTC).",
+        ),
+        click.option("--count", type=RECURRENCE_COUNT, help="Stop after this many runs."),
         click.option("--until", metavar="'YYYY-MM-DD HH:MM'", help="No run after this time."),
         click.option("--misfire", type=click.Choice([p.value for p in MisfirePolicy])),
     ]
@@ -108,7 +116,7 @@ def tasks_list(app: App) -> None:
 
 
 @tasks.command("show")
-@click.argument("task")
+@click.argument("task", type=REF)
 @pass_app
 def tasks_show(app: App, task: str) -> None:
     """TASK (an ID or a name) as the console API's JSON."""
@@ -119,15 +127,17 @@ def tasks_show(app: App, task: str) -> None:
 
 @tasks.command("add")
 @click.option("--json", "json_file", type=click.File("r"), help="The SDK's ScheduledTask JSON.")
-@click.option("--name")
-@click.option("--description", default="")
+@click.option("--name", type=Text(Name))
+@click.option("--description", type=Text(Description), default="")
 @_schedule_options
 @report_options
 @click.option(
     "--all", "--everyone", "--all-contacts", "everyone", is_flag=True, help="All contacts+users."
 )
-@click.option("--contact", "contacts", multiple=True, help="A contact (ID, name or email).")
-@click.option("--user", "users", multiple=True, help="A user (ID, email or username).")
+@click.option(
+    "--contact", "contacts", type=REF, multiple=True, help="A contact (ID, name or email)."
+)
+@click.option("--user", "users", type=REF, multiple=True, help="A user (ID, email or username).")
 @click.option("--disabled", is_flag=True, help="Store it switched off.")
 @click.option("--run-now", is_flag=True, help="Also run it at the next scheduler pass.")
 @pass_app
@@ -143,6 +153,7 @@ def tasks_add(app: App, /, json_file: IO[str] | None, **options: Any) -> None:
         task = create_task(
             session, account_id=account_id, task=data, now=now, description=options["description"]
         )
+        _check_filter(session, account_id, task)
         _audit(
             session, task, AuditCode.task_created, describe_values(_subject(task), _fields(task))
         )
@@ -152,10 +163,10 @@ def tasks_add(app: App, /, json_file: IO[str] | None, **options: Any) -> None:
 
 
 @tasks.command("edit")
-@click.argument("task")
+@click.argument("task", type=REF)
 @click.option("--json", "json_file", type=click.File("r"), help="Fields to replace (SDK JSON).")
-@click.option("--name")
-@click.option("--description")
+@click.option("--name", type=Text(Name))
+@click.option("--description", type=Text(Description))
 @_schedule_options
 @report_options
 @click.option("--enable/--disable", "enabled", default=None)
@@ -193,13 +204,20 @@ def tasks_edit(app: App, /, task: str, json_file: IO[str] | None, **options: Any
             now=now,
             description=options["description"],
         )
+        _check_filter(session, account_id, edited)
         change = describe_changes(_subject(edited), _fields(current), _fields(edited))
         _audit(session, edited, AuditCode.task_updated, change)
     click.echo(f"task {edited.id} {edited.name!r}: {_summary(edited)}")
 
 
+def _check_filter(session: Any, account_id: int, task: TaskView) -> None:
+    """The task's computer filter names a computer, group or policy of the account."""
+    spec = GenerateReportTaskParameters.model_validate(task.parameters).spec
+    check_filter(session, whole_account(account_id), spec)
+
+
 @tasks.command("delete")
-@click.argument("task")
+@click.argument("task", type=REF)
 @pass_app
 def tasks_delete(app: App, task: str) -> None:
     """Delete TASK; the runs it made stay."""
@@ -212,7 +230,7 @@ def tasks_delete(app: App, task: str) -> None:
 
 
 @tasks.command("run-now")
-@click.argument("task")
+@click.argument("task", type=REF)
 @pass_app
 def tasks_run_now(app: App, task: str) -> None:
     """Run TASK at the scheduler's next pass, its window ending then."""
@@ -225,8 +243,8 @@ def tasks_run_now(app: App, task: str) -> None:
 
 
 @tasks.command("next")
-@click.argument("task")
-@click.option("--count", default=DEFAULT_NEXT_COUNT, show_default=True)
+@click.argument("task", type=REF)
+@click.option("--count", type=LIST_LENGTH, default=DEFAULT_NEXT_COUNT, show_default=True)
 @pass_app
 def tasks_next(app: App, task: str, count: int) -> None:
     """The coming occurrences of TASK, in its zone and in UTC."""
@@ -243,8 +261,8 @@ def tasks_next(app: App, task: str, count: int) -> None:
 
 
 @tasks.command("history")
-@click.argument("task")
-@click.option("--limit", default=20, show_default=True)
+@click.argument("task", type=REF)
+@click.option("--limit", type=LIST_LENGTH, default=20, show_default=True)
 @pass_app
 def tasks_history(app: App, task: str, limit: int) -> None:
     """What became of TASK's recent occurrences: fired, coalesced or skipped, and why."""

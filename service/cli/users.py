@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.cli import App, cli, pass_app
+from service.cli.params import REF, Text
 from service.delivery.invitations import Invitations
 from service.directory import audit
 from service.directory.accounts import find_account, find_role
@@ -38,6 +39,7 @@ from service.directory.users import (
     set_password,
 )
 from service.errors import InvalidInput, ReportdError
+from service.fields import Description, EmailAddress, Name, PhoneNumber, TimeZone, Username
 from storage.models import Account, Membership, Role, User
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -50,14 +52,22 @@ def users() -> None:
 
 def _identity_options(command: Command) -> Command:
     options = [
-        click.option("--username", help="Sign-in name shown by the API (default: the address)."),
-        click.option("--description", help="This account's description of the user."),
+        click.option(
+            "--username",
+            type=Text(Username),
+            help="Sign-in name shown by the API (default: the address).",
+        ),
+        click.option(
+            "--description",
+            type=Text(Description),
+            help="This account's description of the user.",
+        ),
         click.option("--locale", help="e.g. en-US, de-DE, ja-JP."),
-        click.option("--time-zone", help="e.g. Europe/Berlin."),
+        click.option("--time-zone", type=Text(TimeZone), help="e.g. Europe/Berlin."),
         click.option("--time-format", type=click.Choice(["12", "24"])),
-        click.option("--phone", "phone_number"),
-        click.option("--mobile", "mobile_number"),
-        click.option("--pager", "pager_number"),
+        click.option("--phone", "phone_number", type=Text(PhoneNumber)),
+        click.option("--mobile", "mobile_number", type=Text(PhoneNumber)),
+        click.option("--pager", "pager_number", type=Text(PhoneNumber)),
         click.option("--read-only/--no-read-only", "read_only", default=None),
         click.option("--notifications/--no-notifications", "receive_notifications", default=None),
         click.option(
@@ -149,7 +159,7 @@ def _millis_text(moment: datetime | None) -> str:
 
 
 @users.command("show")
-@click.argument("user")
+@click.argument("user", type=REF)
 @pass_app
 def users_show(app: App, user: str) -> None:
     """USER (an ID, email address or username): every field but passwords."""
@@ -211,9 +221,9 @@ def _deliver_token(
 
 
 @users.command("add")
-@click.option("--email", "email_address", required=True)
-@click.option("--name", required=True, help="Full name.")
-@click.option("--role", required=True, help="The role in this account: an ID or name.")
+@click.option("--email", "email_address", type=Text(EmailAddress), required=True)
+@click.option("--name", type=Text(Name), required=True, help="Full name.")
+@click.option("--role", type=REF, required=True, help="The role in this account: an ID or name.")
 @_identity_options
 @_token_options
 @pass_app
@@ -240,8 +250,10 @@ def users_add(app: App, /, token_hours: int, mail: bool | None, **given: Any) ->
 
 @users.command("invite")
 @click.argument("email")
-@click.option("--role", required=True, help="The role in this account: an ID or name.")
-@click.option("--name", help="Full name (needed when the address is not a user yet).")
+@click.option("--role", type=REF, required=True, help="The role in this account: an ID or name.")
+@click.option(
+    "--name", type=Text(Name), help="Full name (needed when the address is not a user yet)."
+)
 @click.option("--new-token", is_flag=True, help="Issue a token even if they have a password.")
 @_token_options
 @pass_app
@@ -301,10 +313,10 @@ def _audit_created(
 
 
 @users.command("edit")
-@click.argument("user")
-@click.option("--email", "email_address")
-@click.option("--name", help="Full name.")
-@click.option("--role", help="The role in this account: an ID or name.")
+@click.argument("user", type=REF)
+@click.option("--email", "email_address", type=Text(EmailAddress))
+@click.option("--name", type=Text(Name), help="Full name.")
+@click.option("--role", type=REF, help="The role in this account: an ID or name.")
 @click.option("--active/--inactive", "active", default=None)
 @_identity_options
 @click.option("--mfa-off", is_flag=True, help="Switch the second factor off (lost phone).")
@@ -355,7 +367,7 @@ def users_edit(app: App, /, user: str, mfa_off: bool, unlock: bool, **given: Any
 
 
 @users.command("remove")
-@click.argument("user")
+@click.argument("user", type=REF)
 @click.option("--everywhere", is_flag=True, help="Delete the user from every account.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
@@ -410,7 +422,7 @@ def users_remove(app: App, user: str, everywhere: bool, yes: bool) -> None:
 
 
 @users.command("passwd")
-@click.argument("user")
+@click.argument("user", type=REF)
 @click.option("--token", "want_token", is_flag=True, help="Issue a set-password token instead.")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
 @_token_options

@@ -30,7 +30,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.delivery.ledger import DeliveryState, Recipients, retry_failed
-from service.delivery.request import new_report_run
+from service.delivery.request import check_filter, new_report_run
 from service.directory import audit
 from service.directory.authz import can_read_tasks, can_write_tasks
 from service.directory.principal import CHANGE, VIEW, Principal
@@ -171,6 +171,7 @@ def request_report_for(
         user_ids=recipients.user_ids,
         where="recipients",
     )
+    check_filter(session, caller.scope, spec)
     start, end = spec.period(end=now)
     new = new_report_run(
         session,

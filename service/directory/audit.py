@@ -67,6 +67,9 @@ from sqlalchemy.orm import Session
 
 from storage.models import Membership, SystemEvent
 
+#: The system event codes only the audit trail writes: never ingested, imported or exported.
+AUDIT_CODES = range(8000, 9000)
+
 #: Longest description kept; a change list longer than this is cut with an ellipsis.
 MAX_DESCRIPTION = 4000
 #: Field names ending like these never have their values written to the trail.

@@ -11,13 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from service.directory.secretbox import SecretBox
 from service.errors import InvalidInput, NotFound
-from service.reports.locales import locale_fields, normalize_locale, validate_time_zone
+from service.fields import (
+    Description,
+    EmailAddress,
+    Name,
+    PhoneNumber,
+    ReportPassword,
+    TimeZone,
+    check,
+)
+from service.reports.locales import locale_fields, normalize_locale
 from storage.models import Contact, Role
 
 #: Contact fields that can be set, with their API (camelCase) names.
@@ -35,8 +43,6 @@ API_NAMES: dict[str, str] = {
     "report_pdf_password": "reportPDFPassword",
 }
 FIELDS = frozenset(API_NAMES)
-#: Longest phone, mobile or pager number accepted.
-MAX_NUMBER_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -84,10 +90,7 @@ def view(contact: Contact) -> ContactView:
 
 def normalize_email(address: str) -> str:
     """The normalised form of ``address``; a clear InvalidInput when it is not an address."""
-    try:
-        return validate_email(str(address), check_deliverability=False).normalized
-    except EmailNotValidError as error:
-        raise InvalidInput(f"emailAddress: {address!r} is not a valid address: {error}") from None
+    return str(check(EmailAddress, address, "emailAddress"))
 
 
 def add_contact(session: Session, *, account_id: int, box: SecretBox, **values: Any) -> ContactView:
@@ -229,19 +232,30 @@ def _apply(session: Session, contact: Contact, box: SecretBox, values: dict[str,
         contact.report_pdf_password_encrypted = box.seal(password)
 
 
-def _clean(session: Session, account_id: int, key: str, value: Any) -> Any:  # noqa: C901
+#: Service field -> its rule in ``service.fields`` (the others are checked below).
+RULE_OF: dict[str, Any] = {
+    "name": Name,
+    "description": Description,
+    "email_address": EmailAddress,
+    "phone_number": PhoneNumber,
+    "mobile_number": PhoneNumber,
+    "pager_number": PhoneNumber,
+    "time_zone": TimeZone,
+}
+
+#: Text fields that may be empty: null means "".
+OPTIONAL_TEXT = frozenset({"description", "phone_number", "mobile_number", "pager_number"})
+
+
+def _clean(session: Session, account_id: int, key: str, value: Any) -> Any:
     api = API_NAMES[key]
-    if key == "name":
-        name = str(value or "").strip()
-        if not name or any(ch in name for ch in "\r\n\x00"):
-            raise InvalidInput(f"{api}: must be a non-empty single line")
-        return name
-    if key == "email_address":
-        return normalize_email(value)
+    if key in RULE_OF:
+        empty = (
+            "" if key in ("description", "phone_number", "mobile_number", "pager_number") else None
+        )
+        return check(RULE_OF[key], empty if value is None else value, api)
     if key == "locale":
         return normalize_locale(value)
-    if key == "time_zone":
-        return validate_time_zone(value)
     if key == "role_id":
         return _role_id(session, account_id, value)
     if key == "report_pdf_password_enabled":
@@ -253,11 +267,8 @@ def _clean(session: Session, account_id: int, key: str, value: Any) -> Any:  # n
             return None
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"{api}: must be a non-empty string")
-        return value
-    text = "" if value is None else str(value)
-    if key.endswith("_number") and len(text) > MAX_NUMBER_LENGTH:
-        raise InvalidInput(f"{api}: longer than {MAX_NUMBER_LENGTH} characters")
-    return text
+        return check(ReportPassword, value, api)
+    raise InvalidInput(f"unknown contact field {api}")
 
 
 def _role_id(session: Session, account_id: int, value: Any) -> int | None:

@@ -12,7 +12,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
 
 from service.directory.rights import (
     OTHER_RIGHTS_FEATURES,
@@ -20,6 +26,20 @@ from service.directory.rights import (
     AccessLevel,
     RoleRights,
     UserRightsPreset,
+)
+from service.fields import (
+    ID,
+    Description,
+    EmailAddress,
+    EventText,
+    HostName,
+    Label,
+    Name,
+    PhoneNumber,
+    ReportPassword,
+    TagLabel,
+    TimeZone,
+    Username,
 )
 from service.reports.model import EventModule
 from storage.criteria import AgentStatus, SmartFolderCriteria
@@ -121,17 +141,17 @@ class RightsIn(Record):
 class RoleIn(Record):
     """A role; rights absent from the record take the seed's "New Role Defaults"."""
 
-    id: int = Field(alias="ID")
-    name: str = Field(min_length=1)
-    description: str = ""
+    id: ID = Field(alias="ID")
+    name: Name
+    description: Description = ""
     immutable: bool = False
     allow_user_interface: bool = Field(True, alias="allowUserInterface")
     allow_web_service: bool = Field(False, alias="allowWebService")
     all_computers: bool = Field(True, alias="allComputers")
-    computer_ids: list[int] = Field(default_factory=list, alias="computerIDs")
-    computer_group_ids: list[int] = Field(default_factory=list, alias="computerGroupIDs")
+    computer_ids: list[ID] = Field(default_factory=list, alias="computerIDs")
+    computer_group_ids: list[ID] = Field(default_factory=list, alias="computerGroupIDs")
     all_policies: bool = Field(True, alias="allPolicies")
-    policy_ids: list[int] = Field(default_factory=list, alias="policyIDs")
+    policy_ids: list[ID] = Field(default_factory=list, alias="policyIDs")
     rights: RightsIn = Field(default_factory=RightsIn)
     user_rights: UserRightsPreset = Field(UserRightsPreset.change_own_password, alias="userRights")
     #: Custom User Rights' "delegate authority" (the SDK's top-level flag of a role).
@@ -181,81 +201,81 @@ class RoleIn(Record):
 
 
 class ComputerGroupIn(Record):
-    id: int = Field(alias="ID")
-    name: str = Field(min_length=1)
-    description: str = ""
-    parent_group_id: int | None = Field(None, alias="parentGroupID")
+    id: ID = Field(alias="ID")
+    name: Name
+    description: Description = ""
+    parent_group_id: ID | None = Field(None, alias="parentGroupID")
 
 
 class PolicyIn(Record):
-    id: int = Field(alias="ID")
-    name: str = Field(min_length=1)
-    description: str = ""
-    parent_id: int | None = Field(None, alias="parentID")
+    id: ID = Field(alias="ID")
+    name: Name
+    description: Description = ""
+    parent_id: ID | None = Field(None, alias="parentID")
 
 
 class ComputerIn(Record):
-    id: int = Field(alias="ID")
-    host_name: str = Field(min_length=1, alias="hostName")
-    display_name: str = Field("", alias="displayName")
-    description: str = ""
-    platform: str = ""
-    group_id: int | None = Field(None, alias="groupID")
-    policy_id: int | None = Field(None, alias="policyID")
+    id: ID = Field(alias="ID")
+    host_name: HostName = Field(alias="hostName")
+    display_name: Label = Field("", alias="displayName")
+    description: Description = ""
+    platform: Label = ""
+    group_id: ID | None = Field(None, alias="groupID")
+    policy_id: ID | None = Field(None, alias="policyID")
     agent_status: AgentStatus = Field(AgentStatus.active, alias="agentStatus")
     last_agent_communication: Time | None = Field(None, alias="lastAgentCommunication")
-    tags: list[str] = Field(default_factory=list)
+    tags: list[TagLabel] = Field(default_factory=list)
     modules: list[EventModule] = Field(default_factory=list)
 
 
 class SecurityEventIn(Record):
-    id: int | None = Field(None, alias="ID")
-    computer_id: int = Field(alias="computerID")
+    id: ID | None = Field(None, alias="ID")
+    computer_id: ID = Field(alias="computerID")
     module: EventModule
     time: Time
     severity: Literal["info", "low", "medium", "high", "critical"] = "medium"
-    name: str = ""
-    action: str = ""
-    details: str = ""
+    name: Label = ""
+    action: Label = ""
+    details: EventText = ""
 
 
 class SystemEventIn(Record):
-    id: int | None = Field(None, alias="ID")
-    computer_id: int | None = Field(None, alias="computerID")
+    id: ID | None = Field(None, alias="ID")
+    computer_id: ID | None = Field(None, alias="computerID")
     time: Time
     event_code: int = Field(0, alias="eventID")
     level: Literal["info", "warning", "error"] = "info"
-    name: str = ""
-    description: str = ""
-    actor: str = Field("System", alias="actionPerformedBy")
-    origin: str = ""
+    name: Label = ""
+    description: EventText = ""
+    actor: Label = Field("System", alias="actionPerformedBy")
+    origin: Label = ""
 
 
 class AlertIn(Record):
-    id: int | None = Field(None, alias="ID")
-    computer_id: int | None = Field(None, alias="computerID")
+    id: ID | None = Field(None, alias="ID")
+    computer_id: ID | None = Field(None, alias="computerID")
     raised: Time = Field(alias="timeRaised")
     severity: Literal["warning", "critical"] = "warning"
-    name: str = ""
-    description: str = ""
+    name: Label = ""
+    description: EventText = ""
     dismissed: bool = False
 
 
 class ContactIn(Record):
-    id: int | None = Field(None, alias="ID")
-    name: str = Field(min_length=1)
-    description: str = ""
-    email_address: str = Field(alias="emailAddress")
-    phone_number: str = Field("", alias="phoneNumber")
-    mobile_number: str = Field("", alias="mobileNumber")
-    pager_number: str = Field("", alias="pagerNumber")
+    id: ID | None = Field(None, alias="ID")
+    name: Name
+    description: Description = ""
+    email_address: EmailAddress = Field(alias="emailAddress")
+    phone_number: PhoneNumber = Field("", alias="phoneNumber")
+    mobile_number: PhoneNumber = Field("", alias="mobileNumber")
+    pager_number: PhoneNumber = Field("", alias="pagerNumber")
     locale: str = "en-US"
-    time_zone: str = Field("UTC", alias="timeZone")
-    role_id: int | None = Field(
+    time_zone: TimeZone = Field("UTC", alias="timeZone")
+    role_id: ID | None = Field(
         alias="roleID", description="The clearance; null means none, and reports show nothing."
     )
     report_pdf_password_enabled: bool = Field(False, alias="reportPDFPasswordEnabled")
-    report_pdf_password: str | None = Field(
+    report_pdf_password: ReportPassword | None = Field(
         None, alias="reportPDFPassword", description="Write-only: never exported."
     )
 
@@ -265,24 +285,24 @@ class UserIn(Record):
     address) and their membership here (role, active, read-only, ...). Sign-in passwords,
     second factors and tokens are never part of the format."""
 
-    id: int | None = Field(None, alias="ID")
-    username: str | None = Field(None, description="Default: the email address.")
-    name: str = Field(min_length=1, alias="fullName")
-    email_address: str = Field(alias="emailAddress")
-    phone_number: str = Field("", alias="phoneNumber")
-    mobile_number: str = Field("", alias="mobileNumber")
-    pager_number: str = Field("", alias="pagerNumber")
+    id: ID | None = Field(None, alias="ID")
+    username: Username | None = Field(None, description="Default: the email address.")
+    name: Name = Field(alias="fullName")
+    email_address: EmailAddress = Field(alias="emailAddress")
+    phone_number: PhoneNumber = Field("", alias="phoneNumber")
+    mobile_number: PhoneNumber = Field("", alias="mobileNumber")
+    pager_number: PhoneNumber = Field("", alias="pagerNumber")
     locale: str = "en-US"
-    time_zone: str = Field("UTC", alias="timeZone")
+    time_zone: TimeZone = Field("UTC", alias="timeZone")
     time_format: Literal["12", "24"] = Field("24", alias="timeFormat")
     report_pdf_password_enabled: bool = Field(False, alias="reportPDFPasswordEnabled")
-    report_pdf_password: str | None = Field(
+    report_pdf_password: ReportPassword | None = Field(
         None, alias="reportPDFPassword", description="Write-only: never exported."
     )
-    role_id: int | None = Field(
+    role_id: ID | None = Field(
         alias="roleID", description="The role in this account; null means none (sees nothing)."
     )
-    description: str = ""
+    description: Description = ""
     active: bool = True
     read_only: bool = Field(False, alias="readOnly")
     receive_notifications: bool = Field(False, alias="receiveNotifications")

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.directory.audit import AUDIT_CODES
 from service.directory.dataset import (
     AdministratorRightsIn,
     AdministratorRoleRightsIn,
@@ -113,6 +114,7 @@ def export_dataset(session: Session, *, account_id: int) -> Dataset:
                 origin=e.origin,
             )
             for e in rows(SystemEvent, SystemEvent.id)
+            if e.event_code not in AUDIT_CODES  # the trail stays with its account
         ],
         alerts=[
             AlertIn(

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from service.directory.audit import AUDIT_CODES
 from service.directory.contacts import add_contact
 from service.directory.dataset import (
     AlertIn,
@@ -171,6 +172,12 @@ def validate_references(dataset: Dataset) -> None:  # noqa: C901 - one flat chec
     for kind, computer_refs in linked:
         for i, ref in enumerate(computer_refs):
             _check_ref(f"{kind}[{i}].computerID", ref, computers, "computer")
+    for i, event in enumerate(dataset.system_events):
+        if event.event_code in AUDIT_CODES:
+            raise ImportFormatError(
+                f"systemEvents[{i}].eventID",
+                f"{event.event_code}: 8000 to 8999 are reportd's audit trail, written only by it",
+            )
     for i, contact in enumerate(dataset.contacts):
         _check_ref(f"contacts[{i}].roleID", contact.role_id, roles, "role")
     for i, user in enumerate(dataset.users):
@@ -320,6 +327,10 @@ def _import_role(
         raise ImportFormatError(
             f"roles[{index}].name",
             f"a role named {record.name!r} already exists here with other rights",
+        )
+    if record.immutable:
+        raise ImportFormatError(
+            f"roles[{index}].immutable", "only the preconfigured roles are immutable"
         )
     role = Role(
         account_id=account_id,

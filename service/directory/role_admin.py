@@ -27,6 +27,7 @@ from service.directory.authz import (
 from service.directory.principal import Principal
 from service.directory.role_specs import RoleSpec, Selection, check_references, spec_of
 from service.errors import Forbidden, InvalidInput, NotFound
+from service.fields import Description, Label, Name, check
 from storage.models import (
     ComputerGroup,
     Policy,
@@ -218,9 +219,7 @@ def _set_selection(role: Role, selection: Selection) -> None:
 
 
 def _name(session: Session, account_id: int, name: str, role_id: int | None = None) -> str:
-    clean = str(name or "").strip()
-    if not clean or any(ch in clean for ch in "\r\n\x00"):
-        raise InvalidInput("name: required, one line")
+    clean = str(check(Name, str(name or ""), "name"))
     taken = select(Role.id).where(Role.account_id == account_id, Role.name == clean)
     found = session.scalars(taken).first()
     if found is not None and found != role_id:
@@ -240,6 +239,8 @@ def create_for(
     """A new custom role; ``spec`` usually starts from ``NEW_ROLE_DEFAULTS``."""
     can_change_roles(caller, "can_create_new_roles", "creating roles")
     clean = _name(session, caller.account_id, name)
+    description = check(Description, description or "", "description")
+    urn = check(Label, urn or "", "urn")
     check_references(session, caller.account_id, spec)
     require_lesser_or_equal(session, caller, spec, "the new role")
     role = create_role(
@@ -288,9 +289,9 @@ def modify_for(
     if name is not None and name.strip() != role.name:
         role.name = _name(session, caller.account_id, name, role.id)
     if description is not None:
-        role.description = description
+        role.description = check(Description, description, "description")
     if urn is not None:
-        role.urn = urn
+        role.urn = check(Label, urn, "urn")
     for column, value in spec.rights.as_columns().items():
         setattr(role, column, value)
     _set_selection(role, spec.selection)

@@ -13,19 +13,28 @@ is checked before anything is written. Passwords are set only through
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import validate_email
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.directory.passwords import check_password, hash_password
 from service.directory.secretbox import SecretBox
 from service.errors import InvalidInput, NotFound
-from service.reports.locales import normalize_locale, validate_time_zone
+from service.fields import (
+    Description,
+    EmailAddress,
+    Name,
+    PhoneNumber,
+    ReportPassword,
+    TimeZone,
+    Username,
+    check,
+)
+from service.reports.locales import normalize_locale
 from storage.models import Membership, RecoveryCode, Role, User, UserToken
 
 #: Identity fields (the person's own, the same in every account): column -> API name.
@@ -71,10 +80,6 @@ OWN_CONTACT_FIELDS = frozenset(
 )
 TIME_FORMATS = ("12", "24")
 MFA_TYPES = ("none", "local-totp")
-#: Longest phone, mobile or pager number accepted (as for contacts).
-MAX_NUMBER_LENGTH = 64
-MAX_NAME_LENGTH = 255
-MAX_USERNAME_LENGTH = 320
 
 
 @dataclass(frozen=True)
@@ -453,9 +458,9 @@ def _apply_identity(
 def _clean_identity(session: Session, user: User, key: str, value: Any) -> Any:  # noqa: C901
     api = IDENTITY_NAMES[key]
     if key == "name":
-        return _line(api, value, MAX_NAME_LENGTH)
+        return _line(api, value, Name)
     if key == "username":
-        name = _line(api, value, MAX_USERNAME_LENGTH)
+        name = _line(api, value, Username)
         if any(ch.isspace() for ch in name):
             raise InvalidInput(f"{api}: must not contain spaces")
         _unique(session, user, User.username, name, api)
@@ -467,7 +472,7 @@ def _clean_identity(session: Session, user: User, key: str, value: Any) -> Any: 
     if key == "locale":
         return normalize_locale(value)
     if key == "time_zone":
-        return validate_time_zone(value)
+        return str(check(TimeZone, value, "timeZone"))
     if key == "time_format":
         if str(value) not in TIME_FORMATS:
             raise InvalidInput(f"{api}: must be 12 or 24")
@@ -486,83 +491,33 @@ def _clean_identity(session: Session, user: User, key: str, value: Any) -> Any: 
         return value
     if key == "report_pdf_password":
         return _report_password(api, value)
-    text = "" if value is None else str(value)
-    if len(text) > MAX_NUMBER_LENGTH:
-        raise InvalidInput(f"{api}: at most {MAX_NUMBER_LENGTH} characters, not {len(text)}")
-    _one_line(api, text)
-    return text
+    return str(check(PhoneNumber, "" if value is None else value, api))
 
 
-# The field rules below mirror service/fields.py of the hardening branch (NAME, PHONE,
-# DESCRIPTION, EMAIL, REPORT_PASSWORD) until that table is on main.
-
-#: Control characters (C0, DEL, C1), lone surrogates; on one line also line separators.
-_ONE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-#: Longest description (multi-line).
-MAX_DESCRIPTION_LENGTH = 10_000
-#: AES-256 (revision 6) uses a PDF password's first 127 bytes: a longer one opens nothing.
-MAX_REPORT_PASSWORD_BYTES = 127
+# The field rules are service.fields' table, as for contacts, the API and the import.
 
 
-def _one_line(api: str, text: str) -> None:
-    bad = _ONE_LINE_BAD.search(text)
-    if bad is not None:
-        raise InvalidInput(
-            f"{api}: must not contain a line break or control character "
-            f"(U+{ord(bad.group()):04X} at position {bad.start() + 1})"
-        )
-
-
-def _line(api: str, value: Any, limit: int) -> str:
+def _line(api: str, value: Any, kind: Any) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{api}: must be text")
-    text = value.strip()
-    if not text:
-        raise InvalidInput(f"{api}: must not be empty")
-    if len(text) > limit:
-        raise InvalidInput(f"{api}: at most {limit} characters, not {len(text)}")
-    _one_line(api, text)
-    return text
+    return str(check(kind, value, api))
 
 
 def _description(value: Any) -> str:
-    text = "" if value is None else str(value)
-    if len(text) > MAX_DESCRIPTION_LENGTH:
-        raise InvalidInput(
-            f"description: at most {MAX_DESCRIPTION_LENGTH} characters, not {len(text)}"
-        )
-    bad = _MULTI_LINE_BAD.search(text)
-    if bad is not None:
-        raise InvalidInput(
-            f"description: must not contain a control character "
-            f"(U+{ord(bad.group()):04X} at position {bad.start() + 1})"
-        )
-    return text
+    return str(check(Description, "" if value is None else value, "description"))
 
 
 def _report_password(api: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{api}: must not be empty or only blanks")
-    size = len(value.encode("utf-8", "surrogatepass"))
-    if size > MAX_REPORT_PASSWORD_BYTES:
-        raise InvalidInput(
-            f"{api}: at most {MAX_REPORT_PASSWORD_BYTES} bytes in UTF-8 (the limit of AES-256 "
-            f"PDF passwords), not {size}"
-        )
-    _one_line(api, value)
-    return value
+    return str(check(ReportPassword, value, api))
 
 
 def _user_address(value: Any) -> str:
     """A sign-in address: an ASCII local part (mail goes out without SMTPUTF8), the domain
     in ASCII (IDNA)."""
-    if not isinstance(value, str) or len(value) > 320:
-        raise InvalidInput("emailAddress: an address of at most 320 characters")
-    try:
-        found = validate_email(value, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as error:
-        raise InvalidInput(f"emailAddress: {value!r:.80} is not a valid address: {error}") from None
+    address = str(check(EmailAddress, value, "emailAddress"))
+    found = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     return found.ascii_email or found.normalized
 
 

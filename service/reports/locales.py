@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from service.errors import InvalidInput
+from service.fields import TimeZone, check
 
 #: Locales with full message catalogs: the console's own two first.
 SUPPORTED_LOCALES: tuple[str, ...] = (
@@ -45,12 +44,8 @@ def normalize_locale(tag: str) -> str:
 
 
 def validate_time_zone(name: str) -> str:
-    """``name`` if it is an IANA time zone this machine knows, else InvalidInput."""
-    try:
-        ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {name!r}") from None
-    return str(name)
+    """``name`` if it is an IANA time zone of ``service.fields``' rule, else InvalidInput."""
+    return str(check(TimeZone, name, "timeZone"))
 
 
 #: The locales the console's own API (and its SDK) reads: anything else is shown as en-US.

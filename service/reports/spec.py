@@ -35,7 +35,6 @@ from pydantic import (
     Discriminator,
     Field,
     PlainSerializer,
-    StringConstraints,
     Tag,
     ValidationError,
     WithJsonSchema,
@@ -43,23 +42,20 @@ from pydantic import (
 )
 
 from service.errors import InvalidInput
+from service.fields import ID, PeriodCount, TagLabel
 from service.reports.kinds import BY_TEMPLATE_ID, BY_TYPE, kind_of, known_templates
 from service.reports.model import Classification, PeriodSpan, ReportFormat, ReportType, TimeUnit
 from service.reports.wallclock import first_showing, wall
 from storage.scoped import FILTER_ID, ComputerFilterType, ReportFilter, TagFilterType
 
-#: Longest relative window, in its units (hours, days, weeks or months): ten years of days.
-MAX_PERIOD_COUNT = 3660
 #: Latest time a window may name: the end of the year 9998, in epoch milliseconds.
 MAX_MILLIS = round(datetime(9998, 12, 31, tzinfo=UTC).timestamp() * 1000)
-#: Largest ID the tables hold (PostgreSQL's int4).
-MAX_ID = 2**31 - 1
 
 
-StrictCount = Annotated[int, Field(strict=True, ge=1, le=MAX_PERIOD_COUNT)]
+StrictCount = PeriodCount
 Millis = Annotated[int, Field(strict=True, ge=0, le=MAX_MILLIS)]
-StrictID = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
-TagName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+StrictID = ID
+TagName = TagLabel
 
 
 class _Shape(BaseModel):

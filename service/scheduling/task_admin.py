@@ -29,12 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.delivery.request import check_filter
 from service.delivery.run_admin import check_named_recipients
 from service.directory import audit
 from service.directory.authz import can_read_tasks, can_write_tasks
 from service.directory.principal import CHANGE
 from service.directory.principal import Principal as Caller
 from service.errors import InvalidInput
+from service.fields import MAX_ID, MAX_INTERVAL, MAX_PERIOD_COUNT, MAX_RECURRENCE_COUNT, Name
 from service.reports.spec import describe
 from service.scheduling.scheduler import (
     OccurrenceView,
@@ -63,12 +65,8 @@ from storage.tasks import ScheduledTaskRow
 #: Latest time a schedule may name: a year before datetime's end, so the occurrences after it
 #: can still be computed.
 MAX_MILLIS = to_epoch_millis(datetime(9998, 12, 31, tzinfo=UTC))
-#: Longest report window, in its units (as for one-off reports).
-MAX_TIME_RANGE = 3660
-#: Largest day or week interval and run count of a schedule: beyond these, a later occurrence
-#: falls outside the dates a schedule can compute with.
-MAX_INTERVAL = 3660
-MAX_RECURRENCE_COUNT = MAX_ID = 2**31 - 1
+#: Longest report window, in its units (as for one-off reports): ``service.fields``' rule.
+MAX_TIME_RANGE = MAX_PERIOD_COUNT
 #: Fields the server sets; accepted and ignored, so a described task can be sent back.
 READ_ONLY = frozenset({"ID", "lastRunTime", "nextRunTime"})
 #: Where the recipients live in the SDK's JSON, for messages.
@@ -84,7 +82,7 @@ class ScheduledTaskBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=255)
+    name: Name | None = None
     type: TaskType | None = Field(None, description="Only generate-report is supported.")
     enabled: bool | None = None
     runNow: bool | None = Field(None, description="true: run the task now (once).")
@@ -218,6 +216,7 @@ def create_for(
         task = create_task(
             session, account_id=caller.account_id, task=body.with_run_now(data), now=now
         )
+    _check_filter(session, caller, task)
     _audit(
         session,
         caller,
@@ -246,6 +245,8 @@ def modify_for(
                 changes=body.with_run_now(changes),
                 now=now,
             )
+        if "generateReportTaskParameters" in changes:
+            _check_filter(session, caller, current)
         _audit(
             session,
             caller,
@@ -308,6 +309,13 @@ def _check_task(session: Session, caller: Caller, data: Mapping[str, Any]) -> No
             where=RECIPIENTS,
         )
         _check_recipients(session, caller.account_id, recipients)
+
+
+def _check_filter(session: Session, caller: Caller, task: TaskView) -> None:
+    """The task's computer filter names something the caller may see (its reports would
+    otherwise be empty)."""
+    spec = GenerateReportTaskParameters.model_validate(task.parameters).spec
+    check_filter(session, caller.scope, spec)
 
 
 def _check_schedule(details: Any) -> None:

@@ -29,10 +29,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from service.reports.spec import ReportSpec
+from service.fields import Interval, Name, RecurrenceCount, time_zone
+from service.reports.spec import MAX_MILLIS, ReportSpec
 
 #: Epoch milliseconds, as the SDK's ``startTime``, ``lastRunTime`` and so on.
-EpochMillis = Annotated[int, Field(ge=0)]
+EpochMillis = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
 
 
 def from_epoch_millis(millis: int) -> datetime:
@@ -191,7 +192,7 @@ class DailyScheduleParameters(_ApiModel):
     start_time: EpochMillis = Field(alias="startTime")
     frequency_type: DailyFrequency = Field(alias="frequencyType")
     #: Days between runs; used only by frequencyType custom.
-    custom_interval: int | None = Field(None, alias="customInterval", ge=1)
+    custom_interval: Interval | None = Field(None, alias="customInterval")
 
     @model_validator(mode="after")
     def _custom_needs_interval(self) -> DailyScheduleParameters:
@@ -204,7 +205,7 @@ class WeeklyScheduleParameters(_ApiModel):
     """Every ``interval`` weeks (weeks start on Sunday) on ``days``, at the time of startTime."""
 
     start_time: EpochMillis = Field(alias="startTime")
-    interval: int = Field(1, ge=1)
+    interval: Interval = 1
     days: tuple[DayOfWeek, ...] = Field(min_length=1)
 
 
@@ -270,7 +271,7 @@ class ScheduleDetails(_ApiModel):
     time_zone: str = Field(alias="timeZone")
     recurrence_type: RecurrenceType = Field(alias="recurrenceType")
     #: Total runs, counted from the start.
-    recurrence_count: int | None = Field(None, alias="recurrenceCount")
+    recurrence_count: RecurrenceCount | None = Field(None, alias="recurrenceCount")
     hourly_schedule_parameters: HourlyScheduleParameters | None = Field(
         None, alias="hourlyScheduleParameters"
     )
@@ -293,12 +294,12 @@ class ScheduleDetails(_ApiModel):
     @classmethod
     def _known_zone(cls, name: str) -> str:
         zone_named(name)
-        return name
+        return time_zone(name)
 
-    @field_validator("recurrence_count")
+    @field_validator("recurrence_count", mode="before")
     @classmethod
-    def _runs_at_least_once(cls, count: int | None) -> int | None:
-        if count is not None and count < 1:
+    def _runs_at_least_once(cls, count: object) -> object:
+        if isinstance(count, int) and not isinstance(count, bool) and count < 1:
             raise ValueError(f"recurrenceCount {count} ends the schedule before its start")
         return count
 
@@ -367,7 +368,7 @@ class GenerateReportTaskParameters(ReportSpec):
 class ScheduledTask(_ApiModel):
     """A generate-report scheduled task, as the console API reads and writes it."""
 
-    name: str = Field(min_length=1)
+    name: Name
     type: TaskType
     enabled: bool = True
     run_now: bool | None = Field(None, alias="runNow")

@@ -81,6 +81,17 @@ class ApiServer:
 def custom_roles() -> dict[str, RoleRights]:
     web_only = replace(NEW_ROLE_DEFAULTS, allow_web_service=True, all_computers=False)
     web_only = replace(web_only, can_view_other_computers=False)
+    minimal = replace(
+        NEW_ROLE_DEFAULTS,
+        all_computers=False,
+        can_view_computers=False,
+        can_view_other_computers=False,
+        can_view_not_related_to_computers=False,
+        all_policies=False,
+        can_view_policies=False,
+        can_view_other_policies=False,
+        other_rights=dict.fromkeys(NEW_ROLE_DEFAULTS.other_rights, "hide"),
+    )
     return {
         "Contact Manager": replace(
             web_only,
@@ -93,17 +104,9 @@ def custom_roles() -> dict[str, RoleRights]:
         "Key Admin": web_only.with_user_rights(UserRightsPreset.create_manage_equal_or_less),
         "Role Admin": web_only.with_user_rights(UserRightsPreset.full_control),
         "No API": replace(NEW_ROLE_DEFAULTS, allow_web_service=False),
-        "Minimal": replace(
-            NEW_ROLE_DEFAULTS,
-            all_computers=False,
-            can_view_computers=False,
-            can_view_other_computers=False,
-            can_view_not_related_to_computers=False,
-            all_policies=False,
-            can_view_policies=False,
-            can_view_other_policies=False,
-            other_rights=dict.fromkeys(NEW_ROLE_DEFAULTS.other_rights, "hide"),
-        ),
+        "Minimal": minimal,
+        # Minimal with web service access: the role any key may give a new key.
+        "Minimal API": replace(minimal, allow_web_service=True),
     }
 
 

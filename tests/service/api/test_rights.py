@@ -43,7 +43,7 @@ def calls(t: Tenant) -> list[tuple[str, str, str, Any]]:
             "create key",
             "POST",
             "/apikeys",
-            lambda: {"keyName": f"k{next(_names)}", "roleID": t.roles["Minimal"]},
+            lambda: {"keyName": f"k{next(_names)}", "roleID": t.roles["Minimal API"]},
         ),
         ("current key", "GET", "/apikeys/current", None),
         ("templates", "GET", "/reporttemplates", None),

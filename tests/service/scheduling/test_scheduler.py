@@ -544,7 +544,7 @@ def test_given_json_files_when_added_and_edited_then_fields_are_replaced_and_che
     refused = reportd(
         cli_app, "tasks", "edit", "Nightly", "--time-zone", "Mars/Base", "--daily", "8:00"
     )
-    assert refused.exit_code == 1 and "unknown time zone 'Mars/Base'" in refused.output
+    assert refused.exit_code == 2 and "unknown time zone 'Mars/Base'" in refused.output
     assert reportd(cli_app, "tasks", "delete", "Nightly").exit_code == 0
     assert "Nightly" not in reportd(cli_app, "tasks", "list").output
     with cli_app.sessions() as session:
