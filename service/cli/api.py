@@ -28,6 +28,7 @@ def api(app: App, host: str, port: int) -> None:
 
     from service.api.app import create_app
 
+    app.engine  # noqa: B018 - refuses a database that is not migrated, before anything starts
     # uvicorn shuts down on SIGTERM, then raises the signal again; with the default action
     # that killed the process before the dispatcher below stopped its worker, Chromium and
     # encryption helper (left running with parent 1). Raised as SystemExit, it unwinds.

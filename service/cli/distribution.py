@@ -340,6 +340,7 @@ def worker(
     The worker answers /metrics, /healthz and /readyz on --http-port. On SIGTERM it stops
     taking messages, finishes or gives back what it holds within --shutdown-grace, stops
     its browser and helpers, and exits (within the grace plus about 10 s)."""
+    app.engine  # noqa: B018 - refuses a database that is not migrated, before anything starts
     if not app.settings.broker_url:
         raise InvalidInput(
             "set REPORTD_BROKER_URL (redis://...) for a separate worker; the embedded broker "
