@@ -37,6 +37,9 @@ POLL_INTERVAL = 0.25
 #: Seconds a stopping worker lets the deliveries in hand finish (a render of a long report
 #: takes a few seconds, a send well under one); systemd's TimeoutStopSec must be longer.
 DEFAULT_SHUTDOWN_GRACE = 20.0
+#: The most rows a listing command prints: beyond, a count would overflow the database's
+#: integer (a traceback) long before it meant anything to a reader.
+MAX_LISTED = 10_000
 
 
 @contextmanager
@@ -182,7 +185,7 @@ def runs() -> None:
 
 
 @runs.command("list")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, MAX_LISTED))
 @pass_app
 def runs_list(app: App, limit: int) -> None:
     """The newest runs of the account."""

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from service.cli import App, cli, pass_app
-from service.cli.distribution import dispatcher
+from service.cli.distribution import MAX_LISTED, dispatcher
 from service.cli.report_options import report_json, report_options
 from service.delivery.reconcile import find_lost_work
 from service.directory.accounts import find_account
@@ -56,6 +56,10 @@ DEFAULT_TICK_INTERVAL = 15.0
 DEFAULT_RECONCILE_EVERY = 60.0
 #: Occurrences ``reportd tasks next`` shows.
 DEFAULT_NEXT_COUNT = 10
+#: The most ``tasks next`` computes: a huge ``--count`` on an endless schedule never returned.
+MAX_NEXT_COUNT = 1_000
+#: Tasks a scheduler pass takes per commit, at most (a huge one overflowed the LIMIT).
+MAX_TICK_LIMIT = 100_000
 
 _HH_MM = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DAYS = {day.value[:3]: day for day in DayOfWeek}
@@ -220,7 +224,12 @@ def tasks_run_now(app: App, task: str) -> None:
 
 @tasks.command("next")
 @click.argument("task")
-@click.option("--count", default=DEFAULT_NEXT_COUNT, show_default=True)
+@click.option(
+    "--count",
+    default=DEFAULT_NEXT_COUNT,
+    show_default=True,
+    type=click.IntRange(1, MAX_NEXT_COUNT),
+)
 @pass_app
 def tasks_next(app: App, task: str, count: int) -> None:
     """The coming occurrences of TASK, in its zone and in UTC."""
@@ -238,7 +247,7 @@ def tasks_next(app: App, task: str, count: int) -> None:
 
 @tasks.command("history")
 @click.argument("task")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, MAX_LISTED))
 @pass_app
 def tasks_history(app: App, task: str, limit: int) -> None:
     """What became of TASK's recent occurrences: fired, coalesced or skipped, and why."""
@@ -256,7 +265,13 @@ def tasks_history(app: App, task: str, limit: int) -> None:
 @cli.command()
 @click.option("--interval", default=DEFAULT_TICK_INTERVAL, show_default=True, help="Seconds.")
 @click.option("--reconcile-every", default=DEFAULT_RECONCILE_EVERY, show_default=True)
-@click.option("--limit", default=DEFAULT_TICK_LIMIT, show_default=True, help="Tasks per commit.")
+@click.option(
+    "--limit",
+    default=DEFAULT_TICK_LIMIT,
+    show_default=True,
+    type=click.IntRange(1, MAX_TICK_LIMIT),
+    help="Tasks per commit.",
+)
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 @click.option(
     "--metrics-port",
