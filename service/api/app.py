@@ -1,9 +1,8 @@
 """The FastAPI application: base path ``/api``, the SDK's headers, its error shape.
 
 Settings are read at the entry point and passed in; the database engine is made here, once
-per application, and a database that is not migrated is refused. ``runner`` hands one-off
-report runs to the workers; without one, runs stay pending until ``reportd reconcile`` (or a
-worker's reconciler) enqueues them. The web console
+per application. ``runner`` hands one-off report runs to the workers; without one, runs stay
+pending until ``reportd reconcile`` (or a worker's reconciler) enqueues them. The web console
 (``service.console``) is mounted at ``/`` over the same services: same process, same
 settings, same database sessions.
 """
@@ -33,7 +32,6 @@ from service.config import Settings
 from service.console.app import create_console
 from service.delivery.invitations import Invitations
 from service.directory.secretbox import SecretBox
-from service.runtime.schema import require_migrated
 from storage.db import make_engine, make_session_factory
 
 #: Where the API lives, as in the console (``https://host/api``).
@@ -57,7 +55,6 @@ def create_app(
 ) -> FastAPI:
     """The API application over the database and secret key of ``settings``, and the console."""
     engine = make_engine(settings.resolved_database_url())
-    require_migrated(engine)
     app = FastAPI(
         title="reportd API",
         version="v1",

@@ -3,8 +3,10 @@
 Without this, the first query on a fresh database fails deep inside a command with a
 traceback ("no such table: accounts"); a database behind the newest migration fails later
 and stranger (a missing column in the middle of a delivery). ``reportd db upgrade`` and
-``reportd demo`` migrate, so they skip the check; every other command, the API and the
-worker call ``require_migrated`` before their first query.
+``reportd demo`` migrate, so they skip the check; every other command, ``reportd api`` and
+``reportd worker`` included, calls ``require_migrated`` before its first query (through
+``App.engine``). ``create_app`` itself does not: an application started some other way
+still answers ``/readyz`` with "not migrated", as the readiness probe expects.
 """
 
 from __future__ import annotations

@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from service.api.app import create_app
 from service.cli import App, cli
 from service.config import Settings
-from service.errors import DatabaseNotMigrated
 from storage.db import make_engine
 from storage.migrate import head_revision, known_revisions, upgrade
 
@@ -101,8 +99,3 @@ def test_a_database_migrated_by_a_newer_reportd_is_named_so(behind: Settings) ->
 
     assert result.exit_code == 1
     assert "9999_future" in result.output and "newer reportd" in result.output
-
-
-def test_the_api_application_refuses_an_unmigrated_database(empty: Settings) -> None:
-    with pytest.raises(DatabaseNotMigrated, match="run `reportd db upgrade`"):
-        create_app(empty)
