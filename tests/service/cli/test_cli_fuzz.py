@@ -24,8 +24,8 @@ from service.cli import App, cli
 from service.config import Settings
 from service.directory.sample import sample_dataset
 
-#: Argument lists per command: 36 commands, so some 540 invocations (35 s of CPU measured).
-MAX_EXAMPLES = 15
+#: Argument lists per command: 36 commands, some 1,000 invocations (about a minute).
+MAX_EXAMPLES = 30
 #: Commands not fuzzed: each starts something that runs until stopped.
 SKIPPED = {
     "api": "serves HTTP until stopped",
