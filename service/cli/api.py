@@ -13,6 +13,7 @@ from service.cli.distribution import dispatcher
 from service.directory import audit
 from service.directory.accounts import find_account, find_role
 from service.errors import InvalidInput
+from service.runtime.schema import require_migrated
 
 #: Where ``reportd api`` listens unless told otherwise.
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
@@ -28,7 +29,7 @@ def api(app: App, host: str, port: int) -> None:
 
     from service.api.app import create_app
 
-    app.engine  # noqa: B018 - refuses a database that is not migrated, before anything starts
+    require_migrated(app.raw_engine)  # before anything starts
     # uvicorn shuts down on SIGTERM, then raises the signal again; with the default action
     # that killed the process before the dispatcher below stopped its worker, Chromium and
     # encryption helper (left running with parent 1). Raised as SystemExit, it unwinds.

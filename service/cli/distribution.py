@@ -28,6 +28,7 @@ from service.directory.users import find_member
 from service.errors import InvalidInput
 from service.runtime.metrics import metrics
 from service.runtime.outages import OUTAGE_ERRORS, describe_outage
+from service.runtime.schema import require_migrated
 from storage.models import Delivery, DeliveryTransition, ReportRun
 
 log = logging.getLogger(__name__)
@@ -343,7 +344,7 @@ def worker(
     The worker answers /metrics, /healthz and /readyz on --http-port. On SIGTERM it stops
     taking messages, finishes or gives back what it holds within --shutdown-grace, stops
     its browser and helpers, and exits (within the grace plus about 10 s)."""
-    app.engine  # noqa: B018 - refuses a database that is not migrated, before anything starts
+    require_migrated(app.raw_engine)  # before anything starts
     if not app.settings.broker_url:
         raise InvalidInput(
             "set REPORTD_BROKER_URL (redis://...) for a separate worker; the embedded broker "

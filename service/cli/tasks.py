@@ -56,7 +56,7 @@ DEFAULT_TICK_INTERVAL = 15.0
 DEFAULT_RECONCILE_EVERY = 60.0
 #: Occurrences ``reportd tasks next`` shows.
 DEFAULT_NEXT_COUNT = 10
-#: The most ``tasks next`` computes: a huge ``--count`` on an endless schedule never returned.
+#: The most ``tasks next`` shows: a huge ``--count`` printed every occurrence up to year 9999.
 MAX_NEXT_COUNT = 1_000
 #: Tasks a scheduler pass takes per commit, at most (a huge one overflowed the LIMIT).
 MAX_TICK_LIMIT = 100_000
