@@ -21,6 +21,7 @@
     │   └── RenderFailed          the browser crashed, hung or timed out
     │       └── BrowserBroken     one print's page or browser died or hung (tried once more)
     ├── SentNotRecorded           mailed, but the ledger could not be told (never retried)
+    ├── DatabaseNotMigrated       the schema is behind (or ahead of) the migrations reportd ships
     └── Forbidden                 the caller's role (an API key's or a signed-in user's) does
                                   not allow this (403 at the API's edge and in the console)
 
@@ -126,3 +127,7 @@ class SentNotRecorded(ReportdError, RuntimeError):
 
 class Forbidden(ReportdError, PermissionError):
     """The caller's role does not allow this (answered 403 by the API and the console)."""
+
+
+class DatabaseNotMigrated(ReportdError):
+    """The database's schema is not the one this reportd's migrations end at."""

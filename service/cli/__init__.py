@@ -15,6 +15,7 @@ from service.config import Settings
 from service.directory.secretbox import SecretBox
 from service.errors import ReportdError
 from service.runtime.logs import configure_logging
+from service.runtime.schema import require_migrated
 from storage.db import make_engine, make_session_factory, transaction
 
 
@@ -26,8 +27,15 @@ class App:
     account_name: str | None = None
 
     @cached_property
-    def engine(self) -> Engine:
+    def raw_engine(self) -> Engine:
+        """The engine whatever the schema: only for the commands that migrate."""
         return make_engine(self.settings.resolved_database_url())
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The engine of a database at the newest migration; ``DatabaseNotMigrated`` if not."""
+        require_migrated(self.raw_engine)
+        return self.raw_engine
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

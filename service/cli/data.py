@@ -53,8 +53,8 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: App) -> None:
     """Create or migrate the tables to the newest version."""
-    upgrade(app.engine)
-    click.echo(f"database is up to date: {app.engine.url.render_as_string(hide_password=True)}")
+    upgrade(app.raw_engine)
+    click.echo(f"database is up to date: {app.raw_engine.url.render_as_string(hide_password=True)}")
 
 
 # --- accounts -----------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def demo(app: App, outbox: Path) -> None:
         )
         demo_app = App(settings=settings)
         now = datetime.now(UTC).replace(microsecond=0)
-        upgrade(demo_app.engine)
+        upgrade(demo_app.raw_engine)
         click.echo(f"database: {database}")
         with demo_app.transaction() as session:
             account = create_account(session, name="Example Corp", region="ap-northeast-1")

@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 #: Occurrences ``reportd tasks next`` shows.
 DEFAULT_NEXT_COUNT = 10
+#: Tasks a scheduler pass takes per commit, at most (a huge one overflowed the LIMIT).
+MAX_TICK_LIMIT = 100_000
 
 _HH_MM = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DAYS = {day.value[:3]: day for day in DayOfWeek}
@@ -280,7 +282,13 @@ def tasks_history(app: App, task: str, limit: int) -> None:
 @cli.command()
 @click.option("--interval", default=DEFAULT_TICK_INTERVAL, show_default=True, help="Seconds.")
 @click.option("--reconcile-every", default=DEFAULT_RECONCILE_EVERY, show_default=True)
-@click.option("--limit", default=DEFAULT_TICK_LIMIT, show_default=True, help="Tasks per commit.")
+@click.option(
+    "--limit",
+    default=DEFAULT_TICK_LIMIT,
+    show_default=True,
+    type=click.IntRange(1, MAX_TICK_LIMIT),
+    help="Tasks per commit.",
+)
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 @click.option(
     "--metrics-port",
