@@ -102,18 +102,21 @@ def tasks_list(app: App) -> None:
         account = find_account(session, app.account_name)
         found = list_tasks(session, account_id=account.id)
     for task in found:
-        zone = task.details.zone
+        zone = task.zone
         next_run = _local(task.next_run, zone) if task.next_run else "(ended)"
+        if task.broken:
+            next_run = "(none while broken)"
         state = "on " if task.enabled else "off"
         now = " +run-now" if task.run_now else ""
+        policy = task.misfire_policy.value if task.misfire_policy else "?"
         click.echo(
             f"{task.id:>5}  {state}  {task.name:<30}  {_summary(task):<36} next {next_run}"
-            f"  [{task.misfire_policy.value}]{now}"
+            f"  [{policy}]{now}"
         )
-        if task.broken_since is not None:
+        if task.broken:
+            since = f" since {_local(task.broken_since, zone)}" if task.broken_since else ""
             click.echo(
-                f"       BROKEN since {_local(task.broken_since, zone)}: {task.broken_reason}"
-                " (edit it or run it now to try again)"
+                f"       BROKEN{since}: {task.broken_reason} (edit it or run it now to try again)"
             )
 
 
@@ -181,7 +184,7 @@ def tasks_edit(app: App, /, task: str, json_file: IO[str] | None, **options: Any
         account_id = _account_id(app, session)
         current = find_task(session, account_id=account_id, ref=task)
         changes = _load_json(json_file) if json_file is not None else {}
-        zone = options["time_zone"] or current.details.time_zone
+        zone = options["time_zone"] or current.time_zone
         schedule = _schedule_from_flags(options, zone, now=now)
         if schedule is not None:
             changes["scheduleDetails"] = schedule
@@ -252,9 +255,16 @@ def tasks_next(app: App, task: str, count: int) -> None:
     """The coming occurrences of TASK, in its zone and in UTC."""
     with app.transaction() as session:
         found = find_task(session, account_id=_account_id(app, session), ref=task)
-    zone = found.details.zone
+    zone = found.zone
     off = "" if found.enabled else "  (disabled: these would be its runs)"
+    if found.broken:
+        off = f"  (broken: {found.broken_reason}; these would be its runs once it is edited)"
     click.echo(f"task {found.id} {found.name!r}, {_summary(found)}{off}")
+    if found.schedule is None:
+        raise click.ClickException(
+            f"task {found.id} {found.name!r} has no coming runs: {found.broken_reason};"
+            " edit its schedule to repair it"
+        )
     moments = upcoming(found, count, now=datetime.now(UTC))
     for moment in moments:
         click.echo(f"  {_local(moment, zone):<32} {moment:%Y-%m-%d %H:%M} UTC")
@@ -272,7 +282,7 @@ def tasks_history(app: App, task: str, limit: int) -> None:
         account_id = _account_id(app, session)
         found = find_task(session, account_id=account_id, ref=task)
         rows = task_history(session, account_id=account_id, task_id=found.id, limit=limit)
-    zone = found.details.zone
+    zone = found.zone
     for row in rows:
         run = f"run {row.run_id}" if row.run_id else "no run"
         reason = f"  {row.reason}" if row.reason else ""
@@ -349,7 +359,7 @@ def _fields(task: TaskView) -> dict[str, Any]:
         "name": task.name,
         "description": task.description,
         "enabled": task.enabled,
-        "misfirePolicy": task.misfire_policy.value,
+        "misfirePolicy": task.misfire_policy.value if task.misfire_policy else "",
         "scheduleDetails": json.dumps(task.schedule_details, sort_keys=True),
         "generateReportTaskParameters": json.dumps(task.parameters, sort_keys=True),
     }
@@ -544,7 +554,9 @@ def _local(moment: datetime, zone: ZoneInfo) -> str:
 
 def _summary(task: TaskView) -> str:
     """A short description of the schedule: 'daily 02:30 Asia/Tokyo'."""
-    details = task.details
+    details = task.schedule
+    if details is None:
+        return "(schedule does not read)"
     zone = details.zone
     start = details.start
     at = f" {start.astimezone(zone):%H:%M}" if start else ""

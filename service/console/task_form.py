@@ -75,7 +75,8 @@ class TaskForm:
         return cls(
             name=task.name,
             enabled=task.enabled,
-            misfire=task.misfire_policy.value,
+            # A stored policy that does not read: the form offers the default, saving repairs it.
+            misfire=(task.misfire_policy or MisfirePolicy.coalesce).value,
             schedule=ScheduleForm.of(details),
             report=ReportForm.of(ReportSpec.from_api(parameters), details.zone),
             recipients=RecipientsForm.of(recipients),

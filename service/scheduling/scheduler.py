@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select, true, update
@@ -73,6 +74,9 @@ READ_ONLY_FIELDS = frozenset({"ID", "lastRunTime", "nextRunTime", "brokenReason"
 SCHEDULER_ACTOR = "scheduler"
 #: Longest reason kept on a broken task (an exception's text can be long).
 MAX_BROKEN_REASON = 1000
+#: How a view's reason begins when the stored row does not read (stored by an older
+#: version or by hand, before today's checks).
+UNREADABLE = "stored schedule does not read"
 
 
 @dataclass(frozen=True)
@@ -86,14 +90,19 @@ class FiredRun:
 
 @dataclass(frozen=True)
 class TaskView:
-    """A stored task; ``schedule_details`` and ``parameters`` are the SDK JSON as stored."""
+    """A stored task; ``schedule_details`` and ``parameters`` are the SDK JSON as stored.
+
+    A stored row that no longer reads (a misfire policy or a schedule the checks refuse
+    today) is still a view: ``misfire_policy`` or ``schedule`` is None, the task is broken
+    with the reason, and it has no next run."""
 
     id: int
     account_id: int
     name: str
     description: str
     enabled: bool
-    misfire_policy: MisfirePolicy
+    #: None when the stored value is no policy (the task is then broken).
+    misfire_policy: MisfirePolicy | None
     schedule_details: dict[str, Any]
     parameters: dict[str, Any]
     next_run: datetime | None
@@ -104,14 +113,28 @@ class TaskView:
     #: Why the task could not fire, and since when; None unless it is broken.
     broken_reason: str | None = None
     broken_since: datetime | None = None
+    #: The stored schedule, read; None when it no longer reads (the task is then broken).
+    schedule: ScheduleDetails | None = None
 
     @property
     def broken(self) -> bool:
-        return self.broken_since is not None
+        return self.broken_reason is not None or self.broken_since is not None
 
     @property
     def details(self) -> ScheduleDetails:
-        return ScheduleDetails.model_validate(self.schedule_details)
+        """The schedule; one that does not read is refused with the reason."""
+        if self.schedule is None:
+            raise InvalidInput(f"scheduled task {self.id} {self.name!r}: {self.broken_reason}")
+        return self.schedule
+
+    @property
+    def time_zone(self) -> str:
+        """The schedule's zone, UTC when the stored schedule does not read."""
+        return self.schedule.time_zone if self.schedule is not None else "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.schedule.zone if self.schedule is not None else ZoneInfo("UTC")
 
     def to_api(self) -> dict[str, Any]:
         """The SDK's ScheduledTask JSON (with reportd's ``misfirePolicy``, and
@@ -124,14 +147,16 @@ class TaskView:
             "runNow": self.run_now,
             "scheduleDetails": self.schedule_details,
             "generateReportTaskParameters": self.parameters,
-            "misfirePolicy": self.misfire_policy.value,
         }
+        if self.misfire_policy is not None:
+            data["misfirePolicy"] = self.misfire_policy.value
         if self.last_run_time is not None:
             data["lastRunTime"] = to_epoch_millis(self.last_run_time)
         if self.next_run is not None:
             data["nextRunTime"] = to_epoch_millis(self.next_run)
-        if self.broken_since is not None:
+        if self.broken:
             data["brokenReason"] = self.broken_reason or ""
+        if self.broken_since is not None:
             data["brokenSince"] = to_epoch_millis(self.broken_since)
         return data
 
@@ -260,6 +285,10 @@ def request_run_now(
     ``now`` (default: the time now), the occurrences missed while broken recorded as skipped.
     """
     row = _row(session, account_id, task_id, lock=True)
+    unreadable = _read(row).unreadable
+    if unreadable is not None:
+        # The tick would only mark it broken again: its stored fields need an edit first.
+        raise InvalidInput(f"{unreadable}; edit the task with valid values to repair it")
     if row.broken_since is not None:
         moment = now or datetime.now(UTC)
         _close_gap(session, row, now=moment, reason=f"the task was broken: {row.broken_reason}")
@@ -345,8 +374,14 @@ def task_history(
 
 
 def upcoming(task: TaskView, count: int, *, now: datetime) -> list[datetime]:
-    """The task's next ``count`` occurrences after ``now`` (UTC), whether enabled or not."""
-    return list(occurrences(task.details, after=now, limit=count))
+    """The task's next ``count`` occurrences after ``now`` (UTC), whether enabled or not; a
+    schedule that does not read, or that the calendar cannot hold, is refused with why."""
+    try:
+        return list(occurrences(task.details, after=now, limit=count))
+    except (OverflowError, ValueError) as error:
+        raise InvalidInput(
+            f"scheduled task {task.id} {task.name!r}: its schedule cannot be computed: {error}"
+        ) from None
 
 
 # --- firing -------------------------------------------------------------------------------
@@ -555,14 +590,13 @@ class _Tick:
 
     def _plan(self, task: ScheduledTaskRow) -> None:
         """Plan one claimed task: its due occurrences, then a pending run-now; advance it."""
-        try:
-            details = ScheduleDetails.model_validate(task.schedule_details)
-        except ValidationError as error:
-            # Stored before this zone or rule became invalid (tzdata changed).
-            raise _Unfit(f"the stored schedule is invalid: {error}") from error
+        stored = _read(task)
+        details, policy = stored.schedule, stored.policy
+        if details is None or policy is None:
+            # Stored before this zone or rule became invalid (tzdata or the field table).
+            raise _Unfit(stored.unreadable or UNREADABLE)
         last_fired = task.last_fired or task.created
         plan = FiringPlan(fire=None)
-        policy = MisfirePolicy(task.misfire_policy)
         try:
             if task.enabled:
                 plan = plan_firing(
@@ -697,23 +731,54 @@ def _row(
     return row
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What of a stored row reads: its policy and schedule (None if not), and why not."""
+
+    policy: MisfirePolicy | None
+    schedule: ScheduleDetails | None
+    unreadable: str | None
+
+
+def _read(row: ScheduledTaskRow) -> _Stored:
+    """The row's policy and schedule as today's checks read them (a row stored by an older
+    version or by hand may not read)."""
+    policy = next((p for p in MisfirePolicy if p.value == row.misfire_policy), None)
+    schedule: ScheduleDetails | None = None
+    problems: list[str] = []
+    if policy is None:
+        known = ", ".join(p.value for p in MisfirePolicy)
+        problems.append(f"misfirePolicy: {row.misfire_policy!r} is not one of {known}")
+    try:
+        schedule = ScheduleDetails.model_validate(row.schedule_details)
+    except ValidationError as error:
+        problems.append(describe(error, where="scheduleDetails", whole="scheduleDetails"))
+    unreadable = f"{UNREADABLE}: {'; '.join(problems)}" if problems else None
+    return _Stored(policy, schedule, unreadable)
+
+
 def _view(row: ScheduledTaskRow) -> TaskView:
+    """The row as a view; one that does not read is shown broken, with no next run (the
+    scheduler's reason and time kept if it marked it)."""
+    stored = _read(row)
+    policy, schedule, unreadable = stored.policy, stored.schedule, stored.unreadable
     return TaskView(
         id=row.id,
         account_id=row.account_id,
         name=row.name,
         description=row.description,
         enabled=row.enabled,
-        misfire_policy=MisfirePolicy(row.misfire_policy),
+        misfire_policy=policy,
         schedule_details=dict(row.schedule_details),
         parameters=dict(row.parameters),
-        next_run=row.next_run,
+        next_run=None if unreadable else row.next_run,
         last_fired=row.last_fired,
         last_run_time=row.last_run_time,
         created=row.created,
         run_now=row.run_now,
-        broken_reason=row.broken_reason,
+        broken_reason=row.broken_reason or unreadable,
         broken_since=row.broken_since,
+        schedule=schedule,
     )
 
 

@@ -417,7 +417,7 @@ def _fields(task: TaskView) -> dict[str, Any]:
     return {
         "name": task.name,
         "enabled": task.enabled,
-        "misfirePolicy": task.misfire_policy.value,
+        "misfirePolicy": task.misfire_policy.value if task.misfire_policy else "",
         "scheduleDetails": json.dumps(task.schedule_details, sort_keys=True),
         "generateReportTaskParameters": json.dumps(task.parameters, sort_keys=True),
     }

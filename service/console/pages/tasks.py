@@ -76,10 +76,7 @@ def _offset(raw: str | None) -> int:
 
 
 def _details(task: TaskView) -> ScheduleDetails | None:
-    try:
-        return ScheduleDetails.model_validate(task.schedule_details)
-    except ValueError:
-        return None  # stored before its zone or rule became invalid: shown as it is
+    return task.schedule  # None: stored before its zone or rule became invalid, shown as it is
 
 
 @router.get("/tasks")

@@ -390,3 +390,55 @@ def test_a_broken_task_shows_why_and_the_sdk_still_reads_it(world: ApiWorld) -> 
     assert described.id == created.id and described.name == "Broken one"
     assert described.schedule_details.to_dict() == created.schedule_details.to_dict()
     assert created.id in [t.id for t in listed]
+
+
+def test_tasks_stored_before_todays_checks_are_listed_broken_and_repaired_by_an_edit(
+    world: ApiWorld,
+) -> None:
+    # Given a task stored with an unknown misfire policy and one with a recurrenceCount the
+    # field table now refuses (stored by an older version, never marked by the scheduler)
+    contacts = sorted(world.a.contacts.values())[:1]
+    with world.http("Full Access") as http:
+        odd = http.post("/scheduledtasks", json=task_json("Odd policy", contacts)).json()
+        many = http.post("/scheduledtasks", json=task_json("Too many runs", contacts)).json()
+    with transaction(world.sessions) as session:
+        odd_row = session.get(ScheduledTaskRow, odd["ID"])
+        many_row = session.get(ScheduledTaskRow, many["ID"])
+        assert odd_row is not None and many_row is not None
+        odd_row.misfire_policy = "sometimes"
+        many_row.schedule_details = {**many_row.schedule_details, "recurrenceCount": 2**31}
+
+    # When the tasks are listed and described
+    with world.http("Full Access") as http:
+        listed = http.get("/scheduledtasks")
+        odd_described = http.get(f"/scheduledtasks/{odd['ID']}")
+        many_described = http.get(f"/scheduledtasks/{many['ID']}")
+
+        # Then each is shown with what reads, broken with the reason and no next run
+        assert listed.status_code == 200, listed.text
+        shown = {t["ID"]: t for t in listed.json()["scheduledTasks"]}
+        assert shown[odd["ID"]] == odd_described.json()
+        assert shown[many["ID"]] == many_described.json()
+        odd_task, many_task = odd_described.json(), many_described.json()
+        assert odd_task["brokenReason"] == (
+            "stored schedule does not read: misfirePolicy: 'sometimes' is not one of coalesce, skip"
+        )
+        assert "misfirePolicy" not in odd_task and "nextRunTime" not in odd_task
+        assert odd_task["scheduleDetails"] == odd["scheduleDetails"]
+        assert many_task["brokenReason"].startswith(
+            "stored schedule does not read: scheduleDetails.recurrenceCount"
+        )
+        assert many_task["misfirePolicy"] == "coalesce" and "nextRunTime" not in many_task
+        assert "brokenSince" not in many_task
+
+        # And editing either with valid values repairs it
+        fixed_odd = http.post(f"/scheduledtasks/{odd['ID']}", json={"misfirePolicy": "skip"})
+        fixed_many = http.post(
+            f"/scheduledtasks/{many['ID']}",
+            json={"scheduleDetails": {**many["scheduleDetails"], "recurrenceCount": 5}},
+        )
+        for fixed in (fixed_odd, fixed_many):
+            assert fixed.status_code == 200, fixed.text
+            assert "brokenReason" not in fixed.json() and "nextRunTime" in fixed.json()
+        http.delete(f"/scheduledtasks/{odd['ID']}")
+        http.delete(f"/scheduledtasks/{many['ID']}")

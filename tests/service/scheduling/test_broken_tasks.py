@@ -46,7 +46,7 @@ FIRST_TICK = ny(2, 28, 8, 1)
 
 
 def store_an_unknown_misfire_policy(session: Session, task_id: int) -> None:
-    """A value no check foresaw at firing time: the task's firing raises ValueError."""
+    """A value no policy has: the stored task no longer reads."""
     row = session.get(ScheduledTaskRow, task_id)
     assert row is not None
     row.misfire_policy = "sometimes"
@@ -54,7 +54,8 @@ def store_an_unknown_misfire_policy(session: Session, task_id: int) -> None:
 
 
 def store_a_schedule_beyond_the_calendar(session: Session, task_id: int) -> None:
-    """Every billion days from 1 January 2026: its next occurrence overflows datetime."""
+    """Every billion days from 1 January 2026: its next occurrence would overflow datetime,
+    so the field table (customInterval at most 3660) refuses it when read."""
     row = session.get(ScheduledTaskRow, task_id)
     assert row is not None
     details = copy.deepcopy(row.schedule_details)
@@ -79,14 +80,17 @@ def test_given_tasks_that_cannot_fire_when_ticked_then_they_are_broken_and_other
 
     assert sorted(f.task_id for f in fired) == sorted([first.id, last.id])
     assert [len(runs_of(session, t.id)) for t in (first, odd, huge, last)] == [1, 0, 0, 1]
-    odd_row = session.get(ScheduledTaskRow, odd.id)  # no view reads an unknown policy
+    odd_row = session.get(ScheduledTaskRow, odd.id)
     assert odd_row is not None and odd_row.broken_since == FIRST_TICK
     assert odd_row.broken_reason == (
-        "firing failed: ValueError: 'sometimes' is not a valid MisfirePolicy"
+        "stored schedule does not read: misfirePolicy: 'sometimes' is not one of coalesce, skip"
     )
     marked = get_task(session, account_id=account.id, task_id=huge.id)
     assert marked.broken_since == FIRST_TICK and marked.next_run is None
-    assert (marked.broken_reason or "").startswith("its schedule cannot be computed")
+    assert marked.broken_reason == (
+        "stored schedule does not read: scheduleDetails.dailyScheduleParameters.customInterval:"
+        " Input should be less than or equal to 3660"
+    )
     assert marked.to_api()["brokenReason"] == marked.broken_reason
     assert marked.to_api()["brokenSince"] == to_epoch_millis(FIRST_TICK)
     fine = get_task(session, account_id=account.id, task_id=first.id)
@@ -204,8 +208,9 @@ def test_given_a_task_broken_by_its_schedule_when_run_now_then_the_schedule_is_n
     store_a_schedule_beyond_the_calendar(session, task.id)
     tick(session, now=FIRST_TICK)
 
-    with pytest.raises(InvalidInput, match="scheduleDetails: its occurrences cannot be computed"):
+    with pytest.raises(InvalidInput, match=r"does not read: scheduleDetails\..*customInterval"):
         request_run_now(session, account_id=account.id, task_id=task.id, now=ny(3, 1, 12))
+    assert get_task(session, account_id=account.id, task_id=task.id).broken_since == FIRST_TICK
 
 
 def test_given_a_broken_task_when_the_cli_lists_and_shows_it_then_it_says_why(
@@ -236,7 +241,86 @@ def test_given_a_broken_task_when_the_cli_lists_and_shows_it_then_it_says_why(
     assert listed.exit_code == 0, listed.output
     lines = listed.output.splitlines()
     assert "Huge" in lines[1] and lines[2].lstrip().startswith("BROKEN since ")
-    assert "its schedule cannot be computed" in lines[2] and "BROKEN" not in lines[0]
+    assert "stored schedule does not read" in lines[2] and "BROKEN" not in lines[0]
     task = json.loads(shown.output)
-    assert task["brokenReason"].startswith("its schedule cannot be computed")
+    assert task["brokenReason"].startswith("stored schedule does not read: scheduleDetails")
     assert task["brokenSince"] > 0 and "nextRunTime" not in task
+
+
+def store_a_recurrence_count_refused_today(session: Session, task_id: int) -> None:
+    """Saved before the field table bounded recurrenceCount: the schedule no longer reads."""
+    row = session.get(ScheduledTaskRow, task_id)
+    assert row is not None
+    row.schedule_details = {**row.schedule_details, "recurrenceCount": 2**31}
+    session.flush()
+
+
+def test_given_stored_tasks_that_do_not_read_when_the_cli_shows_them_then_it_says_why(
+    tmp_path: Path,
+) -> None:
+    # Given a file database with a task of an unknown misfire policy and one whose
+    # recurrenceCount the field table refuses today, neither yet seen by the scheduler
+    app = App(settings=Settings(data_dir=tmp_path / "data"))
+    for args in (
+        ["db", "upgrade"],
+        ["accounts", "create", "Demo Corp"],
+        ["contacts", "add", "--name", "Kim", "--email", "kim@example.com", "--role", "Auditor"],
+        ["tasks", "add", "--name", "Many", "--daily", "08:00", "--all"],
+        ["tasks", "add", "--name", "Odd", "--daily", "08:00", "--all"],
+    ):
+        done = CliRunner().invoke(cli, args, obj=app)
+        assert done.exit_code == 0, done.output
+    with app.transaction() as session:
+        account_id = find_account(session, None).id
+        store_an_unknown_misfire_policy(
+            session, find_task(session, account_id=account_id, ref="Odd").id
+        )
+        many = find_task(session, account_id=account_id, ref="Many")
+        store_a_recurrence_count_refused_today(session, many.id)
+
+    # When they are listed, shown, and their next runs asked for
+    listed = CliRunner().invoke(cli, ["tasks", "list"], obj=app)
+    odd = CliRunner().invoke(cli, ["tasks", "show", "Odd"], obj=app)
+    shown = CliRunner().invoke(cli, ["tasks", "show", "Many"], obj=app)
+    odd_next = CliRunner().invoke(cli, ["tasks", "next", "Odd", "--count", "2"], obj=app)
+    many_next = CliRunner().invoke(cli, ["tasks", "next", "Many"], obj=app)
+
+    # Then each is shown broken with the reason and no next run, never a traceback
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert "Many" in lines[0] and "(schedule does not read)" in lines[0]
+    assert "(none while broken)" in lines[0] and "[coalesce]" in lines[0]
+    assert (
+        lines[1]
+        .lstrip()
+        .startswith("BROKEN: stored schedule does not read: scheduleDetails.recurrenceCount")
+    )
+    assert "Odd" in lines[2] and "daily 08:00 UTC" in lines[2] and "[?]" in lines[2]
+    assert (
+        lines[3]
+        .lstrip()
+        .startswith(
+            "BROKEN: stored schedule does not read: misfirePolicy: 'sometimes' is not one of"
+        )
+    )
+    assert odd.exit_code == 0 and shown.exit_code == 0, odd.output + shown.output
+    task = json.loads(shown.output)
+    assert task["brokenReason"].startswith("stored schedule does not read: scheduleDetails")
+    assert "nextRunTime" not in task and task["scheduleDetails"]["recurrenceCount"] == 2**31
+    odd_task = json.loads(odd.output)
+    assert "misfirePolicy" not in odd_task and "nextRunTime" not in odd_task
+    assert odd_next.exit_code == 0, odd_next.output
+    assert "broken: stored schedule does not read: misfirePolicy" in odd_next.output
+    assert len(odd_next.output.splitlines()) == 3  # the task, then its two would-be runs
+    assert many_next.exit_code == 1 and many_next.exception is not None
+    assert isinstance(many_next.exception, SystemExit)
+    assert "has no coming runs: stored schedule does not read" in many_next.output
+
+    # And editing it with valid values repairs it
+    mended = CliRunner().invoke(
+        cli, ["tasks", "edit", "Many", "--count", "5", "--daily", "08:00"], obj=app
+    )
+    repaired = CliRunner().invoke(cli, ["tasks", "edit", "Odd", "--misfire", "skip"], obj=app)
+    assert mended.exit_code == 0 and repaired.exit_code == 0, mended.output + repaired.output
+    after = CliRunner().invoke(cli, ["tasks", "list"], obj=app)
+    assert "BROKEN" not in after.output and "(none while broken)" not in after.output
