@@ -4,6 +4,7 @@
 
     ReportdError
     ├── InvalidInput              bad data from a user or file; nothing was written
+    │   ├── InUse                 still used, so not deleted (names its users; 409 at the API)
     │   ├── ImportFormatError     an import file record or field is wrong (names it)
     │   ├── WeakPassword          a new sign-in password breaks the policy (never repeats it)
     │   └── TokenRefused          a set-password token is unknown, used or expired
@@ -44,6 +45,11 @@ class ReportdError(Exception):
 
 class InvalidInput(ReportdError, ValueError):
     """Input that reportd refuses; the message says which field and why."""
+
+
+class InUse(InvalidInput):
+    """The object is still used (a smart folder a scheduled task reports on); the message
+    names what uses it. 409 at the API."""
 
 
 class ImportFormatError(InvalidInput):

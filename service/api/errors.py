@@ -5,6 +5,7 @@
 ``Unauthorized`` (no or bad key)       401
 ``Forbidden`` (the role says no)       403
 ``NotFound`` (or another account's)    404
+``InUse`` (still used: deleting it)    409
 =====================================  ======
 
 Validation messages name the field (``contact.emailAddress: ...``). Anything else is a bug and
@@ -24,13 +25,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.authz import Forbidden
 from service.api.keys import Unauthorized
-from service.errors import InvalidInput, NotFound
+from service.errors import InUse, InvalidInput, NotFound
 
 #: Status of each error reportd raises on purpose.
 STATUS: tuple[tuple[type[Exception], int], ...] = (
     (Unauthorized, 401),
     (Forbidden, 403),
     (NotFound, 404),
+    (InUse, 409),
     (InvalidInput, 400),
 )
 
@@ -50,6 +52,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "The API key's role does not allow this."),
         (404, "No such object for this API key."),
     )
+}
+
+
+#: The answer of a deletion refused because the object is still used (added per route).
+IN_USE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorMessage, "description": "Still in use: the message names its users."}
 }
 
 

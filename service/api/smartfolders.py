@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Body, Response
 
 from service.api.auth import CallerDep, ServicesDep
+from service.api.errors import IN_USE_RESPONSE
 from service.api.schemas import Out, PathID, SdkRouter
 from service.api.search import SearchFilter, search
 from service.directory import smart_folders
@@ -84,7 +85,13 @@ def modify_smart_folder(
         return smart_folders.to_api(folder)
 
 
-@router.delete("/smartfolders/{smartFolderID}", status_code=204, summary="Delete a Smart Folder")
+@router.delete(
+    "/smartfolders/{smartFolderID}",
+    status_code=204,
+    summary="Delete a Smart Folder",
+    description="Refused with 409, naming them, while scheduled tasks report on the folder.",
+    responses=IN_USE_RESPONSE,
+)
 def delete_smart_folder(caller: CallerDep, deps: ServicesDep, smartFolderID: PathID) -> Response:
     with deps.transaction() as session:
         smart_folders.delete_for(session, caller, smartFolderID)

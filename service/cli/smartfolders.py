@@ -193,10 +193,11 @@ def smartfolders_edit(
 @click.option("--yes", is_flag=True, help="Do not ask.")
 @pass_app
 def smartfolders_remove(app: App, folder: str, yes: bool) -> None:
-    """Remove FOLDER (name or ID); reports and tasks still naming it then cover nothing."""
+    """Remove FOLDER (name or ID); refused while scheduled tasks report on it."""
     with app.transaction() as session:
         account_id = _account_id(app, session)
         current = find_folder(session, account_id, folder)
+        smart_folders.require_unused(session, account_id, current)  # before asking
         if not yes:
             click.confirm(f"remove smart folder {current.id} {current.name!r}?", abort=True)
         gone = smart_folders.delete(session, account_id, current.id)

@@ -9,8 +9,10 @@ is always cut to the recipient's clearance (``storage.scoped``), so a folder can
 anyone more than their role does.
 
 Where a report is asked for (one-off or a scheduled task, through any edge), naming a folder
-the account does not have is refused with :func:`require_folder`; a folder deleted later
-makes the report match nothing rather than fail open.
+the account does not have is refused with :func:`require_folder`. A folder a scheduled task
+reports on cannot be deleted (``InUse``, naming the tasks), or the task would go on reporting
+nothing without a word; a folder missing anyway (a run asked for before its deletion) makes
+the report match nothing rather than fail open.
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ from sqlalchemy.orm import Session
 from service.directory import audit
 from service.directory.authz import can_read_smart_folders, can_write_smart_folders
 from service.directory.principal import Principal
-from service.errors import InvalidInput, NotFound
+from service.errors import InUse, InvalidInput, NotFound
 from service.reports.spec import describe
 from storage import smart_folders as store
 from storage.criteria import SmartFolderCriteria
 from storage.models import ComputerGroup, Policy
 from storage.scoped import ComputerFilterType, ReportFilter
 from storage.smart_folders import SmartFolderRecord
+from storage.tasks import ScheduledTaskRow
+
+#: Tasks an ``InUse`` refusal names, at most (then how many more).
+MAX_TASKS_NAMED = 10
 
 FolderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
@@ -107,10 +113,45 @@ def modify(
 
 
 def delete(session: Session, account_id: int, folder_id: int) -> SmartFolderRecord:
-    """Delete the folder (reports and tasks still naming it then match nothing); it was."""
+    """Delete the folder; what it was. ``InUse`` while a scheduled task reports on it."""
     before = _existing(session, account_id, folder_id)
+    require_unused(session, account_id, before)
     store.remove_folder(session, account_id, folder_id)
     return before
+
+
+def require_unused(session: Session, account_id: int, folder: SmartFolderRecord) -> None:
+    """``InUse``, naming the tasks, while a scheduled task reports on the folder."""
+    users = tasks_using(session, account_id, folder.id)
+    if users:
+        named = ", ".join(f"{task_id} {name!r}" for task_id, name in users[:MAX_TASKS_NAMED])
+        more = len(users) - MAX_TASKS_NAMED
+        if more > 0:
+            named += f" and {more} more"
+        raise InUse(
+            f"{subject(folder)} is used by scheduled tasks {named}: change their computer"
+            " filter or delete them first"
+        )
+
+
+def tasks_using(session: Session, account_id: int, folder_id: int) -> list[tuple[int, str]]:
+    """(ID, name) of the account's scheduled tasks whose computer filter is the folder, by
+    name. The filter is JSON in the task's parameters, read here as any edge stored it."""
+    rows = session.execute(
+        select(ScheduledTaskRow.id, ScheduledTaskRow.name, ScheduledTaskRow.parameters)
+        .where(ScheduledTaskRow.account_id == account_id)
+        .order_by(ScheduledTaskRow.name, ScheduledTaskRow.id)
+    )
+    return [(row.id, row.name) for row in rows if _names_folder(row.parameters, folder_id)]
+
+
+def _names_folder(parameters: Any, folder_id: int) -> bool:
+    chosen = parameters.get("computerFilter") if isinstance(parameters, dict) else None
+    return (
+        isinstance(chosen, dict)
+        and chosen.get("type") == ComputerFilterType.computers_in_smart_folder.value
+        and chosen.get("smartFolderID") == folder_id
+    )
 
 
 def create_for(session: Session, caller: Principal, body: SmartFolderBody) -> SmartFolderRecord:

@@ -226,3 +226,46 @@ def test_a_report_or_task_naming_a_folder_the_account_lacks_is_a_400(api_world: 
         "smartFolderID": mine,
     }
     assert missing_id.status_code == 400 and "smartFolderID" in missing_id.json()["message"]
+
+
+def test_a_folder_a_task_reports_on_is_a_409_naming_the_task_until_the_task_changes(
+    api_world: ApiWorld,
+) -> None:
+    # Given a new folder and two scheduled tasks reporting on it
+    contact = min(api_world.a.contacts.values())
+    with api_world.http("Full Access") as http:
+        folder = http.post("/smartfolders", json={"name": "Held by tasks"}).json()
+        in_folder = {"type": "computers-in-smart-folder", "smartFolderID": folder["ID"]}
+        tasks = []
+        for name in ("Folder report B", "Folder report A"):
+            body = task_json(name, [contact])
+            body["generateReportTaskParameters"]["computerFilter"] = in_folder
+            created = http.post("/scheduledtasks", json=body)
+            assert created.status_code == 200, created.text
+            tasks.append(created.json())
+
+        # When the folder is deleted
+        refused = http.delete(f"/smartfolders/{folder['ID']}")
+
+        # Then it is a 409 naming both tasks (by name), and the folder stays
+        assert refused.status_code == 409, refused.text
+        second, first = tasks
+        assert refused.json()["message"] == (
+            f"smart folder 'Held by tasks' (ID {folder['ID']}) is used by scheduled tasks"
+            f" {first['ID']} 'Folder report A', {second['ID']} 'Folder report B': change"
+            " their computer filter or delete them first"
+        )
+        assert http.get(f"/smartfolders/{folder['ID']}").status_code == 200
+
+        # And once one task reports on all computers and the other is deleted, it is deleted
+        everything = {
+            **first["generateReportTaskParameters"],
+            "computerFilter": {"type": "all-computers"},
+        }
+        changed = http.post(
+            f"/scheduledtasks/{first['ID']}", json={"generateReportTaskParameters": everything}
+        )
+        assert changed.status_code == 200, changed.text
+        assert http.delete(f"/scheduledtasks/{second['ID']}").status_code == 204
+        assert http.delete(f"/smartfolders/{folder['ID']}").status_code == 204
+        http.delete(f"/scheduledtasks/{first['ID']}")

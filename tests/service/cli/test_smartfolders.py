@@ -165,3 +165,31 @@ def test_a_rendered_report_holds_the_folders_computers_the_contact_may_see(
     # Then each gets the folder cut to their clearance
     assert rendered("Alex Morgan") == {"fron", "data"}
     assert rendered("hanako.sato@example.jp") == {"fron"}
+
+
+def test_a_folder_a_task_reports_on_is_not_removed_and_the_error_names_the_task(
+    app: App,
+) -> None:
+    # Given a scheduled task reporting on a folder, and another folder no task uses
+    ok(
+        app,
+        *("tasks", "add", "--name", "Tokyo PCI", "--daily", "02:00", "--contact", "Alex Morgan"),
+        *("--smart-folder", "PCI in Tokyo"),
+    )
+    task_id = json.loads(ok(app, "tasks", "show", "Tokyo PCI"))["ID"]
+
+    # When both folders are removed (the used one without --yes: it is refused before asking)
+    refused = run(app, "smartfolders", "remove", "PCI in Tokyo")
+    ok(app, "smartfolders", "remove", "Agents needing attention", "--yes")
+
+    # Then the used one stays, the error naming the task; the other is gone
+    assert refused.exit_code == 1, refused.output
+    assert "remove smart folder" not in refused.output  # no question asked
+    assert f"is used by scheduled tasks {task_id} 'Tokyo PCI'" in refused.output
+    assert "change their computer filter or delete them first" in refused.output
+    assert json.loads(ok(app, "smartfolders", "show", "PCI in Tokyo"))["name"] == "PCI in Tokyo"
+    assert run(app, "smartfolders", "show", "Agents needing attention").exit_code == 1
+
+    # And once the task reports on all computers, the folder can be removed
+    ok(app, "tasks", "edit", "Tokyo PCI", "--all-computers")
+    ok(app, "smartfolders", "remove", "PCI in Tokyo", "--yes")
