@@ -30,7 +30,7 @@ from service.errors import InvalidInput
 from service.reports.spec import ReportSpec
 from service.scheduling.scheduler import TaskView
 from service.scheduling.task_admin import ScheduledTaskBody
-from service.scheduling.task_schema import MisfirePolicy, RecurrenceType, ScheduleDetails
+from service.scheduling.task_schema import MisfirePolicy, RecurrenceType
 
 #: JSON field of a task -> the form field showing its error (the longest known prefix wins).
 TASK_FIELDS: dict[str, str] = {
@@ -69,16 +69,18 @@ class TaskForm:
 
     @classmethod
     def of(cls, task: TaskView) -> TaskForm:
-        details = ScheduleDetails.model_validate(task.schedule_details)
+        """The stored task as a form; a policy or schedule that no longer reads is offered
+        as the defaults (UTC), so saving the form repairs the task."""
+        details = task.schedule
+        schedule = ScheduleForm.of(details) if details is not None else ScheduleForm()
         parameters = dict(task.parameters)
         recipients = parameters.pop("recipients", {})
         return cls(
             name=task.name,
             enabled=task.enabled,
-            # A stored policy that does not read: the form offers the default, saving repairs it.
             misfire=(task.misfire_policy or MisfirePolicy.coalesce).value,
-            schedule=ScheduleForm.of(details),
-            report=ReportForm.of(ReportSpec.from_api(parameters), details.zone),
+            schedule=schedule,
+            report=ReportForm.of(ReportSpec.from_api(parameters), task.zone),
             recipients=RecipientsForm.of(recipients),
         )
 
