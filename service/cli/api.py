@@ -15,7 +15,7 @@ from service.directory import audit
 from service.directory.accounts import find_account, find_role
 from service.errors import InvalidInput
 from service.fields import Description, Name
-from service.runtime.schema import require_migrated
+from service.runtime.schema import require_migrated_unless_down
 
 #: Where ``reportd api`` listens unless told otherwise.
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
@@ -31,7 +31,7 @@ def api(app: App, host: str, port: int) -> None:
 
     from service.api.app import create_app
 
-    require_migrated(app.raw_engine)  # before anything starts
+    require_migrated_unless_down(app.raw_engine)  # before anything starts
     # uvicorn shuts down on SIGTERM, then raises the signal again; with the default action
     # that killed the process before the embedded dispatcher below stopped its worker, Chromium and
     # encryption helper (left running with parent 1). Raised as SystemExit, it unwinds.

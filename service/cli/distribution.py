@@ -25,7 +25,7 @@ from service.directory.accounts import find_account
 from service.directory.contacts import find_contact
 from service.directory.users import find_member
 from service.errors import InvalidInput
-from service.runtime.schema import require_migrated
+from service.runtime.schema import require_migrated_unless_down
 from service.scheduling.loops import DEFAULT_RECONCILE_EVERY, StopSignal, run_reconciler
 from storage.models import Delivery, DeliveryTransition, ReportRun
 
@@ -292,7 +292,7 @@ def worker(
     The worker answers /metrics, /healthz and /readyz on --http-port. On SIGTERM it stops
     taking messages, finishes or gives back what it holds within --shutdown-grace, stops
     its browser and helpers, and exits (within the grace plus about 10 s)."""
-    require_migrated(app.raw_engine)  # before anything starts
+    require_migrated_unless_down(app.raw_engine)  # before anything starts
     if not app.settings.broker_url:
         raise InvalidInput(
             "set REPORTD_BROKER_URL (redis://...) for a separate worker; the embedded broker "

@@ -100,6 +100,8 @@ class OutputFile(click.Path):
         super().__init__(dir_okay=False, writable=True, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("a file name is needed", param, ctx)  # Path("") is ".", a directory
         path = Path(os.fsdecode(super().convert(value, param, ctx)))
         parent = path.parent if str(path.parent) else Path(".")
         if not parent.is_dir():

@@ -87,6 +87,11 @@ def test_render_refuses_an_output_in_a_directory_that_does_not_exist(app: App) -
     refused(result, "'-o' / '--output'", "no such directory")
 
 
+def test_export_refuses_an_empty_output_name(app: App) -> None:
+    result = run(app, "export", "--output", "")
+    refused(result, "'-o' / '--output'", "a file name is needed")
+
+
 def test_tasks_add_refuses_the_window_and_count_the_api_refuses(app: App) -> None:
     before = _count(app, ScheduledTaskRow)
     last = run(
