@@ -56,18 +56,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Server:
-    """uvicorn serving ``reportd api``'s application in a thread until ``stop``."""
+class AppServer:
+    """uvicorn serving an application in a thread until ``stop``."""
 
-    def __init__(self, settings: Settings, port: int) -> None:
+    def __init__(self, app: Any, port: int) -> None:
         self.port = port
         config = uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            ws="none",
-            lifespan="off",
+            app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -83,6 +78,13 @@ class Server:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class Server(AppServer):
+    """uvicorn serving ``reportd api``'s application in a thread until ``stop``."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        super().__init__(create_app(settings), port)
 
     @property
     def base(self) -> str:

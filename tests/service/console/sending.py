@@ -6,7 +6,6 @@ roles and users. Used by the tests of the tasks, send-now, runs and preview page
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -14,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from playwright.sync_api import BrowserContext, Page
@@ -37,7 +35,7 @@ from service.directory.secretbox import SecretBox
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import Contact, Delivery, Membership, User
-from tests.service.console.conftest import _build, free_port
+from tests.service.console.conftest import AppServer, _build, free_port
 
 SECRET = "console-sending-key"
 
@@ -56,30 +54,6 @@ class Refusing(OutboxHandler):
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
-
-
-class AppServer:
-    """uvicorn serving an application in a thread until ``stop``."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        self.port = port
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the console did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @dataclass
