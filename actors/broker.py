@@ -17,7 +17,12 @@ from service.config import Settings
 
 #: Queue names, so a deployment can give slow and fast work different workers.
 RUNS_QUEUE = "runs"
+#: Every run's first deliveries (its first slice), and deliveries queued again by the
+#: reconciler: taken before anything on ``LATER_QUEUE``.
 DELIVERIES_QUEUE = "deliveries"
+#: The rest of each run's deliveries, slice by slice (``service.delivery.fanout``): a worker
+#: takes them only when it holds nothing from ``DELIVERIES_QUEUE``.
+LATER_QUEUE = "deliveries_later"
 
 
 def worker_endpoints() -> dramatiq.Middleware:

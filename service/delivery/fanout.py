@@ -11,7 +11,9 @@ slice each; a run that arrives later waits behind at most that much of each run 
 
 Slices start small and double (``FIRST_SLICE``, ``MAX_SLICE``): a run of ten contacts goes
 out whole at once, and a large run's first slice brings few of its renders ahead of the runs
-that arrived with it, so a small run's first render comes before a large run's hundredth.
+that arrived with it. The actors (``actors.delivery``) put each run's first slice on a queue
+of its own whose messages a worker starts before any later slice's, so a small run's first
+render comes before a large run's hundredth even when the worker already holds that one.
 The marker sits in the middle of its slice, not at the end, so the next slice is queued
 while half of this one still waits: a run alone on the queue never lets it run dry.
 

@@ -1,24 +1,32 @@
-"""Runs take turns on the queue: dramatiq's stub broker and a real worker, real Chromium and a
-real SMTP server (``service.delivery.fanout``)."""
+"""Runs take turns on the queue, and every run's first slice goes ahead of any run's later ones:
+dramatiq's stub broker and a real worker, real Chromium and a real SMTP server
+(``service.delivery.fanout``, ``actors.delivery``)."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
+import dramatiq
 import pytest
+from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import func, select
 
-from actors.embedded import EmbeddedDispatcher
-from service.delivery.fanout import take_slice
+from actors.broker import DELIVERIES_QUEUE, LATER_QUEUE
+from actors.delivery import continue_run, deliver_later, start_run
+from actors.embedded import DEFAULT_THREADS, EmbeddedDispatcher
+from actors.enqueue import send_all
+from service.delivery.fanout import FIRST_SLICE, take_slice
 from service.delivery.ledger import Recipients
 from service.delivery.pdf import PdfRenderer
 from service.delivery.reconcile import find_lost_work
 from service.directory.contacts import add_contact
 from service.directory.secretbox import SecretBox
 from storage.db import transaction
-from storage.models import Contact, Delivery, ReportRun
+from storage.models import Contact, Delivery, DeliveryTransition, ReportRun
 from tests.actors.conftest import ALEX, JONAS, SECRET, World
 
 #: Contacts added to the sample's three, all with one clearance, language and zone: one
@@ -47,6 +55,87 @@ def crowd(world: World) -> World:
 def worker(crowd: World, renderer: PdfRenderer) -> Iterator[EmbeddedDispatcher]:
     with EmbeddedDispatcher(crowd.settings, crowd.deps(renderer)) as embedded:
         yield embedded
+
+
+def queued(broker: StubBroker) -> dict[str, list[tuple[str, tuple[object, ...]]]]:
+    """What waits on each of the stub broker's queues: (actor, arguments), in order."""
+    waiting: dict[str, list[tuple[str, tuple[object, ...]]]] = {}
+    for name, queue in broker.queues.items():
+        messages = [dramatiq.Message.decode(data) for data in list(queue.queue)]
+        waiting[name] = [(m.actor_name, tuple(m.args)) for m in messages]
+    return waiting
+
+
+def test_a_runs_first_slice_goes_on_the_first_queue_and_the_rest_on_the_later_one(
+    crowd: World, renderer: PdfRenderer
+) -> None:
+    # Given a run to every contact, and a worker that is not started
+    run_id, ids = crowd.new_run()
+    embedded = EmbeddedDispatcher(crowd.settings, crowd.deps(renderer))
+    try:
+        # When its fan-out starts, and its marker is run by hand
+        start_run.fn(run_id)
+        after_start = queued(cast(StubBroker, embedded.broker))
+        continue_run.fn(*after_start[LATER_QUEUE][0][1])
+        after_marker = queued(cast(StubBroker, embedded.broker))
+    finally:
+        embedded.stop()
+
+    # Then the first ten deliveries wait on the first queue and only the marker on the later
+    first = sorted(ids)[:FIRST_SLICE]
+    assert after_start[DELIVERIES_QUEUE] == [("deliver", (i,)) for i in first]
+    assert after_start[LATER_QUEUE] == [("continue_run", (run_id, first[-1], 1))]
+    # ... and the second slice (twenty) goes on the later queue, its marker in its middle
+    second = sorted(ids)[FIRST_SLICE : FIRST_SLICE * 3]
+    later = after_marker[LATER_QUEUE][1:]
+    assert [args[0] for name, args in later if name == "deliver_later"] == second
+    assert later[len(second) // 2] == ("continue_run", (run_id, second[-1], 2))
+
+
+def test_a_small_run_goes_ahead_of_a_large_runs_later_slices_a_worker_holds(
+    crowd: World, renderer: PdfRenderer
+) -> None:
+    # Given a worker holding all of a large run's deliveries as later slices (its prefetch
+    # raised so that it takes them all from the queue at once)
+    large, large_ids = crowd.new_run()
+    small, small_ids = crowd.new_run(Recipients(contact_ids=[crowd.contacts[ALEX]]))
+    embedded = EmbeddedDispatcher(crowd.settings, crowd.deps(renderer))
+    embedded.worker.queue_prefetch = len(large_ids)
+    send_all(embedded.broker, [deliver_later.message(i) for i in large_ids])
+
+    def claims_of_large(until: datetime | None = None) -> int:
+        """How many of the large run's deliveries a worker had started (claimed) by ``until``."""
+        statement = (
+            select(func.count(func.distinct(DeliveryTransition.delivery_id)))
+            .join(Delivery, Delivery.id == DeliveryTransition.delivery_id)
+            .where(Delivery.run_id == large, DeliveryTransition.to_state == "rendering")
+        )
+        if until is not None:
+            statement = statement.where(DeliveryTransition.at <= until)
+        with crowd.sessions() as session:
+            return session.scalar(statement) or 0
+
+    with embedded:
+        while claims_of_large() == 0:
+            time.sleep(0.05)
+        # When a small run's delivery arrives on the first queue
+        claimed_when_queued = claims_of_large()
+        embedded.enqueue_deliveries(small_ids)
+        crowd.wait_finished(small)
+        crowd.wait_finished(large, timeout=180)
+
+    # Then a worker started it ahead of every later delivery it held but had not started
+    with crowd.sessions() as session:
+        small_claimed = session.scalar(
+            select(func.min(DeliveryTransition.at)).where(
+                DeliveryTransition.delivery_id == small_ids[0],
+                DeliveryTransition.to_state == "rendering",
+            )
+        )
+    assert small_claimed is not None
+    assert claims_of_large(until=small_claimed) - claimed_when_queued <= 2 * DEFAULT_THREADS
+    received = Counter(address for mail in crowd.sink.received for address in mail.rcpt_tos)
+    assert received[ALEX] == 2 and set(received.values()) <= {1, 2}
 
 
 def test_a_small_run_queued_after_a_large_one_finishes_first(
