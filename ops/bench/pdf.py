@@ -28,7 +28,7 @@ from pathlib import Path
 from playwright.async_api import Page, async_playwright
 from pypdf import PdfReader
 
-from service.delivery.pdf import CHROMIUM_FLAGS, PdfRenderer, find_chromium
+from service.delivery.pdf import CHROMIUM_FLAGS, PdfRenderer, find_chromium, pdf_options
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 OS_NAMES = ("Debian 12", "Ubuntu 24.04", "RHEL 9.4", "Windows Server 2022", "Amazon Linux 2023")
@@ -226,7 +226,7 @@ async def bare_floor(chromium: str, html: str, runs: int) -> Timings:
 
 async def print_pdf(page: Page, html: str) -> bytes:
     await page.set_content(html, wait_until="load")
-    return await page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    return await page.pdf(**pdf_options())  # as PdfRenderer prints: tagged, with bookmarks
 
 
 async def launch_per_report(chromium: str, html: str, runs: int) -> Timings:

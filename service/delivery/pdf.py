@@ -36,7 +36,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypedDict, TypeVar
 
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -45,7 +45,14 @@ from service.config import DEFAULT_RENDER_SLOTS, Settings
 from service.errors import BrowserBroken, RenderFailed
 from service.runtime import proctree
 
-__all__ = ["CHROMIUM_CANDIDATES", "PdfRenderer", "RenderStats", "find_chromium"]
+__all__ = [
+    "CHROMIUM_CANDIDATES",
+    "PdfOptions",
+    "PdfRenderer",
+    "RenderStats",
+    "find_chromium",
+    "pdf_options",
+]
 
 T = TypeVar("T")
 
@@ -100,6 +107,38 @@ class RenderStats:
     peak_in_flight: int = 0
     #: PSS of the browser process tree at the latest check, in MiB.
     browser_memory_mb: float = 0.0
+
+
+class PdfOptions(TypedDict):
+    """The keyword arguments of Playwright's ``page.pdf`` that every report is printed with."""
+
+    format: str
+    print_background: bool
+    prefer_css_page_size: bool
+    display_header_footer: bool
+    header_template: str
+    footer_template: str
+    outline: bool
+    tagged: bool
+
+
+def pdf_options(footer_html: str | None = None) -> PdfOptions:
+    """How a report is printed, in one place: the renderer and the benchmarks' bare
+    ``page.pdf`` (the floor it is measured against) must print alike.
+
+    ``outline`` and ``tagged`` (bookmarks from the headings and a structure tree for screen
+    readers, issue 14) cost Chromium about half as much again as the same page untagged.
+    """
+    return PdfOptions(
+        format="A4",
+        print_background=True,
+        prefer_css_page_size=True,
+        display_header_footer=footer_html is not None,
+        header_template="<span></span>",
+        footer_template=footer_html or "<span></span>",
+        outline=True,
+        tagged=True,
+    )
 
 
 def find_chromium(configured: str = "") -> str:
@@ -340,17 +379,7 @@ class PdfRenderer:
         taken.append(page)
         await page.goto("about:blank")
         await page.set_content(html, wait_until="load")
-        return await page.pdf(
-            format="A4",
-            print_background=True,
-            prefer_css_page_size=True,
-            display_header_footer=footer_html is not None,
-            header_template="<span></span>",
-            footer_template=footer_html or "<span></span>",
-            # Bookmarks from the headings, and a structure tree for screen readers.
-            outline=True,
-            tagged=True,
-        )
+        return await page.pdf(**pdf_options(footer_html))
 
     async def _ready_browser(self) -> Browser:
         async with self._launch_lock:
