@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 
@@ -366,3 +367,14 @@ def test_given_memory_budget_exceeded_when_rendering_then_browser_restarts(make_
     renderer.render(html_page("<p>two</p>"))
 
     assert renderer.stats.restarts == 1
+
+
+def test_given_headings_when_rendered_then_the_pdf_is_tagged_with_bookmarks(renderer):
+    """Issue 14: bookmarks per section and a structure tree for screen readers."""
+    pdf = renderer.render(html_page("<h1>Summary</h1><h2>Alerts</h2><p>none</p>"))
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        assert document.Root.MarkInfo.Marked is True
+        assert "/StructTreeRoot" in document.Root
+        with document.open_outline() as outline:
+            assert [item.title for item in outline.root] == ["Summary"]
