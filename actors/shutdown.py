@@ -8,6 +8,12 @@ lease to lapse), waits for a mail on the wire to be recorded (bounded by the SMT
 and stops the process's Chromium, encryption helper, SMTP connections and
 database pool. Without it the worker process never exited: multiprocessing joins its
 children at exit, and the encryption helper waits for work forever.
+
+After the grace the process no longer waits for a database that stopped answering (the
+engine otherwise tries a lost connection again for 30 s, each time): what it could not give
+back stays in the ledger as it was, and the reconciler queues it again once its lease
+lapses. The bound on stopping is the grace, plus the SMTP time-out for a mail on the wire,
+plus closing Chromium: about the grace plus 10 s, database or not.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import dramatiq
 from actors import runtime
 from actors.enqueue import send_all
 from service.delivery.holding import give_back
+from service.runtime.outages import OUTAGE_ERRORS, describe_outage
+from storage.db import stop_waiting_for_database
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +43,17 @@ class StopCleanly(dramatiq.Middleware):
         deps = runtime.built()
         if deps is None:
             return
+        stop_waiting_for_database(deps.sessions.kw["bind"])
         try:
-            given = give_back(deps.holding, deps.sessions, now=datetime.now(UTC))
+            try:
+                given = give_back(deps.holding, deps.sessions, now=datetime.now(UTC))
+            except OUTAGE_ERRORS as error:
+                given = []
+                log.warning(
+                    "worker stopping: database unreachable, the deliveries in hand wait for "
+                    "their lease and the reconciler: %s",
+                    describe_outage(error),
+                )
             if given:
                 from actors.delivery import deliver
 

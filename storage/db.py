@@ -6,6 +6,7 @@ import logging
 import select
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,7 +61,9 @@ def make_engine(url: str, *, reconnect_wait: float = RECONNECT_WAIT, **kwargs: A
         kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
     if reconnect_wait > 0:
-        event.listen(engine, "do_connect", _Reconnect(reconnect_wait))
+        reconnect = _Reconnect(reconnect_wait)
+        event.listen(engine, "do_connect", reconnect)
+        _RECONNECTS[engine] = reconnect
     _ping_when_idle(engine)
     return engine
 
@@ -100,6 +103,8 @@ class _Reconnect:
     def __init__(self, wait: float) -> None:
         self.wait = wait
         self._connected_once = threading.Event()
+        #: Set by :func:`stop_waiting_for_database`: a stopping process waits no more.
+        self.stopping = threading.Event()
 
     def __call__(
         self, dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
@@ -111,14 +116,29 @@ class _Reconnect:
             try:
                 connection = dialect.connect(*cargs, **cparams)
             except unreachable as error:
-                if time.monotonic() + pause > deadline:
+                if self.stopping.is_set() or time.monotonic() + pause > deadline:
                     raise
                 log.warning("database unreachable, trying again in %.2f s: %s", pause, error)
-                time.sleep(pause)
+                if self.stopping.wait(pause):
+                    raise
                 pause = min(pause * 2, RECONNECT_MAX_PAUSE)
                 continue
             self._connected_once.set()
             return connection
+
+
+#: Each server engine's reconnect hook, for :func:`stop_waiting_for_database`.
+_RECONNECTS: weakref.WeakKeyDictionary[Engine, _Reconnect] = weakref.WeakKeyDictionary()
+
+
+def stop_waiting_for_database(engine: Engine) -> None:
+    """From now on a connection of ``engine`` that fails is not tried again, and attempts
+    waiting to be tried again give up: a process that is stopping (a worker asked to stop)
+    must not wait out a database outage ``RECONNECT_WAIT`` seconds per connection. What it
+    could not record stays in the ledger as it was, for the reconciler."""
+    reconnect = _RECONNECTS.get(engine)
+    if reconnect is not None:
+        reconnect.stopping.set()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

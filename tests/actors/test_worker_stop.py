@@ -12,10 +12,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from service.delivery.holding import GIVEN_BACK
 from service.delivery.ledger import DeliveryState
@@ -136,3 +137,60 @@ def test_a_worker_stopped_mid_run_gives_back_what_it_renders_and_leaves_no_proce
 def chromium_running(worker: WorkerProcess) -> bool:
     processes = proctree.live_processes()
     return any(processes[pid].kind == "chromium" for pid in worker.pids() if pid in processes)
+
+
+def test_a_worker_whose_database_stopped_answering_still_stops_in_time(
+    crash_world: World,  # noqa: F811 - the imported fixture
+    start_worker: Callable[[], StoppableWorker],
+) -> None:
+    world = crash_world
+    run_id, _ = world.new_run()
+    first = start_worker()
+    start_run_through_redis(world, run_id)
+    wait_for(
+        lambda: (
+            count_states(world, run_id)[DeliveryState.rendering] >= 2 and chromium_running(first)
+        ),
+        "two deliveries held and Chromium rendering",
+    )
+
+    # Given the database stops answering while the worker holds deliveries (connections cut,
+    # new ones refused: a fail-over that takes its time)
+    database = world.sessions.kw["bind"].url.database
+    world.sessions.kw["bind"].dispose()
+    with refused_connections(database):
+        # When the worker is asked to stop
+        asked = time.monotonic()
+        os.kill(first.popen.pid, signal.SIGTERM)
+        exit_code = first.popen.wait(timeout=EXIT_WITHIN + 30)
+        took = time.monotonic() - asked
+
+    # Then it does not wait out the database (30 s a connection): it exits in time, and leaves
+    # nothing running; what it held waits in the ledger for its lease, the reconciler's
+    assert exit_code == 0, first.output()
+    assert took < EXIT_WITHIN, first.output()
+    wait_for(lambda: not first.pids(), "every process of the worker gone", timeout=10)
+    assert "database unreachable" in first.log.read_text(errors="replace")
+
+
+@contextmanager
+def refused_connections(database: str | None) -> Iterator[None]:
+    """The database refuses new connections and its open ones are cut, until the end."""
+    admin = create_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": database},
+            )
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
+        admin.dispose()

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from service.config import Settings
-from storage.db import make_engine
+from storage.db import make_engine, stop_waiting_for_database
 from tests.actors.procs import actors_on
 from tests.conftest import need
 from tests.faults.servers import PostgresCluster, RedisServer, free_port, redis_server_binary
@@ -71,6 +71,40 @@ def test_a_database_away_longer_than_the_wait_fails_the_transaction(
         assert select_one(engine)
     finally:
         engine.dispose()
+
+
+def test_a_stopping_process_stops_waiting_for_its_database(
+    engine: Engine, postgres: PostgresCluster
+) -> None:
+    # Given an engine that connected, and a connection waiting for the database to come back
+    assert select_one(engine)
+    postgres.stop("immediate")
+    failed: list[BaseException] = []
+
+    def waiting() -> None:
+        try:
+            select_one(engine)
+        except OperationalError as error:
+            failed.append(error)
+
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    time.sleep(0.5)
+    try:
+        # When the process stops waiting (a worker asked to stop)
+        asked = time.monotonic()
+        stop_waiting_for_database(engine)
+        thread.join(timeout=10)
+
+        # Then the waiting connection gives up at once, and so does the next one
+        assert not thread.is_alive() and failed
+        assert time.monotonic() - asked < 2.0
+        started = time.monotonic()
+        with pytest.raises(OperationalError):
+            select_one(engine)
+        assert time.monotonic() - started < 1.0
+    finally:
+        postgres.start()
 
 
 def test_a_database_that_never_answered_fails_at_once() -> None:
