@@ -5,7 +5,7 @@ and an INSERT for the run and one for its deliveries, three round trips and an O
 delivery. A scheduler pass firing a hundred tasks paid that a hundred times (about 1.5 ms a
 run; ``ops/bench/scheduler.py``). Here the recipients of every account come from one read each
 (:class:`RecipientBook`), and the runs and then all their deliveries are each one bulk INSERT
-(``insertmanyvalues``: a round trip per thousand rows), in the caller's transaction.
+(``storage.bulk``: on PostgreSQL one short statement of arrays), in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.delivery.ledger import DeliveryState, Recipients
 from service.errors import InvalidInput
+from storage.bulk import insert_rows
 from storage.models import Contact, Delivery, Membership, ReportRun, User
 
 
@@ -142,8 +143,7 @@ def create_runs(session: Session, requests: Sequence[RunRequest]) -> list[int]:
         }
         for r in requests
     ]
-    statement = insert(ReportRun).returning(ReportRun.id, sort_by_parameter_order=True)
-    run_ids = list(session.scalars(statement, runs))
+    run_ids = insert_rows(session, ReportRun, runs, returning_ids=True)
     deliveries = [
         {
             "account_id": r.account_id,
@@ -159,5 +159,5 @@ def create_runs(session: Session, requests: Sequence[RunRequest]) -> list[int]:
         for r, run_id in zip(requests, run_ids, strict=True)
         for person in r.recipients
     ]
-    session.execute(insert(Delivery), deliveries)
+    insert_rows(session, Delivery, deliveries)
     return run_ids

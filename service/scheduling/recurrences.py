@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
@@ -85,9 +86,9 @@ class FiringPlan:
     coalesced: tuple[datetime, ...] = ()
     skipped: tuple[datetime, ...] = ()
 
-    @property
+    @cached_property
     def due(self) -> tuple[datetime, ...]:
-        """Every due occurrence, oldest first."""
+        """Every due occurrence, oldest first (computed once: a tick reads it per record)."""
         fired = () if self.fire is None else (self.fire,)
         return tuple(sorted(self.coalesced + self.skipped + fired))
 

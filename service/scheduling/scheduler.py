@@ -34,7 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, true, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,7 @@ from service.scheduling.task_schema import (
     to_epoch_millis,
 )
 from service.scheduling.task_schema import Recipients as TaskRecipients
+from storage.bulk import insert_rows, update_rows
 from storage.tasks import OccurrenceOutcome, ScheduledTaskRow, TaskOccurrence
 
 logger = logging.getLogger(__name__)
@@ -435,24 +436,42 @@ def tick(
     return fired
 
 
+def next_due(session: Session) -> datetime | None:
+    """When the next enabled, working task falls due by its schedule (None: none will); the
+    scheduler's loop wakes then instead of at its next interval."""
+    statement = select(func.min(ScheduledTaskRow.next_run)).where(
+        ScheduledTaskRow.enabled == true(), ScheduledTaskRow.broken_since.is_(None)
+    )
+    return session.scalar(statement)
+
+
 class _Directory:
     """The contact and active user ids of each account, read once per tick or check."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.book = RecipientBook(session)
+        # The id sets, built once per account: a large account's tasks would otherwise each
+        # copy its thousands of contact ids.
+        self._contacts: dict[int, frozenset[int]] = {}
+        self._members: dict[int, frozenset[int]] = {}
 
-    def contacts(self, account_id: int) -> set[int]:
-        return set(self.book.contacts(account_id))
+    def contacts(self, account_id: int) -> frozenset[int]:
+        if account_id not in self._contacts:
+            self._contacts[account_id] = frozenset(self.book.contacts(account_id))
+        return self._contacts[account_id]
 
-    def members(self, account_id: int) -> set[int]:
-        return {user_id for user_id, (_, active) in self.book.users(account_id).items() if active}
+    def members(self, account_id: int) -> frozenset[int]:
+        if account_id not in self._members:
+            users = self.book.users(account_id).items()
+            self._members[account_id] = frozenset(i for i, (_, active) in users if active)
+        return self._members[account_id]
 
     def live_recipients(self, account_id: int, wanted: TaskRecipients) -> tuple[Recipients, str]:
         """The task's recipients that still exist, and a note naming those that do not."""
-        members = self.members(account_id)
         if wanted.all_administrators_and_contacts:
             return Recipients(all_contacts=True, all_users=True), ""
+        members = self.members(account_id)
         contact_ids = set(wanted.contact_ids or ())
         user_ids = set(wanted.administrator_ids or ())
         contacts = contact_ids & self.contacts(account_id) if contact_ids else set()
@@ -555,11 +574,9 @@ class _Tick:
             if run_id is not None and plan.fire is not None:
                 fired.append(FiredRun(task_id=firing.task_id, run_id=run_id, occurrence=plan.fire))
         # Bulk statements by primary key, not ORM objects: a pass writes hundreds of each.
-        if records:
-            self.session.execute(insert(TaskOccurrence), records)
+        insert_rows(self.session, TaskOccurrence, records)
         for group in _grouped(advances).values():
-            rows = [{"id": task.id, **values} for task, values in group]
-            self.session.execute(update(ScheduledTaskRow), rows)
+            update_rows(self.session, ScheduledTaskRow, [{"id": t.id, **v} for t, v in group])
         return fired
 
     def _mark_broken(self, broken: list[tuple[ScheduledTaskRow, str]]) -> None:
