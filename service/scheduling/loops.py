@@ -27,12 +27,15 @@ from service.delivery.dispatch import Dispatcher
 from service.delivery.reconcile import LostWork, find_lost_work
 from service.runtime.metrics import metrics
 from service.runtime.outages import OUTAGE_ERRORS, describe_outage
-from service.scheduling.scheduler import DEFAULT_TICK_LIMIT, tick
+from service.scheduling.scheduler import DEFAULT_TICK_LIMIT, next_due, tick
 
 log = logging.getLogger(__name__)
 
 #: Seconds between two scheduler passes.
 DEFAULT_TICK_INTERVAL = 15.0
+#: Seconds past a task's due time the scheduler wakes at (its clock and the sleep's may
+#: differ by a little; a pass a hair early would find nothing and sleep again).
+DUE_SLACK = 0.002
 #: Seconds between two reconciler passes (in the scheduler, and ``reportd reconcile --loop``).
 DEFAULT_RECONCILE_EVERY = 60.0
 
@@ -168,12 +171,13 @@ def run_scheduler(
     say: Say = log.info,
     warn: Say = log.warning,
 ) -> None:
-    """Fire due tasks every ``interval`` and reconcile every ``reconcile_every`` seconds,
-    until ``stop`` (or after one pass with ``once``)."""
+    """Fire due tasks every ``interval`` (and at the next task's due time when that comes
+    sooner) and reconcile every ``reconcile_every`` seconds, until ``stop`` (or after one
+    pass with ``once``)."""
     counters = metrics()
     last_reconcile = float("-inf")
 
-    def one_pass() -> None:
+    def one_pass() -> float:
         nonlocal last_reconcile
         fired = fire_due(transaction, dispatcher, clock=clock, limit=timing.limit, stop=stop)
         counters.scheduler_runs_fired.inc(fired)
@@ -190,6 +194,9 @@ def run_scheduler(
                 say(f"{clock():%H:%M:%S} resumed the fan-out of {len(lost.runs)} runs")
         counters.scheduler_ticks.labels("ok").inc()
         counters.scheduler_last_tick.set_to_current_time()
+        with transaction() as session:
+            due = next_due(session)
+        return _pause_until(due, now=clock(), interval=timing.interval)
 
     def outage(problem: str) -> None:
         counters.scheduler_ticks.labels("outage").inc()
@@ -214,12 +221,13 @@ def run_reconciler(
     """Reconcile every ``interval`` seconds until ``stop`` (or once); the last pass's find."""
     found = LostWork()
 
-    def one_pass() -> None:
+    def one_pass() -> float:
         nonlocal found
         found = reconcile_once(transaction, dispatcher, clock=clock, pending_for=pending_for)
         if found.runs:
             say(f"resumed the fan-out of {len(found.runs)} runs")
         say(f"re-enqueued {len(found.deliveries)} deliveries")
+        return interval
 
     def outage(problem: str) -> None:
         log.warning("reconcile pass failed, retrying in %s s: %s", interval, problem)
@@ -229,23 +237,34 @@ def run_reconciler(
     return found
 
 
+def _pause_until(due: datetime | None, *, now: datetime, interval: float) -> float:
+    """Seconds to sleep before the next pass: ``interval``, or less when a task falls due
+    sooner, so that it fires at its time rather than up to an interval late. A due time
+    already past (tasks another scheduler holds right now) waits the whole interval."""
+    if due is None or due <= now:
+        return interval
+    return min(interval, (due - now).total_seconds() + DUE_SLACK)
+
+
 def _repeat(
-    one_pass: Callable[[], None],
+    one_pass: Callable[[], float],
     *,
     interval: float,
     stop: StopSignal,
     once: bool,
     outage: Callable[[str], None],
 ) -> None:
-    """Run ``one_pass`` every ``interval`` seconds until ``stop``; an outage is waited out,
-    except in a single pass (``once``), where it is raised."""
+    """Run ``one_pass`` until ``stop``, sleeping the seconds it returns between passes (an
+    outage waits ``interval``); an outage is waited out, except in a single pass (``once``),
+    where it is raised."""
     while not stop.requested:
+        pause = interval
         try:
-            one_pass()
+            pause = one_pass()
         except OUTAGE_ERRORS as error:
             if once:
                 raise
             outage(describe_outage(error))
         if once:
             return
-        stop.sleep(interval)
+        stop.sleep(pause)
