@@ -30,7 +30,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -78,6 +78,32 @@ MAX_BROKEN_REASON = 1000
 #: How a view's reason begins when the stored row does not read (stored by an older
 #: version or by hand, before today's checks).
 UNREADABLE = "stored schedule does not read"
+
+
+class ClaimedTask(Protocol):
+    """What a tick reads of a claimed task: a row of ``scheduled_tasks`` (a plain row when the
+    tick claims it, the ORM object elsewhere)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def schedule_details(self) -> dict[str, Any]: ...
+    @property
+    def parameters(self) -> dict[str, Any]: ...
+    @property
+    def misfire_policy(self) -> str: ...
+    @property
+    def last_fired(self) -> datetime | None: ...
+    @property
+    def created(self) -> datetime: ...
+    @property
+    def run_now(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -406,25 +432,26 @@ def tick(
     # Two claims, each able to use its index: due by schedule (enabled, next_run), and
     # run-now (a partial index on the few rows with the flag set).
     working = ScheduledTaskRow.broken_since.is_(None)
+    # Plain rows, not ORM objects: a pass claims hundreds, reads them once, and writes them
+    # back by id (``storage.bulk.update_rows`` expires any object the session held).
+    columns = ScheduledTaskRow.__table__.columns
     by_schedule = (
-        select(ScheduledTaskRow)
+        select(*columns)
         .where(ScheduledTaskRow.enabled == true(), ScheduledTaskRow.next_run <= now, working)
         .order_by(ScheduledTaskRow.next_run)
     )
-    run_now = select(ScheduledTaskRow).where(ScheduledTaskRow.run_now == true(), working)
+    run_now = select(*columns).where(ScheduledTaskRow.run_now == true(), working)
     if only_task is not None:
         by_schedule = by_schedule.where(ScheduledTaskRow.id == only_task)
         run_now = run_now.where(ScheduledTaskRow.id == only_task)
-    claimed: dict[int, ScheduledTaskRow] = {}
+    claimed: dict[int, ClaimedTask] = {}
     for statement in (run_now, by_schedule):
         if len(claimed) >= limit:
             break
-        rows = session.scalars(
-            statement.limit(limit - len(claimed))
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
+        rows = session.execute(
+            statement.limit(limit - len(claimed)).with_for_update(skip_locked=True)
         )
-        claimed.update((row.id, row) for row in rows)
+        claimed.update((row.id, cast(ClaimedTask, row)) for row in rows)
     firing = _Tick(session, now=now, grace=grace)
     # Runs, task updates and occurrence records wait for the end, to be written in one batch
     # each.
@@ -493,10 +520,10 @@ class _Tick:
         self.grace = grace
         self.directory = _Directory(session)
         self.firings: list[_Firing] = []
-        self.advances: list[tuple[ScheduledTaskRow, dict[str, Any]]] = []
-        self.broken: list[tuple[ScheduledTaskRow, str]] = []
+        self.advances: list[tuple[ClaimedTask, dict[str, Any]]] = []
+        self.broken: list[tuple[ClaimedTask, str]] = []
 
-    def fire(self, task: ScheduledTaskRow) -> None:
+    def fire(self, task: ClaimedTask) -> None:
         """Plan one claimed task's firing; a task whose planning raises is marked broken, and
         what it had planned is dropped, so the rest of the tick goes on without it."""
         firings, advances = len(self.firings), len(self.advances)
@@ -530,7 +557,7 @@ class _Tick:
                 raise
             logger.warning("the tick's batch was refused, writing task by task: %s", error)
         fired = []
-        order: dict[int, ScheduledTaskRow] = {task.id: task for task, _ in self.advances}
+        order: dict[int, ClaimedTask] = {task.id: task for task, _ in self.advances}
         for task_id, task in order.items():
             try:
                 with self.session.begin_nested():
@@ -550,7 +577,7 @@ class _Tick:
     def _write(
         self,
         firings: list[_Firing],
-        advances: list[tuple[ScheduledTaskRow, dict[str, Any]]],
+        advances: list[tuple[ClaimedTask, dict[str, Any]]],
     ) -> list[FiredRun]:
         """Create the runs, record every occurrence and advance the tasks; the runs fired."""
         requests = [firing.request for firing in firings if firing.request is not None]
@@ -579,7 +606,7 @@ class _Tick:
             update_rows(self.session, ScheduledTaskRow, [{"id": t.id, **v} for t, v in group])
         return fired
 
-    def _mark_broken(self, broken: list[tuple[ScheduledTaskRow, str]]) -> None:
+    def _mark_broken(self, broken: list[tuple[ClaimedTask, str]]) -> None:
         """Mark the tasks broken (skipped by later ticks), each with an audit event."""
         for task, reason in broken:
             text = reason[:MAX_BROKEN_REASON]
@@ -605,7 +632,7 @@ class _Tick:
                 now=self.now,
             )
 
-    def _plan(self, task: ScheduledTaskRow) -> None:
+    def _plan(self, task: ClaimedTask) -> None:
         """Plan one claimed task: its due occurrences, then a pending run-now; advance it."""
         stored = _read(task)
         details, policy = stored.schedule, stored.policy
@@ -640,7 +667,7 @@ class _Tick:
         self.advances.append((task, advance))
 
     def _record(
-        self, task: ScheduledTaskRow, plan: FiringPlan, details: ScheduleDetails, *, note: str = ""
+        self, task: ClaimedTask, plan: FiringPlan, details: ScheduleDetails, *, note: str = ""
     ) -> bool:
         """Ask for the plan's run, if any; its occurrences are recorded with the run's id once
         every run of the tick exists. Whether a run will be created."""
@@ -656,7 +683,7 @@ class _Tick:
         return request is not None and plan.fire is not None
 
     def _run_request(
-        self, task: ScheduledTaskRow, details: ScheduleDetails, occurrence: datetime, *, note: str
+        self, task: ClaimedTask, details: ScheduleDetails, occurrence: datetime, *, note: str
     ) -> tuple[RunRequest, str]:
         """The run of one occurrence, its window ending at the occurrence; (request, note).
 
@@ -688,10 +715,10 @@ class _Tick:
 
 
 def _grouped(
-    advances: list[tuple[ScheduledTaskRow, dict[str, Any]]],
-) -> dict[tuple[str, ...], list[tuple[ScheduledTaskRow, dict[str, Any]]]]:
+    advances: list[tuple[ClaimedTask, dict[str, Any]]],
+) -> dict[tuple[str, ...], list[tuple[ClaimedTask, dict[str, Any]]]]:
     """The task updates by the columns they set: one executemany for each set of columns."""
-    groups: dict[tuple[str, ...], list[tuple[ScheduledTaskRow, dict[str, Any]]]] = {}
+    groups: dict[tuple[str, ...], list[tuple[ClaimedTask, dict[str, Any]]]] = {}
     for task, values in advances:
         groups.setdefault(tuple(sorted(values)), []).append((task, values))
     return groups
@@ -757,7 +784,7 @@ class _Stored:
     unreadable: str | None
 
 
-def _read(row: ScheduledTaskRow) -> _Stored:
+def _read(row: ClaimedTask) -> _Stored:
     """The row's policy and schedule as today's checks read them (a row stored by an older
     version or by hand may not read)."""
     policy = next((p for p in MisfirePolicy if p.value == row.misfire_policy), None)
