@@ -194,9 +194,10 @@ def run_scheduler(
                 say(f"{clock():%H:%M:%S} resumed the fan-out of {len(lost.runs)} runs")
         counters.scheduler_ticks.labels("ok").inc()
         counters.scheduler_last_tick.set_to_current_time()
+        now = clock()
         with transaction() as session:
-            due = next_due(session)
-        return _pause_until(due, now=clock(), interval=timing.interval)
+            due = next_due(session, after=now)
+        return _pause_until(due, now=now, interval=timing.interval)
 
     def outage(problem: str) -> None:
         counters.scheduler_ticks.labels("outage").inc()
@@ -239,8 +240,7 @@ def run_reconciler(
 
 def _pause_until(due: datetime | None, *, now: datetime, interval: float) -> float:
     """Seconds to sleep before the next pass: ``interval``, or less when a task falls due
-    sooner, so that it fires at its time rather than up to an interval late. A due time
-    already past (tasks another scheduler holds right now) waits the whole interval."""
+    sooner, so that it fires at its time rather than up to an interval late."""
     if due is None or due <= now:
         return interval
     return min(interval, (due - now).total_seconds() + DUE_SLACK)

@@ -463,11 +463,14 @@ def tick(
     return fired
 
 
-def next_due(session: Session) -> datetime | None:
-    """When the next enabled, working task falls due by its schedule (None: none will); the
-    scheduler's loop wakes then instead of at its next interval."""
+def next_due(session: Session, *, after: datetime) -> datetime | None:
+    """When the next enabled, working task falls due by its schedule after ``after`` (None:
+    none does); the scheduler's loop wakes then instead of at its next interval. Tasks due
+    already (another scheduler holds them) do not hide a later one."""
     statement = select(func.min(ScheduledTaskRow.next_run)).where(
-        ScheduledTaskRow.enabled == true(), ScheduledTaskRow.broken_since.is_(None)
+        ScheduledTaskRow.enabled == true(),
+        ScheduledTaskRow.next_run > after,
+        ScheduledTaskRow.broken_since.is_(None),
     )
     return session.scalar(statement)
 

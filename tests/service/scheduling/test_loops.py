@@ -9,7 +9,8 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,8 @@ from service.scheduling.loops import (
     run_reconciler,
     run_scheduler,
 )
-from service.scheduling.scheduler import create_task
+from service.scheduling.scheduler import create_task, edit_task, next_due
+from service.scheduling.task_schema import to_epoch_millis
 from tests.service.scheduling.conftest import Account
 from tests.service.scheduling.test_scheduler import (
     CREATED,
@@ -91,6 +93,62 @@ def test_given_a_due_task_when_the_loop_runs_then_it_fires_once_and_stops_on_sig
     assert stop.requested and [run.id for run in runs_of(session, task.id)] == dispatcher.runs
     assert len(dispatcher.runs) == 1
     assert signal.getsignal(signal.SIGTERM) is not stop._handle
+
+
+def once_task(name: str, at: datetime) -> dict[str, Any]:
+    """A task that runs once, at ``at``."""
+    task = daily_task(name)
+    task["scheduleDetails"] = {
+        "timeZone": "UTC",
+        "recurrenceType": "none",
+        "onceOnlyScheduleParameters": {"startTime": to_epoch_millis(at)},
+    }
+    return task
+
+
+def test_given_a_task_due_before_the_interval_ends_when_the_loop_sleeps_then_it_wakes_for_it(
+    session: Session, account: Account
+) -> None:
+    created = datetime.now(UTC)
+    due = (created + timedelta(seconds=1)).replace(microsecond=0) + timedelta(seconds=1)
+    task = create_task(session, account_id=account.id, task=once_task("Soon", due), now=created)
+    dispatcher = RecordingDispatcher()
+    stop = StopSignal()
+
+    def terminate_once_handed() -> None:
+        if dispatcher.handed.wait(DEADLINE):
+            os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(DEADLINE)
+        stop.request()
+
+    threading.Thread(target=terminate_once_handed, daemon=True).start()
+    with stop:
+        run_scheduler(
+            transactions(session),
+            dispatcher,
+            stop=stop,
+            # An interval far longer than the test: only waking at the due time fires it.
+            timing=SchedulerTiming(interval=DEADLINE * 3, reconcile_every=DEADLINE * 3),
+        )
+
+    fired = datetime.now(UTC)
+    assert [run.occurrence for run in runs_of(session, task.id)] == [due]
+    assert len(dispatcher.runs) == 1 and due <= fired < due + timedelta(seconds=DEADLINE / 2)
+
+
+def test_given_tasks_when_asked_for_the_next_due_time_then_only_enabled_working_ones_count(
+    session: Session, account: Account
+) -> None:
+    # Long ago, so that no task another test committed comes first.
+    created, soon, later = (datetime(2001, 1, day, 8, tzinfo=UTC) for day in (1, 2, 3))
+    disabled = create_task(session, account_id=account.id, task=once_task("Off", soon), now=created)
+    edit_task(
+        session, account_id=account.id, task_id=disabled.id, changes={"enabled": False}, now=created
+    )
+    create_task(session, account_id=account.id, task=once_task("On", later), now=created)
+
+    assert next_due(session, after=created) == later
+    assert next_due(session, after=later) != later
 
 
 def test_given_a_stop_during_a_pass_when_it_ends_then_its_runs_are_handed_over_first(
