@@ -36,6 +36,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -272,16 +273,73 @@ def _logged(changed: Any) -> Any:
     )
 
 
-_CLAIMED = _CLAIM_UPDATE.returning(
-    _deliveries.c.id,
-    _deliveries.c.attempts,
-    _deliveries.c.possible_duplicate,
-    _deliveries.c.run_id,
-).cte("claimed")
-#: The claim and its record in one statement, for PostgreSQL.
-_CLAIM_AND_LOG = select(
-    _CLAIMED.c.attempts, _CLAIMED.c.possible_duplicate, _CLAIMED.c.run_id
-).add_cte(_logged(_CLAIMED).cte("logged"))
+#: What a claim's record says, by the state it was taken from.
+CLAIMED_NOTE = "claimed"
+TAKEN_OVER_NOTE = "taken over after the lease lapsed"
+#: The delivery as it was when the statement began (its own snapshot), to claim it from.
+_SEEN = (
+    select(_deliveries.c.id, _deliveries.c.state, _deliveries.c.updated)
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+    .subquery("seen")
+)
+#: The look and the claim as one UPDATE (PostgreSQL): ``seen`` is the row before the claim,
+#: which the row locked by the UPDATE must still match (a claim that got there first changed
+#: its state or renewed its lease, so this one changes nothing), as the two statements do.
+_SEEN_CLAIMED = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id == _SEEN.c.id,
+        _deliveries.c.state == _SEEN.c.state,
+        or_(
+            _deliveries.c.state == DeliveryState.pending.value,
+            and_(
+                or_(*(_deliveries.c.state == s.value for s in LEASED_STATES)),
+                _deliveries.c.lease_until < bindparam("now"),
+            ),
+        ),
+    )
+    .values(
+        state=DeliveryState.rendering.value,
+        claim_token=bindparam("token"),
+        lease_until=bindparam("lease_end"),
+        attempts=_deliveries.c.attempts + 1,
+        possible_duplicate=case(
+            (_deliveries.c.state == DeliveryState.sending.value, True),
+            else_=_deliveries.c.possible_duplicate,
+        ),
+        updated=bindparam("now"),
+    )
+    .returning(
+        _deliveries.c.id,
+        _deliveries.c.attempts,
+        _deliveries.c.possible_duplicate,
+        _deliveries.c.run_id,
+        _SEEN.c.state.label("seen_state"),
+        _SEEN.c.updated.label("seen_updated"),
+    )
+    .cte("claimed")
+)
+_SEEN_CLAIMED_LOGGED = insert(_transitions).from_select(
+    ["delivery_id", "from_state", "to_state", "at", "note"],
+    select(
+        _SEEN_CLAIMED.c.id,
+        _SEEN_CLAIMED.c.seen_state,
+        literal(DeliveryState.rendering.value, _transitions.c.to_state.type),
+        bindparam("now", type_=_transitions.c.at.type),
+        case(
+            (_SEEN_CLAIMED.c.seen_state == DeliveryState.pending.value, CLAIMED_NOTE),
+            else_=TAKEN_OVER_NOTE,
+        ),
+    ),
+)
+#: Look, claim and record in one statement and one round trip, for PostgreSQL.
+_LOOK_CLAIM_AND_LOG = select(
+    _SEEN_CLAIMED.c.attempts,
+    _SEEN_CLAIMED.c.possible_duplicate,
+    _SEEN_CLAIMED.c.run_id,
+    _SEEN_CLAIMED.c.seen_state,
+    _SEEN_CLAIMED.c.seen_updated,
+).add_cte(_SEEN_CLAIMED_LOGGED.cte("logged"))
 
 
 def _one_statement_moves(session: Session) -> bool:
@@ -291,7 +349,26 @@ def _one_statement_moves(session: Session) -> bool:
 
 
 def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta) -> Claim | None:
-    """Take a pending delivery, or one whose owner's lease lapsed; None if it is not ours."""
+    """Take a pending delivery, or one whose owner's lease lapsed; None if it is not ours.
+
+    On PostgreSQL the look, the claim and its record are one statement (one round trip of
+    every delivery); elsewhere a look, then an UPDATE that checks again what it looked at.
+    """
+    token = uuid.uuid4().hex
+    if _one_statement_moves(session):
+        params = {"delivery_id": delivery_id, "now": now, "token": token, "lease_end": now + lease}
+        row = session.execute(_LOOK_CLAIM_AND_LOG, params).first()
+        if row is None:  # not claimable, or another worker got there first
+            return None
+        return Claim(
+            delivery_id=delivery_id,
+            token=token,
+            attempt=row.attempts,
+            possible_duplicate=row.possible_duplicate,
+            waited=now - row.seen_updated,
+            lease=lease,
+            run_id=row.run_id,
+        )
     seen = session.execute(_CLAIMABLE, {"delivery_id": delivery_id}).first()
     if seen is None:
         return None
@@ -300,8 +377,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta
         state in LEASED_STATES and seen.lease_until is not None and seen.lease_until < now
     ):
         return None
-    token = uuid.uuid4().hex
-    note = "claimed" if state is DeliveryState.pending else "taken over after the lease lapsed"
+    note = CLAIMED_NOTE if state is DeliveryState.pending else TAKEN_OVER_NOTE
     params = {
         "delivery_id": delivery_id,
         "seen_state": state.value,
@@ -309,13 +385,9 @@ def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta
         "token": token,
         "lease_end": now + lease,
     }
-    if _one_statement_moves(session):
-        record = _record_params(state, DeliveryState.rendering, now, note)
-        taken = session.execute(_CLAIM_AND_LOG, params | record).first()
-    else:
-        taken = session.execute(_CLAIM, params).first()
-        if taken is not None:
-            _log(session, delivery_id, state, DeliveryState.rendering, now, note)
+    taken = session.execute(_CLAIM, params).first()
+    if taken is not None:
+        _log(session, delivery_id, state, DeliveryState.rendering, now, note)
     if taken is None:  # another worker got there between the two statements
         return None
     return Claim(
