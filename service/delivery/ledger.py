@@ -548,6 +548,11 @@ def finish_run_if_done(session: Session, run_id: int, *, now: datetime) -> bool:
     params = {"run_id": run_id, "now": now}
     if session.scalar(_OPEN_RUN, params) is None:
         return False
+    return _finish_locked(session, params)
+
+
+def _finish_locked(session: Session, params: dict[str, Any]) -> bool:
+    """The rest of :func:`finish_run_if_done`, the run's row locked (and open) already."""
     if session.scalar(_OPEN_DELIVERY, params) is not None:
         return False
     if session.execute(_FINISH, params).rowcount != 1:  # type: ignore[attr-defined]
@@ -622,3 +627,64 @@ def pending_delivery_ids(session: Session, run_id: int) -> list[int]:
         .order_by(Delivery.id)
     )
     return list(session.scalars(statement))
+
+
+def settle(
+    session: Session,
+    held: Claim,
+    *,
+    to: DeliveryState,
+    now: datetime,
+    run_id: int,
+    note: str = "",
+    held_in: DeliveryState | None = None,
+    **values: Any,
+) -> tuple[bool, bool]:
+    """:func:`move`, then, when ``to`` is final, :func:`finish_run_if_done`, in the caller's
+    transaction: whether the delivery moved, and whether its run finished now.
+
+    On PostgreSQL, with ``held_in`` known, the move, its record and the lock on the run's
+    row are one statement: a round trip less of every delivery. The look for open
+    deliveries stays a statement of its own after it, so that it sees every delivery
+    settled by those that held the lock before (see :func:`finish_run_if_done`).
+    """
+    if held_in is None or to not in FINAL_STATES or not _one_statement_moves(session):
+        if not move(session, held, to=to, now=now, note=note, held_in=held_in, **values):
+            return False, False
+        return True, to in FINAL_STATES and finish_run_if_done(session, run_id, now=now)
+    if held_in not in LEASED_STATES:
+        return False, False
+    changes = {"state": to.value, "updated": now, "claim_token": None, "lease_until": None}
+    changes.update(values)
+    params = {
+        "delivery_id": held.delivery_id,
+        "token": held.token,
+        "held_in": held_in.value,
+        "settled_run": run_id,
+        **{f"new_{name}": value for name, value in changes.items()},
+        **_record_params(held_in, to, now, note),
+    }
+    row = session.execute(_move_log_and_lock_statement(tuple(sorted(changes))), params).one()
+    if row.moved != 1:
+        return False, False
+    if row.open_run is None:  # finished already
+        return True, False
+    return True, _finish_locked(session, {"run_id": run_id, "now": now})
+
+
+@lru_cache(maxsize=64)
+def _move_log_and_lock_statement(columns: tuple[str, ...]) -> Any:
+    """A final move, its record and the lock on its open run, as one statement (PostgreSQL):
+    how many deliveries moved (0 or 1), and the run's id if it is open."""
+    moved = _move_statement(columns).returning(_deliveries.c.id).cte("moved")
+    locked = (
+        select(_runs.c.id)
+        # Not "run_id": a parameter named as a column would be SET by the UPDATE too.
+        .where(_runs.c.id == bindparam("settled_run"), _runs.c.finished.is_(None))
+        .with_for_update()
+        .cte("locked")
+    )
+    return select(
+        select(func.count()).select_from(moved).scalar_subquery().label("moved"),
+        select(locked.c.id).scalar_subquery().label("open_run"),
+    ).add_cte(_logged(moved).cte("logged"))
