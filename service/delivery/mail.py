@@ -12,6 +12,7 @@ mail filters can tell a duplicate.
 
 from __future__ import annotations
 
+import binascii
 import copy
 import email.policy
 import io
@@ -336,7 +337,7 @@ def _quoted_printable(line: str) -> str:
     )
 
 
-def _new_attachment_part(
+def _standard_attachment_part(
     filename: str, maintype: str, subtype: str, content: bytes
 ) -> EmailMessage:
     """An attachment as the standard content manager writes it (base64, the file name in
@@ -347,10 +348,45 @@ def _new_attachment_part(
 
 
 @lru_cache(maxsize=64)
+def _attachment_headers(filename: str, maintype: str, subtype: str) -> tuple[EmailMessage, bytes]:
+    """An empty attachment part of this name and type, and its bytes as a mail carries them
+    (its headers and the blank line): the headers of every such attachment, whatever it holds."""
+    part = _standard_attachment_part(filename, maintype, subtype, b"")
+    out = io.BytesIO()
+    _Generator(out, policy=MESSAGE_POLICY).flatten(part, linesep=MESSAGE_POLICY.linesep)
+    return part, out.getvalue()
+
+
+#: Bytes of content per base64 line, as the content manager cuts them (57: 76 characters).
+_BASE64_LINE_BYTES = (MESSAGE_POLICY.max_line_length or 78) // 4 * 3
+
+
+def _new_attachment_part(
+    filename: str, maintype: str, subtype: str, content: bytes
+) -> EmailMessage:
+    """:func:`_standard_attachment_part`, the same part and bytes, made from the headers of
+    :func:`_attachment_headers` and content encoded in one call: a recipient's own PDF (an
+    encrypted one) is encoded for each mail, and the content manager's encoder, a Python
+    loop over 76-character lines, took ~1 ms of a 200 KB PDF."""
+    template, headers = _attachment_headers(filename, maintype, subtype)
+    encoded = binascii.b2a_base64(content, newline=False).decode("ascii")
+    width = _BASE64_LINE_BYTES // 3 * 4
+    lines = [encoded[i : i + width] for i in range(0, len(encoded), width)]
+    payload = "\n".join(lines) + "\n" if lines else ""
+    part = copy.copy(template)
+    part._headers = list(template._headers)  # type: ignore[attr-defined]  # its own list
+    part.set_payload(payload)
+    linesep = MESSAGE_POLICY.linesep
+    body = payload if linesep == "\n" else payload.replace("\n", linesep)
+    _FLATTENED[part] = headers + body.encode("ascii")
+    return part
+
+
+@lru_cache(maxsize=64)
 def _attachment_part(filename: str, maintype: str, subtype: str, content: bytes) -> EmailMessage:
     """A reused attachment's part, the last 64 kept, so a PDF shared by many recipients is
     encoded once (a bytes object hashes once, so a hit costs nothing)."""
-    return _flattened_once(_new_attachment_part(filename, maintype, subtype, content))
+    return _flattened_once(_standard_attachment_part(filename, maintype, subtype, content))
 
 
 @lru_cache(maxsize=8)

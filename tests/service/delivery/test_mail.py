@@ -653,3 +653,24 @@ def test_given_an_smtp_reply_when_mapped_then_the_one_table_names_the_error(
     assert type(mapped) is error
     assert str(code if (where, code) != ("RCPT TO <a@example.org>", 552) else 452) in str(mapped)
     assert "said the server" in str(mapped)
+
+
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 114, 200_003])
+@pytest.mark.parametrize("filename", ["report.pdf", "Rapport sécurité 2026.pdf"])
+def test_a_recipients_own_attachment_is_the_part_the_content_manager_writes(
+    size: int, filename: str
+) -> None:
+    """An encrypted PDF is encoded per mail in one call, from headers made once: the same
+    part, the same bytes, as ``set_content`` makes them."""
+    from service.delivery import mail
+
+    content = bytes((i * 7 + 3) % 256 for i in range(size))
+    standard = mail._standard_attachment_part(filename, "application", "pdf", content)
+    made = mail._new_attachment_part(filename, "application", "pdf", content)
+    assert made.get_content() == content == standard.get_content()
+    assert list(made.items()) == list(standard.items())
+    assert mail.flatten(made) == standard.as_bytes(policy=mail.MESSAGE_POLICY)
+    # Its headers are its own: the next attachment of that name does not share them.
+    again = mail._new_attachment_part(filename, "application", "pdf", b"other")
+    del again["Content-Disposition"]
+    assert made["Content-Disposition"] is not None
