@@ -183,8 +183,8 @@ def build_message(
     message["To"] = Address(
         display_name=_header_text(to_name), addr_spec=_ascii_address(to_address)
     )
-    message["Subject"] = _header_text(subject)
-    message["Date"] = date or datetime.now(UTC)
+    message["Subject"] = _shared_header("Subject", _header_text(subject))
+    message["Date"] = _date_header((date or datetime.now(UTC)).replace(microsecond=0))
     message["Message-ID"] = message_id
     for name, value in (headers or {}).items():
         message[_header_name(name)] = _header_text(value)
@@ -199,7 +199,7 @@ def build_message(
     # The parts below are built by the standard content manager once per content and shared
     # by every mail that carries them (a fan-out mails the same text and the same PDF to
     # many): nothing changes a part once it is built, and flattening only reads it.
-    message["MIME-Version"] = "1.0"
+    message["MIME-Version"] = _shared_header("MIME-Version", "1.0")
     message["Content-Type"] = f'multipart/mixed; boundary="{_boundary()}"'
     if personal is None:
         message.attach(_body_part(text_body, html_body))
@@ -389,6 +389,31 @@ def _attachment_part(filename: str, maintype: str, subtype: str, content: bytes)
     return _flattened_once(_standard_attachment_part(filename, maintype, subtype, content))
 
 
+@lru_cache(maxsize=256)
+def _shared_header(name: str, value: str) -> BaseHeader:
+    """A header many mails carry alike (a document's subject), parsed once."""
+    header: BaseHeader = MESSAGE_POLICY.header_factory(name, value)
+    return header
+
+
+@lru_cache(maxsize=8)
+def _date_header(at: datetime) -> BaseHeader:
+    """The Date header of mails sent in the same second, parsed once."""
+    header: BaseHeader = MESSAGE_POLICY.header_factory("Date", at)
+    return header
+
+
+#: Headers whose values repeat from mail to mail (:func:`_shared_header`, the sender's, the
+#: second's date): folded once each, by :func:`_folded`.
+_REPEATED_HEADERS = frozenset({"from", "subject", "date", "mime-version"})
+
+
+@lru_cache(maxsize=256)
+def _folded(name: str, value: str) -> bytes:
+    """A repeated header as the generator writes it; its bytes depend on its text alone."""
+    return MESSAGE_POLICY.fold_binary(name, MESSAGE_POLICY.header_factory(name, value))
+
+
 @lru_cache(maxsize=8)
 def _sender_header(sender: str) -> BaseHeader:
     """The From header, parsed once per sender (every mail of a worker has the same)."""
@@ -477,6 +502,17 @@ class _Generator(BytesGenerator):
             self._fp.write(written)  # type: ignore[attr-defined]  # the generator's output
             return
         super().flatten(msg, unixfrom, linesep)
+
+    def _write_headers(self, msg: Any) -> None:
+        policy = self.policy
+        assert policy is not None  # flatten() sets it
+        out = self._fp  # type: ignore[attr-defined]  # the generator's output
+        for name, value in msg.raw_items():
+            if policy is MESSAGE_POLICY and name.lower() in _REPEATED_HEADERS:
+                out.write(_folded(name, str(value)))
+            else:
+                out.write(policy.fold_binary(name, value))
+        self.write(self._NL)  # type: ignore[attr-defined]  # set by flatten()
 
     def _write_lines(self, lines: str) -> None:
         if lines:
