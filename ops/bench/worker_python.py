@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from ops.bench.databases import fresh_database
 from ops.bench.delivery import sample_pdf
+from ops.bench.document import REPORT_TYPE
 from ops.bench.fanout import Outbox, contacts_for
 from ops.bench.load import SECRET, analyze, clearances, load_account
 from service.delivery.encryption import Encryptor
@@ -38,7 +39,6 @@ from service.delivery.render_cache import RenderCache
 from service.delivery.request import new_report_run
 from service.directory.secretbox import SecretBox
 from service.reports.spec import ReportSpec
-from ops.bench.document import REPORT_TYPE
 from storage.db import make_session_factory, transaction
 from storage.models import Delivery
 
