@@ -462,7 +462,8 @@ def send_message(
     else:
         _quit(client)
     result = SendResult(message_id=str(message["Message-ID"]), size=len(payload), reply=reply)
-    log.info("sent %s to %s (%d bytes): %s", result.message_id, recipient, result.size, reply)
+    # DEBUG: the pipeline logs each delivery's outcome, with this reply, in a line of its own.
+    log.debug("sent %s to %s (%d bytes): %s", result.message_id, recipient, result.size, reply)
     return result
 
 

@@ -248,11 +248,13 @@ def deliver(delivery_id: int, *, deps: Deps) -> Result:
         started = time.monotonic()
         result = _deliver(delivery_id, deps)
         metrics().deliveries.labels(result.outcome.value).inc()
+        # One line per delivery (the send itself logs at DEBUG): a sent one's says the
+        # server's reply; its Message-ID follows from the delivery's id (make_message_id).
         log.info(
             "delivery %s: %s%s",
             delivery_id,
             result.outcome.value,
-            f" ({result.detail})" if result.detail and result.outcome is not Outcome.sent else "",
+            f" ({result.detail})" if result.detail else "",
             extra={
                 "outcome": result.outcome.value,
                 "duration_ms": round((time.monotonic() - started) * 1000),
