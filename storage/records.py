@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, inspect, literal, select, union_all
+from sqlalchemy import Table, bindparam, func, inspect, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from storage.models import Contact, Role, RoleComputer, RoleComputerGroup, RolePolicy
@@ -69,21 +69,48 @@ _SELECTIONS = union_all(
 )
 
 
+def _selected(table: Any, column: Any) -> Any:
+    """The ids a role selects in ``table``, as one PostgreSQL array (NULL for none)."""
+    return select(func.array_agg(column)).where(table.c.role_id == _roles.c.id).scalar_subquery()
+
+
+#: The role's row and its selections in one statement, for PostgreSQL.
+_ROLE_AND_SELECTIONS = select(
+    _roles,
+    *(
+        _selected(table, column).label(f"selected_{kind}_ids")
+        for kind, table, column in (
+            ("group", RoleComputerGroup.__table__, RoleComputerGroup.__table__.c.group_id),
+            ("computer", RoleComputer.__table__, RoleComputer.__table__.c.computer_id),
+            ("policy", RolePolicy.__table__, RolePolicy.__table__.c.policy_id),
+        )
+    ),
+).where(_roles.c.account_id == bindparam("account_id"), _roles.c.id == bindparam("role_id"))
+
+
 def load_role(session: Session, account_id: int, role_id: int | None) -> RoleRecord | None:
     """The role ``role_id`` of this account, or None if it does not exist here.
 
-    Read for every delivery (a right revoked after fan-out counts), so in two statements
-    built once: the role's row, then its selected groups, computers and policies together.
+    Read for every delivery (a right revoked after fan-out counts), so in statements built
+    once: on PostgreSQL one, the role's row with its selections as arrays; elsewhere two,
+    the role's row, then its selected groups, computers and policies together.
     """
     if role_id is None:
         return None
     params = {"account_id": account_id, "role_id": role_id}
-    row = session.execute(_ROLE, params).first()
-    if row is None:
-        return None
     selected: dict[str, set[int]] = {"group": set(), "computer": set(), "policy": set()}
-    for kind, selected_id in session.execute(_SELECTIONS, params):
-        selected[kind].add(selected_id)
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(_ROLE_AND_SELECTIONS, params).first()
+        if row is None:
+            return None
+        for kind in selected:
+            selected[kind].update(getattr(row, f"selected_{kind}_ids") or ())
+    else:
+        row = session.execute(_ROLE, params).first()
+        if row is None:
+            return None
+        for kind, selected_id in session.execute(_SELECTIONS, params):
+            selected[kind].add(selected_id)
     values = row._mapping
     return RoleRecord(
         id=values[_roles.c.id],

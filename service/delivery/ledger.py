@@ -36,6 +36,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -272,16 +273,73 @@ def _logged(changed: Any) -> Any:
     )
 
 
-_CLAIMED = _CLAIM_UPDATE.returning(
-    _deliveries.c.id,
-    _deliveries.c.attempts,
-    _deliveries.c.possible_duplicate,
-    _deliveries.c.run_id,
-).cte("claimed")
-#: The claim and its record in one statement, for PostgreSQL.
-_CLAIM_AND_LOG = select(
-    _CLAIMED.c.attempts, _CLAIMED.c.possible_duplicate, _CLAIMED.c.run_id
-).add_cte(_logged(_CLAIMED).cte("logged"))
+#: What a claim's record says, by the state it was taken from.
+CLAIMED_NOTE = "claimed"
+TAKEN_OVER_NOTE = "taken over after the lease lapsed"
+#: The delivery as it was when the statement began (its own snapshot), to claim it from.
+_SEEN = (
+    select(_deliveries.c.id, _deliveries.c.state, _deliveries.c.updated)
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+    .subquery("seen")
+)
+#: The look and the claim as one UPDATE (PostgreSQL): ``seen`` is the row before the claim,
+#: which the row locked by the UPDATE must still match (a claim that got there first changed
+#: its state or renewed its lease, so this one changes nothing), as the two statements do.
+_SEEN_CLAIMED = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id == _SEEN.c.id,
+        _deliveries.c.state == _SEEN.c.state,
+        or_(
+            _deliveries.c.state == DeliveryState.pending.value,
+            and_(
+                or_(*(_deliveries.c.state == s.value for s in LEASED_STATES)),
+                _deliveries.c.lease_until < bindparam("now"),
+            ),
+        ),
+    )
+    .values(
+        state=DeliveryState.rendering.value,
+        claim_token=bindparam("token"),
+        lease_until=bindparam("lease_end"),
+        attempts=_deliveries.c.attempts + 1,
+        possible_duplicate=case(
+            (_deliveries.c.state == DeliveryState.sending.value, True),
+            else_=_deliveries.c.possible_duplicate,
+        ),
+        updated=bindparam("now"),
+    )
+    .returning(
+        _deliveries.c.id,
+        _deliveries.c.attempts,
+        _deliveries.c.possible_duplicate,
+        _deliveries.c.run_id,
+        _SEEN.c.state.label("seen_state"),
+        _SEEN.c.updated.label("seen_updated"),
+    )
+    .cte("claimed")
+)
+_SEEN_CLAIMED_LOGGED = insert(_transitions).from_select(
+    ["delivery_id", "from_state", "to_state", "at", "note"],
+    select(
+        _SEEN_CLAIMED.c.id,
+        _SEEN_CLAIMED.c.seen_state,
+        literal(DeliveryState.rendering.value, _transitions.c.to_state.type),
+        bindparam("now", type_=_transitions.c.at.type),
+        case(
+            (_SEEN_CLAIMED.c.seen_state == DeliveryState.pending.value, CLAIMED_NOTE),
+            else_=TAKEN_OVER_NOTE,
+        ),
+    ),
+)
+#: Look, claim and record in one statement and one round trip, for PostgreSQL.
+_LOOK_CLAIM_AND_LOG = select(
+    _SEEN_CLAIMED.c.attempts,
+    _SEEN_CLAIMED.c.possible_duplicate,
+    _SEEN_CLAIMED.c.run_id,
+    _SEEN_CLAIMED.c.seen_state,
+    _SEEN_CLAIMED.c.seen_updated,
+).add_cte(_SEEN_CLAIMED_LOGGED.cte("logged"))
 
 
 def _one_statement_moves(session: Session) -> bool:
@@ -291,7 +349,26 @@ def _one_statement_moves(session: Session) -> bool:
 
 
 def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta) -> Claim | None:
-    """Take a pending delivery, or one whose owner's lease lapsed; None if it is not ours."""
+    """Take a pending delivery, or one whose owner's lease lapsed; None if it is not ours.
+
+    On PostgreSQL the look, the claim and its record are one statement (one round trip of
+    every delivery); elsewhere a look, then an UPDATE that checks again what it looked at.
+    """
+    token = uuid.uuid4().hex
+    if _one_statement_moves(session):
+        params = {"delivery_id": delivery_id, "now": now, "token": token, "lease_end": now + lease}
+        row = session.execute(_LOOK_CLAIM_AND_LOG, params).first()
+        if row is None:  # not claimable, or another worker got there first
+            return None
+        return Claim(
+            delivery_id=delivery_id,
+            token=token,
+            attempt=row.attempts,
+            possible_duplicate=row.possible_duplicate,
+            waited=now - row.seen_updated,
+            lease=lease,
+            run_id=row.run_id,
+        )
     seen = session.execute(_CLAIMABLE, {"delivery_id": delivery_id}).first()
     if seen is None:
         return None
@@ -300,8 +377,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta
         state in LEASED_STATES and seen.lease_until is not None and seen.lease_until < now
     ):
         return None
-    token = uuid.uuid4().hex
-    note = "claimed" if state is DeliveryState.pending else "taken over after the lease lapsed"
+    note = CLAIMED_NOTE if state is DeliveryState.pending else TAKEN_OVER_NOTE
     params = {
         "delivery_id": delivery_id,
         "seen_state": state.value,
@@ -309,13 +385,9 @@ def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta
         "token": token,
         "lease_end": now + lease,
     }
-    if _one_statement_moves(session):
-        record = _record_params(state, DeliveryState.rendering, now, note)
-        taken = session.execute(_CLAIM_AND_LOG, params | record).first()
-    else:
-        taken = session.execute(_CLAIM, params).first()
-        if taken is not None:
-            _log(session, delivery_id, state, DeliveryState.rendering, now, note)
+    taken = session.execute(_CLAIM, params).first()
+    if taken is not None:
+        _log(session, delivery_id, state, DeliveryState.rendering, now, note)
     if taken is None:  # another worker got there between the two statements
         return None
     return Claim(
@@ -476,6 +548,11 @@ def finish_run_if_done(session: Session, run_id: int, *, now: datetime) -> bool:
     params = {"run_id": run_id, "now": now}
     if session.scalar(_OPEN_RUN, params) is None:
         return False
+    return _finish_locked(session, params)
+
+
+def _finish_locked(session: Session, params: dict[str, Any]) -> bool:
+    """The rest of :func:`finish_run_if_done`, the run's row locked (and open) already."""
     if session.scalar(_OPEN_DELIVERY, params) is not None:
         return False
     if session.execute(_FINISH, params).rowcount != 1:  # type: ignore[attr-defined]
@@ -550,3 +627,64 @@ def pending_delivery_ids(session: Session, run_id: int) -> list[int]:
         .order_by(Delivery.id)
     )
     return list(session.scalars(statement))
+
+
+def settle(
+    session: Session,
+    held: Claim,
+    *,
+    to: DeliveryState,
+    now: datetime,
+    run_id: int,
+    note: str = "",
+    held_in: DeliveryState | None = None,
+    **values: Any,
+) -> tuple[bool, bool]:
+    """:func:`move`, then, when ``to`` is final, :func:`finish_run_if_done`, in the caller's
+    transaction: whether the delivery moved, and whether its run finished now.
+
+    On PostgreSQL, with ``held_in`` known, the move, its record and the lock on the run's
+    row are one statement: a round trip less of every delivery. The look for open
+    deliveries stays a statement of its own after it, so that it sees every delivery
+    settled by those that held the lock before (see :func:`finish_run_if_done`).
+    """
+    if held_in is None or to not in FINAL_STATES or not _one_statement_moves(session):
+        if not move(session, held, to=to, now=now, note=note, held_in=held_in, **values):
+            return False, False
+        return True, to in FINAL_STATES and finish_run_if_done(session, run_id, now=now)
+    if held_in not in LEASED_STATES:
+        return False, False
+    changes = {"state": to.value, "updated": now, "claim_token": None, "lease_until": None}
+    changes.update(values)
+    params = {
+        "delivery_id": held.delivery_id,
+        "token": held.token,
+        "held_in": held_in.value,
+        "settled_run": run_id,
+        **{f"new_{name}": value for name, value in changes.items()},
+        **_record_params(held_in, to, now, note),
+    }
+    row = session.execute(_move_log_and_lock_statement(tuple(sorted(changes))), params).one()
+    if row.moved != 1:
+        return False, False
+    if row.open_run is None:  # finished already
+        return True, False
+    return True, _finish_locked(session, {"run_id": run_id, "now": now})
+
+
+@lru_cache(maxsize=64)
+def _move_log_and_lock_statement(columns: tuple[str, ...]) -> Any:
+    """A final move, its record and the lock on its open run, as one statement (PostgreSQL):
+    how many deliveries moved (0 or 1), and the run's id if it is open."""
+    moved = _move_statement(columns).returning(_deliveries.c.id).cte("moved")
+    locked = (
+        select(_runs.c.id)
+        # Not "run_id": a parameter named as a column would be SET by the UPDATE too.
+        .where(_runs.c.id == bindparam("settled_run"), _runs.c.finished.is_(None))
+        .with_for_update()
+        .cte("locked")
+    )
+    return select(
+        select(func.count()).select_from(moved).scalar_subquery().label("moved"),
+        select(locked.c.id).scalar_subquery().label("open_run"),
+    ).add_cte(_logged(moved).cte("logged"))

@@ -27,12 +27,11 @@ from service.delivery.compaction import compact_pdf
 from service.delivery.encryption import EmbeddedFile, encrypt_pdf
 from service.delivery.holding import Holding
 from service.delivery.ledger import (
-    FINAL_STATES,
     Claim,
     DeliveryState,
     claim,
-    finish_run_if_done,
     move,
+    settle,
 )
 from service.delivery.mail import (
     Attachment,
@@ -249,11 +248,13 @@ def deliver(delivery_id: int, *, deps: Deps) -> Result:
         started = time.monotonic()
         result = _deliver(delivery_id, deps)
         metrics().deliveries.labels(result.outcome.value).inc()
+        # One line per delivery (the send itself logs at DEBUG): a sent one's says the
+        # server's reply; its Message-ID follows from the delivery's id (make_message_id).
         log.info(
             "delivery %s: %s%s",
             delivery_id,
             result.outcome.value,
-            f" ({result.detail})" if result.detail and result.outcome is not Outcome.sent else "",
+            f" ({result.detail})" if result.detail else "",
             extra={
                 "outcome": result.outcome.value,
                 "duration_ms": round((time.monotonic() - started) * 1000),
@@ -605,17 +606,19 @@ def _settle(
     # waited for, within half the lease, rather than leave the delivery to be sent again.
     def record() -> bool:
         with transaction(deps.sessions) as session:
-            if not move(session, held, to=to, now=now, note=note, held_in=held_in, **values):
-                return False
             run_id = held.run_id
-            if run_id is None:
+            if run_id is None:  # a claim made up in a test
                 run_id = session.scalar(
                     select(Delivery.run_id).where(Delivery.id == held.delivery_id)
                 )
-            final = to in FINAL_STATES
-            if final and run_id is not None and finish_run_if_done(session, run_id, now=now):
+            if run_id is None:
+                return move(session, held, to=to, now=now, note=note, held_in=held_in, **values)
+            moved, finished = settle(
+                session, held, to=to, now=now, run_id=run_id, note=note, held_in=held_in, **values
+            )
+            if finished:
                 metrics().runs_finished.inc()
-        return True
+        return moved
 
     wait = held.lease.total_seconds() / 2
     if not wait_out(record, wait=wait, what=f"database unreachable, recording {to.value}"):

@@ -20,18 +20,18 @@ CONNECTION_DROPPED = OperationalError("UPDATE", {}, Exception("server closed the
 def test_recording_sent_is_retried_when_the_database_drops_the_connection(
     world: World, renderer: PdfRenderer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_move = pipeline.move
+    real_settle = pipeline.settle
     dropped: list[DeliveryState] = []
 
-    def move(session: Any, held: Any, *, to: DeliveryState, **kwargs: Any) -> bool:
+    def settle(session: Any, held: Any, *, to: DeliveryState, **kwargs: Any) -> tuple[bool, bool]:
         if to is DeliveryState.sent and not dropped:
             dropped.append(to)
             raise OperationalError(
                 "UPDATE deliveries", {}, Exception("server closed the connection")
             )
-        return bool(real_move(session, held, to=to, **kwargs))
+        return real_settle(session, held, to=to, **kwargs)
 
-    monkeypatch.setattr(pipeline, "move", move)
+    monkeypatch.setattr(pipeline, "settle", settle)
     run_id, [delivery_id] = world.new_run(Recipients(contact_ids=(world.contacts[ALEX],)))
 
     result = pipeline.deliver(delivery_id, deps=world.deps(renderer))
@@ -47,16 +47,16 @@ def test_recording_sent_is_retried_when_the_database_drops_the_connection(
 def test_recording_gives_up_when_the_database_stays_away_past_half_the_lease(
     world: World, renderer: PdfRenderer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_move = pipeline.move
+    real_settle = pipeline.settle
 
-    def move(session: Any, held: Any, *, to: DeliveryState, **kwargs: Any) -> bool:
+    def settle(session: Any, held: Any, *, to: DeliveryState, **kwargs: Any) -> tuple[bool, bool]:
         if to is DeliveryState.sent:
             raise OperationalError(
                 "UPDATE deliveries", {}, Exception("server closed the connection")
             )
-        return bool(real_move(session, held, to=to, **kwargs))
+        return real_settle(session, held, to=to, **kwargs)
 
-    monkeypatch.setattr(pipeline, "move", move)
+    monkeypatch.setattr(pipeline, "settle", settle)
     _, [delivery_id] = world.new_run(Recipients(contact_ids=(world.contacts[ALEX],)))
 
     with pytest.raises(pipeline.SentNotRecorded):

@@ -25,6 +25,7 @@ from service.delivery.ledger import (
     finish_run_if_done,
     move,
 )
+from service.delivery.ledger import settle as settle_and_finish
 from service.delivery.smtp_sink import SmtpSink
 from storage.db import transaction
 from storage.models import ReportRun
@@ -46,7 +47,8 @@ def ledger(tmp_path: Path, postgres: PostgresCluster) -> Iterator[World]:
     world.sessions.kw["bind"].dispose()
 
 
-def test_the_last_two_deliveries_settled_at_once_close_the_run(ledger: World) -> None:
+@pytest.mark.parametrize("how", ["move, then finish", "one statement"])
+def test_the_last_two_deliveries_settled_at_once_close_the_run(ledger: World, how: str) -> None:
     world = ledger
     run_id, ids = world.new_run(
         Recipients(contact_ids=[world.contacts[ALEX], world.contacts[HANAKO]])
@@ -55,10 +57,12 @@ def test_the_last_two_deliveries_settled_at_once_close_the_run(ledger: World) ->
 
     # Given the first worker has recorded its mail as sent, not yet committed ...
     with transaction(world.sessions) as session:
-        assert settle(session, first, run_id) is False  # the other delivery is still open
+        assert settle(session, first, run_id, how) is False  # the other delivery is still open
         # ... when the second worker records the last mail at the same time ...
         closed: list[bool] = []
-        other = threading.Thread(target=settle_and_commit, args=(world, second, run_id, closed))
+        other = threading.Thread(
+            target=settle_and_commit, args=(world, second, run_id, closed, how)
+        )
         other.start()
         time.sleep(HEAD_START)
     other.join(timeout=30)
@@ -80,12 +84,24 @@ def sending(world: World, delivery_id: int) -> Claim:
     return held
 
 
-def settle(session: Session, held: Claim, run_id: int) -> bool:
-    """Record the mail as sent and close the run if it was the last; as the pipeline does."""
+def settle(session: Session, held: Claim, run_id: int, how: str) -> bool:
+    """Record the mail as sent and close the run if it was the last: in two steps, or as the
+    pipeline does (``ledger.settle``: on PostgreSQL the move locks the run's row)."""
+    if how == "one statement":
+        moved, finished = settle_and_finish(
+            session,
+            held,
+            to=DeliveryState.sent,
+            now=NOW,
+            run_id=run_id,
+            held_in=DeliveryState.sending,
+        )
+        assert moved
+        return finished
     assert move(session, held, to=DeliveryState.sent, now=NOW)
     return finish_run_if_done(session, run_id, now=NOW)
 
 
-def settle_and_commit(world: World, held: Claim, run_id: int, closed: list[bool]) -> None:
+def settle_and_commit(world: World, held: Claim, run_id: int, closed: list[bool], how: str) -> None:
     with transaction(world.sessions) as session:
-        closed.append(settle(session, held, run_id))
+        closed.append(settle(session, held, run_id, how))

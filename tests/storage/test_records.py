@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from service.directory.accounts import create_account
@@ -52,3 +52,22 @@ def test_load_role_finds_no_role_of_another_account_and_none_for_no_id(session: 
     assert load_role(session, mine, theirs) is None
     assert load_role(session, mine, None) is None
     assert load_role(session, mine, 10**9) is None
+
+
+def test_load_role_is_one_statement_on_postgresql(session: Session) -> None:
+    """Read for every delivery: on PostgreSQL the row and its selections come in one round
+    trip (arrays), elsewhere in two."""
+    account_id = _account(session, "Statements")
+    role_id = session.scalars(select(Role.id).where(Role.account_id == account_id)).first()
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert load_role(session, account_id, role_id) is not None
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == (1 if engine.dialect.name == "postgresql" else 2)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.delivery.ledger import (
@@ -265,6 +265,61 @@ def test_concurrent_claims_have_exactly_one_winner(
         t.join()
     assert len(winners) == 1
     assert _transitions(factory, ids[0]) == [("pending", "rendering", "claimed")]  # the winner's
+
+
+@pytest.mark.parametrize("sessions", ["transactions", "statement sessions"])
+def test_concurrent_take_overs_of_a_lapsed_lease_have_exactly_one_winner(
+    committed_run: tuple[sessionmaker[Session], list[int]], sessions: str
+) -> None:
+    factory, ids = committed_run
+    claiming = factory if sessions == "transactions" else statement_sessions(factory)
+    with transaction(claiming) as session:
+        first = claim(session, ids[0], now=NOW, lease=LEASE)
+        assert first is not None and move(session, first, to=DeliveryState.sending, now=NOW)
+    winners: list[tuple[int, bool, timedelta]] = []
+    barrier = threading.Barrier(8)
+
+    def contend() -> None:
+        barrier.wait()
+        with transaction(claiming) as session:
+            taken = claim(session, ids[0], now=NOW + LEASE * 2, lease=LEASE)
+            if taken is not None:
+                winners.append((taken.attempt, taken.possible_duplicate, taken.waited))
+
+    threads = [threading.Thread(target=contend) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # waited: since the delivery last changed (its move to sending), read before the claim.
+    assert winners == [(2, True, LEASE * 2)]
+    assert _transitions(factory, ids[0]) == [
+        ("pending", "rendering", "claimed"),
+        ("rendering", "sending", ""),
+        ("sending", "rendering", "taken over after the lease lapsed"),
+    ]
+
+
+def test_a_claim_on_postgresql_is_one_statement(
+    committed_run: tuple[sessionmaker[Session], list[int]], engine: Engine
+) -> None:
+    """The look, the claim and its record: one round trip of every delivery (on SQLite a look,
+    a claim and a record)."""
+    factory, ids = committed_run
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        if not str(args[2]).startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE
+            statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with transaction(statement_sessions(factory)) as session:
+            assert claim(session, ids[0], now=NOW, lease=LEASE) is not None
+            assert claim(session, ids[0], now=NOW, lease=LEASE) is None
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == (2 if engine.dialect.name == "postgresql" else 4)
 
 
 def test_a_claim_and_a_move_in_statement_sessions_are_recorded_and_seen_at_once(

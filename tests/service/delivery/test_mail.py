@@ -653,3 +653,55 @@ def test_given_an_smtp_reply_when_mapped_then_the_one_table_names_the_error(
     assert type(mapped) is error
     assert str(code if (where, code) != ("RCPT TO <a@example.org>", 552) else 452) in str(mapped)
     assert "said the server" in str(mapped)
+
+
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 114, 200_003])
+@pytest.mark.parametrize("filename", ["report.pdf", "Rapport sécurité 2026.pdf"])
+def test_a_recipients_own_attachment_is_the_part_the_content_manager_writes(
+    size: int, filename: str
+) -> None:
+    """An encrypted PDF is encoded per mail in one call, from headers made once: the same
+    part, the same bytes, as ``set_content`` makes them."""
+    from service.delivery import mail
+
+    content = bytes((i * 7 + 3) % 256 for i in range(size))
+    standard = mail._standard_attachment_part(filename, "application", "pdf", content)
+    made = mail._new_attachment_part(filename, "application", "pdf", content)
+    assert made.get_content() == content == standard.get_content()
+    assert list(made.items()) == list(standard.items())
+    assert mail.flatten(made) == standard.as_bytes(policy=mail.MESSAGE_POLICY)
+    # Its headers are its own: the next attachment of that name does not share them.
+    again = mail._new_attachment_part(filename, "application", "pdf", b"other")
+    del again["Content-Disposition"]
+    assert made["Content-Disposition"] is not None
+
+
+def test_headers_folded_once_for_many_mails_are_the_bytes_the_standard_generator_writes() -> None:
+    """Subject, sender, date and MIME-Version repeat from mail to mail and are folded once;
+    a long non-ASCII subject and sender still come out as the standard generator folds them,
+    and each mail keeps its own recipient and Message-ID."""
+    from service.delivery import mail
+
+    subject = "Rapport de sécurité du pare-feu : " + "très longue ligne " * 6
+    sent = datetime.datetime(2026, 12, 4, 8, 0, 0, 250_000, tzinfo=datetime.UTC)
+    mails = [
+        build_message(
+            sender="Équipe Sécurité <reports@reportd.test>",
+            to_name=f"Zoë {index}",
+            to_address=f"zoe{index}@example.com",
+            subject=subject,
+            text_body="Bonjour\n",
+            html_body=None,
+            attachments=[Attachment("r.pdf", b"%PDF-1.7", "application/pdf", reused=True)],
+            message_id=make_message_id(f"delivery-{index}", "reportd.test"),
+            date=sent,
+        )
+        for index in range(3)
+    ]
+    for index, message in enumerate(mails):
+        assert mail.flatten(message) == message.as_bytes(policy=mail.MESSAGE_POLICY)
+        parsed = email.message_from_bytes(mail.flatten(message), policy=email.policy.default)
+        assert parsed["Subject"] == subject.strip()
+        assert parsed["To"] == f"Zoë {index} <zoe{index}@example.com>"
+        assert parsed["Message-ID"] == f"<reportd.delivery-{index}@reportd.test>"
+        assert parsed["Date"].datetime == sent.replace(microsecond=0)
