@@ -220,6 +220,19 @@ _pdfs = cast(Table, RenderedPdf.__table__)
 _CLAIMABLE = select(_deliveries.c.state, _deliveries.c.updated, _deliveries.c.lease_until).where(
     _deliveries.c.id == bindparam("delivery_id")
 )
+#: What a claim writes: rendering under a fresh token and lease, one more attempt, and a
+#: possible duplicate when it takes over a delivery whose mail may have gone out.
+_CLAIM_VALUES: dict[str, Any] = {
+    "state": DeliveryState.rendering.value,
+    "claim_token": bindparam("token"),
+    "lease_until": bindparam("lease_end"),
+    "attempts": _deliveries.c.attempts + 1,
+    "possible_duplicate": case(
+        (_deliveries.c.state == DeliveryState.sending.value, True),
+        else_=_deliveries.c.possible_duplicate,
+    ),
+    "updated": bindparam("now"),
+}
 _CLAIM_UPDATE = (
     update(_deliveries)
     .where(
@@ -230,17 +243,7 @@ _CLAIM_UPDATE = (
             _deliveries.c.lease_until < bindparam("now"),
         ),
     )
-    .values(
-        state=DeliveryState.rendering.value,
-        claim_token=bindparam("token"),
-        lease_until=bindparam("lease_end"),
-        attempts=_deliveries.c.attempts + 1,
-        possible_duplicate=case(
-            (_deliveries.c.state == DeliveryState.sending.value, True),
-            else_=_deliveries.c.possible_duplicate,
-        ),
-        updated=bindparam("now"),
-    )
+    .values(_CLAIM_VALUES)
 )
 _CLAIM = _CLAIM_UPDATE.returning(
     _deliveries.c.attempts, _deliveries.c.possible_duplicate, _deliveries.c.run_id
@@ -298,17 +301,7 @@ _SEEN_CLAIMED = (
             ),
         ),
     )
-    .values(
-        state=DeliveryState.rendering.value,
-        claim_token=bindparam("token"),
-        lease_until=bindparam("lease_end"),
-        attempts=_deliveries.c.attempts + 1,
-        possible_duplicate=case(
-            (_deliveries.c.state == DeliveryState.sending.value, True),
-            else_=_deliveries.c.possible_duplicate,
-        ),
-        updated=bindparam("now"),
-    )
+    .values(_CLAIM_VALUES)
     .returning(
         _deliveries.c.id,
         _deliveries.c.attempts,

@@ -93,18 +93,9 @@ def test_a_worker_stopped_mid_run_gives_back_what_it_renders_and_leaves_no_proce
     start_worker: Callable[[], StoppableWorker],
 ) -> None:
     world = crash_world
-    run_id, ids = world.new_run()
-    first = start_worker()
-    start_run_through_redis(world, run_id)
-
     # Given a worker holding two deliveries, one rendering in its Chromium and one waiting
     # for the render slot
-    wait_for(
-        lambda: (
-            count_states(world, run_id)[DeliveryState.rendering] >= 2 and chromium_running(first)
-        ),
-        "two deliveries held and Chromium rendering",
-    )
+    first, run_id, ids = worker_holding_two(world, start_worker)
 
     # When it is asked to stop
     asked = time.monotonic()
@@ -134,6 +125,23 @@ def test_a_worker_stopped_mid_run_gives_back_what_it_renders_and_leaves_no_proce
     assert not any(world.delivery(delivery_id).possible_duplicate for delivery_id in ids)
 
 
+def worker_holding_two(
+    world: World, start_worker: Callable[[], StoppableWorker]
+) -> tuple[StoppableWorker, int, list[int]]:
+    """A worker started on a new run, once it holds two of its deliveries (one rendering in
+    its Chromium, one waiting for the render slot): the worker, the run and its deliveries."""
+    run_id, ids = world.new_run()
+    worker = start_worker()
+    start_run_through_redis(world, run_id)
+    wait_for(
+        lambda: (
+            count_states(world, run_id)[DeliveryState.rendering] >= 2 and chromium_running(worker)
+        ),
+        "two deliveries held and Chromium rendering",
+    )
+    return worker, run_id, ids
+
+
 def chromium_running(worker: WorkerProcess) -> bool:
     processes = proctree.live_processes()
     return any(processes[pid].kind == "chromium" for pid in worker.pids() if pid in processes)
@@ -144,15 +152,7 @@ def test_a_worker_whose_database_stopped_answering_still_stops_in_time(
     start_worker: Callable[[], StoppableWorker],
 ) -> None:
     world = crash_world
-    run_id, _ = world.new_run()
-    first = start_worker()
-    start_run_through_redis(world, run_id)
-    wait_for(
-        lambda: (
-            count_states(world, run_id)[DeliveryState.rendering] >= 2 and chromium_running(first)
-        ),
-        "two deliveries held and Chromium rendering",
-    )
+    first, _, _ = worker_holding_two(world, start_worker)
 
     # Given the database stops answering while the worker holds deliveries (connections cut,
     # new ones refused: a fail-over that takes its time)
