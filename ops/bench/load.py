@@ -165,6 +165,21 @@ def load_account(
 # -- the processes -----------------------------------------------------------------------------
 
 
+def weekly_run(sessions: sessionmaker[Session], account_id: int, now: datetime, *, by: str) -> int:
+    """The benchmark's run: the document over the last week to every contact of the account."""
+    with transaction(sessions) as session:
+        return new_report_run(
+            session,
+            account_id=account_id,
+            spec=ReportSpec(kind=REPORT_TYPE),
+            recipients=Recipients(all_contacts=True),
+            triggered_by=by,
+            period_start=now - timedelta(days=7),
+            period_end=now,
+            now=now,
+        ).run_id
+
+
 def environment(settings: Settings, **extra: str) -> dict[str, str]:
     """A reportd process's environment: these settings, nothing from the calling shell's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORTD_", "dramatiq_"))}
@@ -498,17 +513,7 @@ def main() -> None:
                 f"{load()}"
             )
             created = time.perf_counter()
-            with transaction(sessions) as session:
-                run_id = new_report_run(
-                    session,
-                    account_id=account_id,
-                    spec=ReportSpec(kind=REPORT_TYPE),
-                    recipients=Recipients(all_contacts=True),
-                    triggered_by="ops/bench/load.py",
-                    period_start=now - timedelta(days=7),
-                    period_end=now,
-                    now=now,
-                ).run_id
+            run_id = weekly_run(sessions, account_id, now, by="ops/bench/load.py")
             print(f"run {run_id} created in {time.perf_counter() - created:.1f} s; fan-out ...")
             bench_cpu = time.process_time()
             postgres = PostgresCpu(str(make_url(args.url).database))

@@ -28,18 +28,14 @@ from sqlalchemy import select
 
 from ops.bench.databases import fresh_database
 from ops.bench.delivery import sample_pdf
-from ops.bench.document import REPORT_TYPE
 from ops.bench.fanout import Outbox, contacts_for
-from ops.bench.load import SECRET, analyze, clearances, load_account
+from ops.bench.load import SECRET, analyze, clearances, load_account, weekly_run
 from service.delivery.encryption import Encryptor
-from service.delivery.ledger import Recipients
 from service.delivery.mail import SmtpConfig
 from service.delivery.pipeline import Deps, Outcome, deliver
 from service.delivery.render_cache import RenderCache
-from service.delivery.request import new_report_run
 from service.directory.secretbox import SecretBox
-from service.reports.spec import ReportSpec
-from storage.db import make_session_factory, transaction
+from storage.db import make_session_factory
 from storage.models import Delivery
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/reportd_worker_python_bench"
@@ -69,17 +65,7 @@ def main() -> None:
     people = contacts_for(args.deliveries, clearances=len(roles), label="Py", seed=7)
     account_id = load_account(sessions, now, roles, people)
     analyze(args.url)
-    with transaction(sessions) as session:
-        run_id = new_report_run(
-            session,
-            account_id=account_id,
-            spec=ReportSpec(kind=REPORT_TYPE),
-            recipients=Recipients(all_contacts=True),
-            triggered_by="ops/bench/worker_python.py",
-            period_start=now - timedelta(days=7),
-            period_end=now,
-            now=now,
-        ).run_id
+    run_id = weekly_run(sessions, account_id, now, by="ops/bench/worker_python.py")
     with sessions() as session:
         rows = session.execute(
             select(Delivery.id, Delivery.contact_id).where(Delivery.run_id == run_id)
